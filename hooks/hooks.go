@@ -1,0 +1,231 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Rows describes the rows of a hook tensor: the packed tokens of one or more
+// sequences, never padding. The slices have one entry per row; they belong
+// to the engine, which reuses them between calls, so a hook must copy what
+// it wants to keep.
+type Rows struct {
+	Seq   []int32 // sequence slot of each row (index into the run's requests)
+	Pos   []int32 // absolute position of the row's token in its sequence
+	Tag   []int32 // user tag of the row's request (e.g. a value or language id); -1 = none
+	Phase Phase   // Prefill or Decode
+	Step  int     // 0 for prefill, n for the n-th decode step
+}
+
+// Tensor is a borrowed row-major view, element (r, c) at Data[r*Cols+c]. It
+// is valid only during the callback; copy it to keep it.
+type Tensor struct {
+	Data  []float32
+	Rows  int
+	Cols  int
+	Heads int // >0 for per-head sites, where Cols == Heads*head_dim
+}
+
+// Row returns row r as a slice whose capacity ends with the row, so that an
+// append can never spill into the next row.
+func (t Tensor) Row(r int) []float32 {
+	lo, hi := r*t.Cols, (r+1)*t.Cols
+	return t.Data[lo:hi:hi]
+}
+
+// Observer reads activations. It must not modify or retain t.Data.
+type Observer interface {
+	Observe(p Point, t Tensor, rows *Rows)
+}
+
+// Editor modifies activations in place.
+type Editor interface {
+	Edit(p Point, t Tensor, rows *Rows)
+}
+
+// Applier is implemented by observers and editors that act only at some
+// points (an ActProb only at its site, a neuron edit only at layers that
+// have indices). Registration skips the points where Applies is false, so
+// the engine keeps its fast path there.
+type Applier interface {
+	Applies(p Point) bool
+}
+
+// ObserverFunc adapts a function to the Observer interface.
+type ObserverFunc func(p Point, t Tensor, rows *Rows)
+
+// Observe calls f(p, t, rows).
+func (f ObserverFunc) Observe(p Point, t Tensor, rows *Rows) { f(p, t, rows) }
+
+// EditorFunc adapts a function to the Editor interface.
+type EditorFunc func(p Point, t Tensor, rows *Rows)
+
+// Edit calls f(p, t, rows).
+func (f EditorFunc) Edit(p Point, t Tensor, rows *Rows) { f(p, t, rows) }
+
+// Hooks is the registry the engine consults during a forward pass. Build it
+// before a run (registration is not safe for concurrent use); during runs it
+// is only read, so one *Hooks may be shared by concurrent runs as long as
+// its observers and editors tolerate that. A nil *Hooks means "no hooks".
+type Hooks struct {
+	nLayers int
+	// want[layer+1] has bit s set when some hook is registered at
+	// (layer, s); slot 0 holds the model-level sites.
+	want []uint64
+	raw  [][]Observer // per slot: observers of pre-edit values
+	edit [][]Editor   // per slot, in registration order
+	post [][]Observer // per slot: observers of post-edit values
+	last Point
+	any  bool
+}
+
+// New returns an empty registry for a model with nLayers decoder blocks.
+// A negative count is treated as zero.
+func New(nLayers int) *Hooks {
+	nLayers = max(nLayers, 0)
+	slots := (nLayers + 1) * int(NumSites)
+	return &Hooks{
+		nLayers: nLayers,
+		want:    make([]uint64, nLayers+1),
+		raw:     make([][]Observer, slots),
+		edit:    make([][]Editor, slots),
+		post:    make([][]Observer, slots),
+	}
+}
+
+// Layers returns the number of decoder blocks the registry was built for.
+func (h *Hooks) Layers() int {
+	if h == nil {
+		return 0
+	}
+	return h.nLayers
+}
+
+// Observe registers o at every point matching pattern; o sees the values
+// after all editors at that point have run.
+func (h *Hooks) Observe(pattern string, o Observer) error {
+	if o == nil {
+		return fmt.Errorf("hooks: Observe %q: nil observer", pattern)
+	}
+	return h.register(pattern, o, func(slot int) { h.post[slot] = append(h.post[slot], o) })
+}
+
+// ObserveRaw registers o at every point matching pattern; o sees the values
+// before any editor at that point has run (but after edits at earlier
+// points, which have already changed its input).
+func (h *Hooks) ObserveRaw(pattern string, o Observer) error {
+	if o == nil {
+		return fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern)
+	}
+	return h.register(pattern, o, func(slot int) { h.raw[slot] = append(h.raw[slot], o) })
+}
+
+// Edit registers e at every point matching pattern. Editors at one point run
+// in registration order.
+func (h *Hooks) Edit(pattern string, e Editor) error {
+	if e == nil {
+		return fmt.Errorf("hooks: Edit %q: nil editor", pattern)
+	}
+	return h.register(pattern, e, func(slot int) { h.edit[slot] = append(h.edit[slot], e) })
+}
+
+// errNoPoint is returned when every matched point was refused by Applies.
+var errNoPoint = errors.New("the hook applies to none of the matched points")
+
+// register expands pattern and adds the hook at each point it applies to.
+func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
+	if h == nil {
+		return fmt.Errorf("hooks: register %q: nil *Hooks", pattern)
+	}
+	pts, err := Match(pattern, h.nLayers)
+	if err != nil {
+		return err
+	}
+	ap, _ := hook.(Applier)
+	n := 0
+	for _, p := range pts {
+		if ap != nil && !ap.Applies(p) {
+			continue
+		}
+		add(h.slot(p))
+		h.want[p.Layer+1] |= 1 << p.Site
+		if !h.any || h.last.Before(p) {
+			h.last, h.any = p, true
+		}
+		n++
+	}
+	if n == 0 {
+		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
+	}
+	return nil
+}
+
+// slot returns the index of p in the per-point hook lists.
+func (h *Hooks) slot(p Point) int {
+	return (p.Layer+1)*int(NumSites) + int(p.Site)
+}
+
+// Wants reports whether any hook is registered at p. It is safe on a nil
+// *Hooks and on points outside the model, and costs one load and one AND,
+// so the engine can call it at every site and keep fused kernels otherwise.
+func (h *Hooks) Wants(p Point) bool {
+	if h == nil {
+		return false
+	}
+	i := uint(p.Layer + 1)
+	if i >= uint(len(h.want)) {
+		return false
+	}
+	return h.want[i]&(1<<p.Site) != 0 // shifts ≥ 64 give 0, so bad sites are false
+}
+
+// Dispatch runs the hooks registered at p on t: raw observers, then editors
+// in registration order, then observers. It does nothing for a nil *Hooks
+// or a point with no hooks, and allocates nothing.
+func (h *Hooks) Dispatch(p Point, t Tensor, rows *Rows) {
+	if !h.Wants(p) {
+		return
+	}
+	i := h.slot(p)
+	for _, o := range h.raw[i] {
+		o.Observe(p, t, rows)
+	}
+	for _, e := range h.edit[i] {
+		e.Edit(p, t, rows)
+	}
+	for _, o := range h.post[i] {
+		o.Observe(p, t, rows)
+	}
+}
+
+// LastPoint returns the deepest point, in forward order, at which any hook
+// is registered; ok is false when none is. A statistics run may stop the
+// forward pass right after it (StopAfter).
+func (h *Hooks) LastPoint() (p Point, ok bool) {
+	if h == nil || !h.any {
+		return Point{}, false
+	}
+	return h.last, true
+}
+
+// Points returns every point with at least one hook, in forward order.
+func (h *Hooks) Points() []Point {
+	if h == nil {
+		return nil
+	}
+	var pts []Point
+	add := func(layer int, s Site) {
+		if p := (Point{Layer: layer, Site: s}); h.Wants(p) {
+			pts = append(pts, p)
+		}
+	}
+	add(-1, SiteEmbed)
+	for l := 0; l < h.nLayers; l++ {
+		for s := SiteResidPre; s <= SiteResidPost; s++ {
+			add(l, s)
+		}
+	}
+	add(-1, SiteFinalNorm)
+	add(-1, SiteLogits)
+	return pts
+}
