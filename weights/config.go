@@ -1,0 +1,41 @@
+package weights
+
+// RopeScaling describes a rotary-embedding frequency scaling. Type is "" (none),
+// "linear" or "llama3"; other types are rejected when a config is read.
+type RopeScaling struct {
+	Type                 string  `json:"type,omitempty"`
+	Factor               float64 `json:"factor,omitempty"`
+	LowFreqFactor        float64 `json:"low_freq_factor,omitempty"`
+	HighFreqFactor       float64 `json:"high_freq_factor,omitempty"`
+	OriginalMaxPositions int     `json:"original_max_position_embeddings,omitempty"`
+}
+
+// Config is the architecture-neutral description of a decoder-only model,
+// filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
+type Config struct {
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3"
+	HiddenSize    int         `json:"hidden_size"`
+	Layers        int         `json:"layers"`
+	Heads         int         `json:"heads"`
+	KVHeads       int         `json:"kv_heads"`
+	HeadDim       int         `json:"head_dim"`
+	FFNSize       int         `json:"ffn_size"`
+	VocabSize     int         `json:"vocab_size"`
+	ContextLength int         `json:"context_length"`
+	RopeTheta     float64     `json:"rope_theta"`
+	RopeDim       int         `json:"rope_dim"` // rotated dims per head; usually HeadDim
+	RopeScaling   RopeScaling `json:"rope_scaling"`
+	NormEps       float64     `json:"norm_eps"`
+	// TiedEmbeddings is true when the output head reuses token_embd.weight.
+	TiedEmbeddings bool `json:"tied_embeddings"`
+	// AttnBias is true when q, k and v projections carry biases (qwen2).
+	AttnBias bool `json:"attn_bias"`
+	// QKNorm is true when q and k are RMS-normalised per head before rope (qwen3).
+	QKNorm bool `json:"qk_norm"`
+	// SlidingWindow is the attention window in tokens (0 = full causal attention).
+	SlidingWindow int `json:"sliding_window"`
+	// BOS is the beginning-of-sequence id, -1 if unknown.
+	BOS int `json:"bos"`
+	// EOS lists every end-of-sequence or end-of-turn id, first the primary one.
+	EOS []int `json:"eos"`
+}

@@ -1,0 +1,702 @@
+package weights
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/valueexploration/valueexp/weights/safetensors"
+)
+
+// Model is an opened model: its configuration and its tensors under canonical
+// (GGUF-style) names, in the canonical (Hugging Face) q/k row layout.
+type Model struct {
+	Path    string // what was opened: a .gguf file, a .safetensors file or a folder
+	Format  string // "gguf" or "safetensors"
+	Config  Config
+	Tensors map[string]*Tensor
+	// GGUF is the parsed GGUF file (metadata, tokenizer arrays), or nil.
+	GGUF *GGUF
+	// Dir is the Hugging Face folder (config.json, tokenizer.json), or "".
+	Dir      string
+	FileSize int64 // bytes of all weight files together
+	releases []func() error
+}
+
+// Close releases the model's file mappings. No tensor may be used afterwards.
+func (m *Model) Close() error {
+	var errs []error
+	for _, r := range m.releases {
+		errs = append(errs, r())
+	}
+	m.releases = nil
+	return errors.Join(errs...)
+}
+
+// Tensor returns the tensor with the canonical name, or an error naming it.
+func (m *Model) Tensor(name string) (*Tensor, error) {
+	t, ok := m.Tensors[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: tensor %q not found", m.Path, name)
+	}
+	return t, nil
+}
+
+// Names returns the canonical tensor names, sorted (layers in numeric order).
+func (m *Model) Names() []string {
+	names := make([]string, 0, len(m.Tensors))
+	for n := range m.Tensors {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	return names
+}
+
+// Params returns the total number of elements over all tensors.
+func (m *Model) Params() int64 {
+	var n int64
+	for _, t := range m.Tensors {
+		n += int64(t.Elems())
+	}
+	return n
+}
+
+// Open opens a model: a .gguf file, a .safetensors file (with config.json in
+// the same folder), or a Hugging Face folder holding config.json and
+// model.safetensors or a sharded model.safetensors.index.json.
+func Open(path string) (*Model, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	if st.IsDir() {
+		return openHF(path, "")
+	}
+	if strings.HasSuffix(strings.ToLower(path), ".safetensors") {
+		return openHF(filepath.Dir(path), path)
+	}
+	return openGGUFModel(path)
+}
+
+func openGGUFModel(path string) (*Model, error) {
+	g, err := OpenGGUF(path)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Path: path, Format: "gguf", GGUF: g, Tensors: map[string]*Tensor{}, releases: []func() error{g.Close}}
+	if st, err := os.Stat(path); err == nil {
+		m.FileSize = st.Size()
+	}
+	for _, t := range g.Tensors {
+		m.Tensors[t.Name] = t
+	}
+	cfg, err := configFromGGUF(g, m.Tensors)
+	if err != nil {
+		m.Close()
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
+	m.Config = cfg
+	if ggufPermutesQK(cfg.Arch) {
+		if err := unpermuteQK(m); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("gguf: %s: %w", path, err)
+		}
+	}
+	if err := checkShapes(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// ggufPermutesQK reports whether GGUF converters permute the q/k rows of an
+// architecture (those that llama.cpp runs with its "normal" rope, which
+// rotates adjacent pairs instead of the two halves of each head).
+func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistral" }
+
+// unpermuteQK gives attn_q/attn_k a RowOrder that presents the Hugging Face
+// row order without copying. Biases, if any, are small and are copied.
+func unpermuteQK(m *Model) error {
+	c := m.Config
+	for l := 0; l < c.Layers; l++ {
+		for _, p := range []struct {
+			name  string
+			heads int
+		}{{"attn_q", c.Heads}, {"attn_k", c.KVHeads}} {
+			order := qkRowOrder(p.heads, c.HeadDim)
+			wn := fmt.Sprintf("blk.%d.%s.weight", l, p.name)
+			if w, ok := m.Tensors[wn]; ok {
+				if w.Rows() != len(order) {
+					return fmt.Errorf("tensor %q: %d rows, want heads*head_dim = %d", wn, w.Rows(), len(order))
+				}
+				w.RowOrder = order
+			}
+			bn := fmt.Sprintf("blk.%d.%s.bias", l, p.name)
+			if b, ok := m.Tensors[bn]; ok {
+				nb, err := permuteVector(b, order)
+				if err != nil {
+					return err
+				}
+				m.Tensors[bn] = nb
+			}
+		}
+	}
+	return nil
+}
+
+// qkRowOrder maps Hugging Face row h*D+j to the GGUF row that stores it:
+// GGUF row h*D+2i holds HF row h*D+i, and GGUF row h*D+2i+1 holds HF row
+// h*D+D/2+i.
+func qkRowOrder(heads, headDim int) []int32 {
+	order := make([]int32, heads*headDim)
+	half := headDim / 2
+	for h := 0; h < heads; h++ {
+		for j := 0; j < headDim; j++ {
+			var phys int
+			if j < half {
+				phys = 2 * j
+			} else {
+				phys = 2*(j-half) + 1
+			}
+			order[h*headDim+j] = int32(h*headDim + phys)
+		}
+	}
+	return order
+}
+
+func permuteVector(t *Tensor, order []int32) (*Tensor, error) {
+	if t.Elems() != len(order) {
+		return nil, fmt.Errorf("tensor %q: %d elements, want %d", t.Name, t.Elems(), len(order))
+	}
+	if t.DType != F32 {
+		return nil, fmt.Errorf("tensor %q: a permuted bias must be F32, got %v", t.Name, t.DType)
+	}
+	out := make([]byte, len(t.Data))
+	for i, p := range order {
+		copy(out[4*i:4*i+4], t.Data[4*p:4*p+4])
+	}
+	nt := *t
+	nt.Data = out
+	return &nt, nil
+}
+
+func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
+	var c Config
+	arch, ok := g.String("general.architecture")
+	if !ok {
+		return c, errors.New(`metadata key "general.architecture" missing or not a string`)
+	}
+	c.Arch = arch
+	geti := func(key string, def int, required bool) (int, error) {
+		full := arch + "." + key
+		v, ok := g.Int(full)
+		if !ok {
+			if _, present := g.Get(full); present {
+				return 0, fmt.Errorf("metadata key %q is not an integer", full)
+			}
+			if required {
+				return 0, fmt.Errorf("metadata key %q missing", full)
+			}
+			return def, nil
+		}
+		if v < 0 || v > math.MaxInt32 {
+			return 0, fmt.Errorf("metadata key %q: %d out of range", full, v)
+		}
+		return int(v), nil
+	}
+	getf := func(key string, def float64) float64 {
+		if v, ok := g.Float(arch + "." + key); ok {
+			return v
+		}
+		return def
+	}
+	var err error
+	for _, f := range []struct {
+		dst      *int
+		key      string
+		def      int
+		required bool
+	}{
+		{&c.HiddenSize, "embedding_length", 0, true},
+		{&c.Layers, "block_count", 0, true},
+		{&c.Heads, "attention.head_count", 0, true},
+		{&c.FFNSize, "feed_forward_length", 0, true},
+		{&c.ContextLength, "context_length", 0, false},
+		{&c.SlidingWindow, "attention.sliding_window", 0, false},
+	} {
+		if *f.dst, err = geti(f.key, f.def, f.required); err != nil {
+			return c, err
+		}
+	}
+	if c.KVHeads, err = geti("attention.head_count_kv", c.Heads, false); err != nil {
+		return c, err
+	}
+	if c.Heads == 0 {
+		return c, fmt.Errorf("metadata key %q is 0", arch+".attention.head_count")
+	}
+	if c.HeadDim, err = geti("attention.key_length", c.HiddenSize/c.Heads, false); err != nil {
+		return c, err
+	}
+	if c.RopeDim, err = geti("rope.dimension_count", c.HeadDim, false); err != nil {
+		return c, err
+	}
+	c.RopeTheta = getf("rope.freq_base", 10000)
+	c.NormEps = getf("attention.layer_norm_rms_epsilon", 1e-5)
+	if typ, ok := g.String(arch + ".rope.scaling.type"); ok && typ != "none" {
+		c.RopeScaling.Type = typ
+		c.RopeScaling.Factor = getf("rope.scaling.factor", 1)
+		if n, err := geti("rope.scaling.original_context_length", 0, false); err == nil {
+			c.RopeScaling.OriginalMaxPositions = n
+		}
+	} else if f := getf("rope.scale_linear", 0); f != 0 && f != 1 {
+		c.RopeScaling = RopeScaling{Type: "linear", Factor: f}
+	}
+	if toks, ok := g.Strings("tokenizer.ggml.tokens"); ok {
+		c.VocabSize = len(toks)
+	}
+	if emb, ok := tensors["token_embd.weight"]; ok && len(emb.Shape) == 2 {
+		c.VocabSize = emb.Shape[0]
+	}
+	_, hasOutput := tensors["output.weight"]
+	c.TiedEmbeddings = !hasOutput
+	_, c.AttnBias = tensors["blk.0.attn_q.bias"]
+	_, c.QKNorm = tensors["blk.0.attn_q_norm.weight"]
+	c.BOS = -1
+	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
+		c.BOS = int(v)
+	}
+	for _, k := range []string{"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
+		if v, ok := g.Int(k); ok && !containsInt(c.EOS, int(v)) {
+			c.EOS = append(c.EOS, int(v))
+		}
+	}
+	return c, validateConfig(c)
+}
+
+func containsInt(s []int, v int) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// SupportedArchs lists the architectures the engine runs.
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true}
+
+func validateConfig(c Config) error {
+	if !supportedArchs[c.Arch] {
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3)", c.Arch)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"hidden size", c.HiddenSize}, {"layer count", c.Layers}, {"head count", c.Heads}, {"kv head count", c.KVHeads}, {"head dim", c.HeadDim}, {"ffn size", c.FFNSize}, {"vocab size", c.VocabSize}} {
+		if f.v <= 0 || f.v > 1<<24 {
+			return fmt.Errorf("config: %s is %d", f.name, f.v)
+		}
+	}
+	if c.Heads%c.KVHeads != 0 {
+		return fmt.Errorf("config: %d heads is not a multiple of %d kv heads", c.Heads, c.KVHeads)
+	}
+	if c.RopeDim <= 0 || c.RopeDim > c.HeadDim || c.RopeDim%2 != 0 {
+		return fmt.Errorf("config: rope dimension %d must be even and at most head dim %d", c.RopeDim, c.HeadDim)
+	}
+	if c.HeadDim%2 != 0 {
+		return fmt.Errorf("config: head dim %d must be even", c.HeadDim)
+	}
+	if !(c.NormEps > 0 && c.NormEps < 1) {
+		return fmt.Errorf("config: norm epsilon %g out of range", c.NormEps)
+	}
+	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
+		return fmt.Errorf("config: rope theta %g out of range", c.RopeTheta)
+	}
+	switch c.RopeScaling.Type {
+	case "", "linear", "llama3":
+		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0) {
+			return fmt.Errorf("config: rope scaling %q needs a positive factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		}
+	default:
+		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3)", c.RopeScaling.Type)
+	}
+	return nil
+}
+
+// hfConfig is the subset of a Hugging Face config.json the engine needs.
+type hfConfig struct {
+	ModelType           string          `json:"model_type"`
+	HiddenSize          int             `json:"hidden_size"`
+	Layers              int             `json:"num_hidden_layers"`
+	Heads               int             `json:"num_attention_heads"`
+	KVHeads             *int            `json:"num_key_value_heads"`
+	HeadDim             *int            `json:"head_dim"`
+	FFNSize             int             `json:"intermediate_size"`
+	VocabSize           int             `json:"vocab_size"`
+	MaxPositions        int             `json:"max_position_embeddings"`
+	RopeTheta           *float64        `json:"rope_theta"`
+	RopeScaling         json.RawMessage `json:"rope_scaling"`
+	RMSNormEps          *float64        `json:"rms_norm_eps"`
+	TieWordEmbeddings   *bool           `json:"tie_word_embeddings"`
+	AttentionBias       *bool           `json:"attention_bias"`
+	MLPBias             bool            `json:"mlp_bias"`
+	SlidingWindow       *int            `json:"sliding_window"`
+	UseSlidingWindow    *bool           `json:"use_sliding_window"`
+	BOSTokenID          json.RawMessage `json:"bos_token_id"`
+	EOSTokenID          json.RawMessage `json:"eos_token_id"`
+	HiddenAct           string          `json:"hidden_act"`
+	PartialRotaryFactor *float64        `json:"partial_rotary_factor"`
+	TorchDType          string          `json:"torch_dtype"`
+}
+
+// ParseHFConfig reads a Hugging Face config.json into a Config. name is used in errors.
+func ParseHFConfig(b []byte, name string) (Config, error) {
+	c, err := parseHFConfig(b)
+	if err != nil {
+		return c, fmt.Errorf("%s: %w", name, err)
+	}
+	return c, nil
+}
+
+func parseHFConfig(b []byte) (Config, error) {
+	var h hfConfig
+	var c Config
+	if err := json.Unmarshal(b, &h); err != nil {
+		return c, fmt.Errorf("bad JSON: %w", err)
+	}
+	c.Arch = h.ModelType
+	c.HiddenSize, c.Layers, c.Heads, c.FFNSize, c.VocabSize = h.HiddenSize, h.Layers, h.Heads, h.FFNSize, h.VocabSize
+	c.ContextLength = h.MaxPositions
+	c.KVHeads = c.Heads
+	if h.KVHeads != nil {
+		c.KVHeads = *h.KVHeads
+	}
+	if h.HeadDim != nil && *h.HeadDim > 0 {
+		c.HeadDim = *h.HeadDim
+	} else if c.Heads > 0 {
+		c.HeadDim = c.HiddenSize / c.Heads
+	}
+	c.RopeDim = c.HeadDim
+	if h.PartialRotaryFactor != nil {
+		c.RopeDim = int(float64(c.HeadDim) * *h.PartialRotaryFactor)
+	}
+	c.RopeTheta = 10000
+	if h.RopeTheta != nil {
+		c.RopeTheta = *h.RopeTheta
+	}
+	c.NormEps = 1e-6
+	if h.RMSNormEps != nil {
+		c.NormEps = *h.RMSNormEps
+	}
+	if h.HiddenAct != "" && h.HiddenAct != "silu" {
+		return c, fmt.Errorf("hidden_act %q is not supported (want silu)", h.HiddenAct)
+	}
+	if h.MLPBias {
+		return c, errors.New("mlp_bias true is not supported")
+	}
+	if len(h.RopeScaling) > 0 && string(h.RopeScaling) != "null" {
+		var rs struct {
+			Type           string  `json:"type"`
+			RopeType       string  `json:"rope_type"`
+			Factor         float64 `json:"factor"`
+			LowFreqFactor  float64 `json:"low_freq_factor"`
+			HighFreqFactor float64 `json:"high_freq_factor"`
+			Original       int     `json:"original_max_position_embeddings"`
+		}
+		if err := json.Unmarshal(h.RopeScaling, &rs); err != nil {
+			return c, fmt.Errorf("rope_scaling: %w", err)
+		}
+		typ := rs.RopeType
+		if typ == "" {
+			typ = rs.Type
+		}
+		if typ != "default" {
+			c.RopeScaling = RopeScaling{Type: typ, Factor: rs.Factor, LowFreqFactor: rs.LowFreqFactor, HighFreqFactor: rs.HighFreqFactor, OriginalMaxPositions: rs.Original}
+		}
+	}
+	switch c.Arch {
+	case "qwen2":
+		c.AttnBias = true // Qwen2 always has q/k/v biases
+	case "qwen3":
+		c.QKNorm = true
+	}
+	if h.AttentionBias != nil {
+		c.AttnBias = *h.AttentionBias
+	}
+	if h.TieWordEmbeddings != nil {
+		c.TiedEmbeddings = *h.TieWordEmbeddings
+	}
+	if h.SlidingWindow != nil && *h.SlidingWindow > 0 {
+		if h.UseSlidingWindow == nil || *h.UseSlidingWindow {
+			c.SlidingWindow = *h.SlidingWindow
+		}
+	}
+	if c.Arch == "qwen2" || c.Arch == "qwen3" {
+		if h.UseSlidingWindow == nil || !*h.UseSlidingWindow {
+			c.SlidingWindow = 0
+		}
+	}
+	c.BOS = -1
+	if ids, err := tokenIDs(h.BOSTokenID); err != nil {
+		return c, fmt.Errorf("bos_token_id: %w", err)
+	} else if len(ids) > 0 {
+		c.BOS = ids[0]
+	}
+	ids, err := tokenIDs(h.EOSTokenID)
+	if err != nil {
+		return c, fmt.Errorf("eos_token_id: %w", err)
+	}
+	c.EOS = ids
+	return c, validateConfig(c)
+}
+
+// tokenIDs accepts null, an integer or a list of integers.
+func tokenIDs(raw json.RawMessage) ([]int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var one int
+	if err := json.Unmarshal(raw, &one); err == nil {
+		return []int{one}, nil
+	}
+	var many []int
+	if err := json.Unmarshal(raw, &many); err != nil {
+		return nil, fmt.Errorf("want an integer or a list of integers, got %s", raw)
+	}
+	return many, nil
+}
+
+var hfLayerName = regexp.MustCompile(`^model\.layers\.(\d+)\.(.+)$`)
+
+var hfLayerMap = map[string]string{
+	"input_layernorm.weight":          "attn_norm.weight",
+	"self_attn.q_proj.weight":         "attn_q.weight",
+	"self_attn.k_proj.weight":         "attn_k.weight",
+	"self_attn.v_proj.weight":         "attn_v.weight",
+	"self_attn.q_proj.bias":           "attn_q.bias",
+	"self_attn.k_proj.bias":           "attn_k.bias",
+	"self_attn.v_proj.bias":           "attn_v.bias",
+	"self_attn.o_proj.weight":         "attn_output.weight",
+	"self_attn.q_norm.weight":         "attn_q_norm.weight",
+	"self_attn.k_norm.weight":         "attn_k_norm.weight",
+	"post_attention_layernorm.weight": "ffn_norm.weight",
+	"mlp.gate_proj.weight":            "ffn_gate.weight",
+	"mlp.up_proj.weight":              "ffn_up.weight",
+	"mlp.down_proj.weight":            "ffn_down.weight",
+}
+
+// CanonicalName maps a Hugging Face tensor name to the canonical GGUF-style
+// name. Names it does not know are returned unchanged with ok false.
+func CanonicalName(hf string) (name string, ok bool) {
+	switch hf {
+	case "model.embed_tokens.weight":
+		return "token_embd.weight", true
+	case "model.norm.weight":
+		return "output_norm.weight", true
+	case "lm_head.weight":
+		return "output.weight", true
+	}
+	if m := hfLayerName.FindStringSubmatch(hf); m != nil {
+		if g, ok := hfLayerMap[m[2]]; ok {
+			return "blk." + m[1] + "." + g, true
+		}
+	}
+	return hf, false
+}
+
+func openHF(dir, single string) (*Model, error) {
+	cfgPath := filepath.Join(dir, "config.json")
+	cb, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	cfg, err := ParseHFConfig(cb, cfgPath)
+	if err != nil {
+		return nil, fmt.Errorf("weights: %w", err)
+	}
+	m := &Model{Path: dir, Format: "safetensors", Config: cfg, Dir: dir, Tensors: map[string]*Tensor{}}
+	if single != "" {
+		m.Path = single
+	}
+	files := []string{single}
+	if single == "" {
+		files, err = hfWeightFiles(dir)
+		if err != nil {
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+	}
+	for _, f := range files {
+		if err := m.addSafetensors(f); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("weights: %w", err)
+		}
+	}
+	if err := checkShapes(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
+	}
+	return m, nil
+}
+
+// hfWeightFiles lists the safetensors files of a folder: the shards named by
+// model.safetensors.index.json, or model.safetensors.
+func hfWeightFiles(dir string) ([]string, error) {
+	idxPath := filepath.Join(dir, "model.safetensors.index.json")
+	if b, err := os.ReadFile(idxPath); err == nil {
+		var idx struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := json.Unmarshal(b, &idx); err != nil {
+			return nil, fmt.Errorf("%s: bad JSON: %w", idxPath, err)
+		}
+		if len(idx.WeightMap) == 0 {
+			return nil, fmt.Errorf("%s: empty weight_map", idxPath)
+		}
+		seen := map[string]bool{}
+		var files []string
+		for tensor, f := range idx.WeightMap {
+			if f == "" || filepath.Base(f) != f {
+				return nil, fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", idxPath, tensor, f)
+			}
+			if !seen[f] {
+				seen[f] = true
+				files = append(files, filepath.Join(dir, f))
+			}
+		}
+		sort.Strings(files)
+		return files, nil
+	}
+	single := filepath.Join(dir, "model.safetensors")
+	if _, err := os.Stat(single); err != nil {
+		return nil, fmt.Errorf("%s: neither model.safetensors nor model.safetensors.index.json found", dir)
+	}
+	return []string{single}, nil
+}
+
+func (m *Model) addSafetensors(path string) error {
+	b, release, err := mapFile(path)
+	if err != nil {
+		return err
+	}
+	m.releases = append(m.releases, release)
+	m.FileSize += int64(len(b))
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	for _, ti := range f.Tensors {
+		dt, err := ParseDType(ti.DType)
+		if err != nil || dt.Quantized() {
+			return fmt.Errorf("%s: tensor %q: dtype %s is not supported", path, ti.Name, ti.DType)
+		}
+		name, _ := CanonicalName(ti.Name)
+		if _, dup := m.Tensors[name]; dup {
+			return fmt.Errorf("%s: tensor %q (%s) appears in more than one file", path, ti.Name, name)
+		}
+		m.Tensors[name] = &Tensor{Name: name, DType: dt, Shape: ti.Shape, Data: ti.Data, File: path}
+	}
+	return nil
+}
+
+// checkShapes verifies that every tensor the engine will read is present with
+// the shape the config implies, so a mismatch is reported at open time and
+// names the tensor, instead of surfacing as a wrong answer later.
+func checkShapes(m *Model) error {
+	c := m.Config
+	want := map[string][]int{
+		"token_embd.weight":  {c.VocabSize, c.HiddenSize},
+		"output_norm.weight": {c.HiddenSize},
+	}
+	if !c.TiedEmbeddings {
+		want["output.weight"] = []int{c.VocabSize, c.HiddenSize}
+	}
+	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	for l := 0; l < c.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		want[p+"attn_norm.weight"] = []int{c.HiddenSize}
+		want[p+"attn_q.weight"] = []int{q, c.HiddenSize}
+		want[p+"attn_k.weight"] = []int{kv, c.HiddenSize}
+		want[p+"attn_v.weight"] = []int{kv, c.HiddenSize}
+		want[p+"attn_output.weight"] = []int{c.HiddenSize, q}
+		want[p+"ffn_norm.weight"] = []int{c.HiddenSize}
+		want[p+"ffn_gate.weight"] = []int{c.FFNSize, c.HiddenSize}
+		want[p+"ffn_up.weight"] = []int{c.FFNSize, c.HiddenSize}
+		want[p+"ffn_down.weight"] = []int{c.HiddenSize, c.FFNSize}
+		if c.AttnBias {
+			want[p+"attn_q.bias"] = []int{q}
+			want[p+"attn_k.bias"] = []int{kv}
+			want[p+"attn_v.bias"] = []int{kv}
+		}
+		if c.QKNorm {
+			want[p+"attn_q_norm.weight"] = []int{c.HeadDim}
+			want[p+"attn_k_norm.weight"] = []int{c.HeadDim}
+		}
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	for _, n := range names {
+		t, ok := m.Tensors[n]
+		if !ok {
+			return fmt.Errorf("tensor %q missing", n)
+		}
+		if !equalShape(t.Shape, want[n]) {
+			return fmt.Errorf("tensor %q: shape %v, want %v from the config", n, t.Shape, want[n])
+		}
+		if len(want[n]) == 1 && !t.DType.Float() {
+			return fmt.Errorf("tensor %q: 1-D tensors must be F32, F16 or BF16, got %v", n, t.DType)
+		}
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// naturalLess orders names with embedded numbers numerically ("blk.2" < "blk.10").
+func naturalLess(a, b string) bool {
+	for a != "" && b != "" {
+		da, db := digitsPrefix(a), digitsPrefix(b)
+		if da > 0 && db > 0 {
+			na, nb := strings.TrimLeft(a[:da], "0"), strings.TrimLeft(b[:db], "0")
+			if len(na) != len(nb) {
+				return len(na) < len(nb)
+			}
+			if na != nb {
+				return na < nb
+			}
+			a, b = a[da:], b[db:]
+			continue
+		}
+		if a[0] != b[0] {
+			return a[0] < b[0]
+		}
+		a, b = a[1:], b[1:]
+	}
+	return len(a) < len(b)
+}
+
+func digitsPrefix(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
+}
