@@ -1,0 +1,348 @@
+package hooks
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+
+	"github.com/valueexploration/valueexp/weights/safetensors"
+)
+
+// ActProb counts, per tag and layer, how many tokens have activation > 0 for
+// each neuron of one site, the statistic behind LAPE and VAPE. Register it
+// with Observe (edited values) or ObserveRaw (values before edits at that
+// site) on "blocks.*.<site>"; it applies only to its own site.
+//
+// A neuron counts as active when its value is strictly greater than zero as
+// an IEEE comparison: +0, -0, negative values and NaN are not counted,
+// positive subnormals and +Inf are. Rows whose tag is negative are skipped
+// (that is how callers exclude template tokens); rows whose tag is ≥ Tags
+// are skipped and counted in BadTags, which a caller should check is zero.
+// The denominator Tokens is counted in the same call as the numerators, so
+// the two stay consistent even when a run stops early. The engine must pass
+// Rows with a Tag per row.
+type ActProb struct {
+	Site     Site
+	Layers   int
+	Dim      int
+	Tags     int
+	TagNames []string // optional, one per tag; saved in the file metadata
+	Model    string   // optional model identity; saved in the file metadata
+	Count    []uint64 // [tag][layer][dim], flat
+	Tokens   []uint64 // [tag][layer]
+	BadTags  uint64   // rows skipped because their tag was ≥ Tags
+}
+
+// maxStatElems bounds the size of a statistics array so that a corrupt file
+// or a wrong argument gives an error instead of an enormous allocation.
+const maxStatElems = 1 << 32
+
+// checkDims validates the shape shared by the statistics types.
+func checkDims(what string, layers, dim, tags int) error {
+	if layers <= 0 || dim <= 0 || tags <= 0 {
+		return fmt.Errorf("hooks: %s: layers (%d), dim (%d) and tags (%d) must be positive", what, layers, dim, tags)
+	}
+	if uint64(layers)*uint64(dim) > maxStatElems/uint64(tags) {
+		return fmt.Errorf("hooks: %s: %d×%d×%d elements is too large", what, tags, layers, dim)
+	}
+	return nil
+}
+
+// NewActProb allocates a zeroed counter for site with the given number of
+// layers, neurons per layer and tags.
+func NewActProb(site Site, layers, dim, tags int) (*ActProb, error) {
+	if site >= NumSites || site.ModelLevel() {
+		return nil, fmt.Errorf("hooks: actprob: site %v is not a block site", site)
+	}
+	if err := checkDims("actprob", layers, dim, tags); err != nil {
+		return nil, err
+	}
+	return &ActProb{
+		Site: site, Layers: layers, Dim: dim, Tags: tags,
+		Count:  make([]uint64, tags*layers*dim),
+		Tokens: make([]uint64, tags*layers),
+	}, nil
+}
+
+// Applies reports whether p is c's site at a layer c counts.
+func (c *ActProb) Applies(p Point) bool {
+	return p.Site == c.Site && p.Layer >= 0 && p.Layer < c.Layers
+}
+
+// Observe adds one call's rows to the counts. It allocates nothing. It
+// panics when t.Cols differs from Dim, which means the counter was built
+// for another model or site.
+func (c *ActProb) Observe(p Point, t Tensor, rows *Rows) {
+	if !c.Applies(p) {
+		return
+	}
+	if t.Cols != c.Dim {
+		panic(fmt.Sprintf("hooks: actprob at %v: tensor has %d columns, counter expects %d", p, t.Cols, c.Dim))
+	}
+	for r := 0; r < t.Rows; r++ {
+		tag := int(rows.Tag[r])
+		if tag < 0 {
+			continue
+		}
+		if tag >= c.Tags {
+			c.BadTags++
+			continue
+		}
+		tl := tag*c.Layers + p.Layer
+		countPositive(c.Count[tl*c.Dim:(tl+1)*c.Dim], t.Row(r))
+		c.Tokens[tl]++
+	}
+}
+
+// countPositive adds isPositive(x[j]) to cnt[j]. Activation signs are close
+// to random, so a data-dependent branch would mispredict about half the
+// time; the bit test below has no branch.
+func countPositive(cnt []uint64, x []float32) {
+	cnt = cnt[:len(x)]
+	for j, v := range x {
+		cnt[j] += isPositive(v)
+	}
+}
+
+// isPositive returns 1 when v > 0 and 0 otherwise (NaN included). Positive
+// floats from the smallest subnormal up to +Inf are exactly the bit patterns
+// 0x00000001..0x7F800000, so bits-1 is below 0x7F800000 exactly for them;
+// -0 and negative numbers wrap to large values, positive NaNs lie above.
+func isPositive(v float32) uint64 {
+	b := uint64(math.Float32bits(v) - 1)
+	return (b - 0x7F800000) >> 63
+}
+
+// Prob returns the fraction of tag's tokens at layer on which neuron j was
+// active, or 0 when no token was counted.
+func (c *ActProb) Prob(tag, layer, j int) float64 {
+	tl := tag*c.Layers + layer
+	n := c.Tokens[tl]
+	if n == 0 {
+		return 0
+	}
+	return float64(c.Count[tl*c.Dim+j]) / float64(n)
+}
+
+// Reset zeroes every count, keeping the shape and labels.
+func (c *ActProb) Reset() {
+	clear(c.Count)
+	clear(c.Tokens)
+	c.BadTags = 0
+}
+
+// Merge adds the counts of another shard (another process, another part of
+// the corpus, a resumed run). The shapes, sites and labels must agree.
+func (c *ActProb) Merge(o *ActProb) error {
+	if o.Site != c.Site || o.Layers != c.Layers || o.Dim != c.Dim || o.Tags != c.Tags {
+		return fmt.Errorf("hooks: actprob merge: shape mismatch: %v [%d,%d,%d] vs %v [%d,%d,%d]",
+			c.Site, c.Tags, c.Layers, c.Dim, o.Site, o.Tags, o.Layers, o.Dim)
+	}
+	if len(c.TagNames) > 0 && len(o.TagNames) > 0 && !slices.Equal(c.TagNames, o.TagNames) {
+		return fmt.Errorf("hooks: actprob merge: tag names differ: %q vs %q", c.TagNames, o.TagNames)
+	}
+	if c.Model != "" && o.Model != "" && c.Model != o.Model {
+		return fmt.Errorf("hooks: actprob merge: models differ: %q vs %q", c.Model, o.Model)
+	}
+	for i, v := range o.Count {
+		c.Count[i] += v
+	}
+	for i, v := range o.Tokens {
+		c.Tokens[i] += v
+	}
+	c.BadTags += o.BadTags
+	if len(c.TagNames) == 0 {
+		c.TagNames = slices.Clone(o.TagNames)
+	}
+	if c.Model == "" {
+		c.Model = o.Model
+	}
+	return nil
+}
+
+// ActProb file identity, stored in the safetensors metadata.
+const (
+	actProbFormat  = "valueexp.actprob"
+	actProbVersion = "1"
+)
+
+// WriteTo writes the counts as safetensors: tensors "count" (I64 [tags,
+// layers, dim]) and "tokens" (I64 [tags, layers]), and metadata "format",
+// "version", "site" (e.g. "mlp.hook_act"), "tags" (a JSON array of tag
+// names) and "model". numpy and torch read the file directly.
+func (c *ActProb) WriteTo(w io.Writer) (int64, error) {
+	if len(c.TagNames) != 0 && len(c.TagNames) != c.Tags {
+		return 0, fmt.Errorf("hooks: actprob: %d tag names for %d tags", len(c.TagNames), c.Tags)
+	}
+	for _, v := range c.Count {
+		if v > math.MaxInt64 {
+			return 0, fmt.Errorf("hooks: actprob: count %d does not fit I64", v)
+		}
+	}
+	names := c.TagNames
+	if names == nil {
+		names = []string{}
+	}
+	tagJSON, err := json.Marshal(names)
+	if err != nil {
+		return 0, fmt.Errorf("hooks: actprob: tag names: %w", err)
+	}
+	meta := map[string]string{
+		"format":  actProbFormat,
+		"version": actProbVersion,
+		"site":    c.Site.String(),
+		"tags":    string(tagJSON),
+		"model":   c.Model,
+	}
+	tensors := []safetensors.Tensor{
+		{Name: "count", DType: "I64", Shape: []int{c.Tags, c.Layers, c.Dim}, Data: u64Bytes(c.Count)},
+		{Name: "tokens", DType: "I64", Shape: []int{c.Tags, c.Layers}, Data: u64Bytes(c.Tokens)},
+	}
+	cw := &countingWriter{w: w}
+	if err := safetensors.Write(cw, tensors, meta); err != nil {
+		return cw.n, fmt.Errorf("hooks: actprob: write: %w", err)
+	}
+	return cw.n, nil
+}
+
+// Save writes the counts to a safetensors file at path (see WriteTo).
+func (c *ActProb) Save(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("hooks: actprob: %w", err)
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return fmt.Errorf("%w (file %s)", err, path)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("hooks: actprob: %w", err)
+	}
+	return nil
+}
+
+// LoadActProb reads a counter written by Save.
+func LoadActProb(path string) (*ActProb, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: actprob: %w", err)
+	}
+	c, err := ParseActProb(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return c, nil
+}
+
+// ReadActProb reads a counter written by WriteTo from r.
+func ReadActProb(r io.Reader) (*ActProb, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: actprob: read: %w", err)
+	}
+	return ParseActProb(b)
+}
+
+// ParseActProb decodes a counter from the bytes of a safetensors file
+// written by WriteTo, checking identity, shapes and that no count exceeds
+// its token total.
+func ParseActProb(b []byte) (*ActProb, error) {
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: actprob: %w", err)
+	}
+	if got := f.Metadata["format"]; got != actProbFormat {
+		return nil, fmt.Errorf("hooks: actprob: metadata format is %q, want %q", got, actProbFormat)
+	}
+	if got := f.Metadata["version"]; got != actProbVersion {
+		return nil, fmt.Errorf("hooks: actprob: unsupported version %q (want %s)", got, actProbVersion)
+	}
+	site, err := ParseSite(f.Metadata["site"])
+	if err != nil {
+		return nil, fmt.Errorf("hooks: actprob: metadata site: %w", err)
+	}
+	count, ok := f.Tensor("count")
+	if !ok {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q missing", "count")
+	}
+	tokens, ok := f.Tensor("tokens")
+	if !ok {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q missing", "tokens")
+	}
+	if count.DType != "I64" || len(count.Shape) != 3 {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [tags, layers, dim]", "count", count.DType, count.Shape)
+	}
+	tags, layers, dim := count.Shape[0], count.Shape[1], count.Shape[2]
+	if tokens.DType != "I64" || !slices.Equal(tokens.Shape, []int{tags, layers}) {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [%d %d]", "tokens", tokens.DType, tokens.Shape, tags, layers)
+	}
+	c, err := NewActProb(site, layers, dim, tags)
+	if err != nil {
+		return nil, err
+	}
+	if err := readU64s(c.Count, count.Data, "count"); err != nil {
+		return nil, err
+	}
+	if err := readU64s(c.Tokens, tokens.Data, "tokens"); err != nil {
+		return nil, err
+	}
+	for i, v := range c.Count {
+		if n := c.Tokens[i/dim]; v > n {
+			tl := i / dim
+			return nil, fmt.Errorf("hooks: actprob: count[%d][%d][%d] = %d exceeds tokens[%d][%d] = %d",
+				tl/layers, tl%layers, i%dim, v, tl/layers, tl%layers, n)
+		}
+	}
+	if s := f.Metadata["tags"]; s != "" {
+		if err := json.Unmarshal([]byte(s), &c.TagNames); err != nil {
+			return nil, fmt.Errorf("hooks: actprob: metadata tags: %w", err)
+		}
+		if len(c.TagNames) == 0 {
+			c.TagNames = nil
+		} else if len(c.TagNames) != tags {
+			return nil, fmt.Errorf("hooks: actprob: metadata has %d tag names for %d tags", len(c.TagNames), tags)
+		}
+	}
+	c.Model = f.Metadata["model"]
+	return c, nil
+}
+
+// u64Bytes encodes counts as little-endian I64 bytes.
+func u64Bytes(v []uint64) []byte {
+	b := make([]byte, 8*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint64(b[8*i:], x)
+	}
+	return b
+}
+
+// readU64s decodes non-negative little-endian I64 values into dst.
+func readU64s(dst []uint64, b []byte, name string) error {
+	if len(b) != 8*len(dst) {
+		return fmt.Errorf("hooks: actprob: tensor %q has %d bytes, want %d", name, len(b), 8*len(dst))
+	}
+	for i := range dst {
+		v := binary.LittleEndian.Uint64(b[8*i:])
+		if v > math.MaxInt64 {
+			return fmt.Errorf("hooks: actprob: tensor %q element %d is negative", name, i)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+// countingWriter counts the bytes written through it, for WriteTo.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (cw *countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n += int64(n)
+	return n, err
+}
