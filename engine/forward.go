@@ -1,0 +1,423 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/valueexploration/valueexp/engine/kernels"
+	"github.com/valueexploration/valueexp/hooks"
+)
+
+// Sequence is the running state of one token sequence: the keys and values
+// of every token it has seen, per layer. A Sequence belongs to the Model that
+// made it and must not be used by two Forward calls at once.
+type Sequence struct {
+	k, v   [][]float32 // [layer] -> [position*kvDim + i]
+	n      int
+	kvDim  int
+	broken bool // a run stopped early (StopAfter) left the cache incomplete
+}
+
+// NewSequence returns an empty sequence for this model.
+func (m *Model) NewSequence() *Sequence {
+	c := m.Config
+	return &Sequence{k: make([][]float32, c.Layers), v: make([][]float32, c.Layers), kvDim: c.KVHeads * c.HeadDim}
+}
+
+// Len returns the number of tokens the sequence holds.
+func (s *Sequence) Len() int { return s.n }
+
+// Reset empties the sequence, keeping its memory for reuse.
+func (s *Sequence) Reset() { s.n, s.broken = 0, false }
+
+// Truncate drops every token from position n on (to rewind a shared prefix).
+func (s *Sequence) Truncate(n int) {
+	if n < s.n {
+		s.n = max(n, 0)
+	}
+}
+
+func (s *Sequence) reserve(n int) {
+	need := n * s.kvDim
+	for l := range s.k {
+		if cap(s.k[l]) < need {
+			c := max(need, 2*cap(s.k[l]))
+			nk, nv := make([]float32, need, c), make([]float32, need, c)
+			copy(nk, s.k[l][:s.n*s.kvDim])
+			copy(nv, s.v[l][:s.n*s.kvDim])
+			s.k[l], s.v[l] = nk, nv
+		}
+		s.k[l], s.v[l] = s.k[l][:need], s.v[l][:need]
+	}
+}
+
+// LogitsMode says which rows of an input get logits.
+type LogitsMode uint8
+
+const (
+	// LastLogits returns the logits of the input's last token.
+	LastLogits LogitsMode = iota
+	// AllLogits returns the logits of every token, row after row.
+	AllLogits
+	// NoLogits returns none (statistics runs, prompt caching).
+	NoLogits
+)
+
+// Input is one sequence's part of a packed batch: tokens appended to Seq at
+// positions Seq.Len(), Seq.Len()+1, ...
+type Input struct {
+	Seq    *Sequence
+	Tokens []int32
+	Tag    int32 // user tag passed to hooks (e.g. a value or language id); -1: none
+	Logits LogitsMode
+}
+
+// RunOptions control one forward pass.
+type RunOptions struct {
+	// Hooks to call; nil runs the plain forward pass.
+	Hooks *hooks.Hooks
+	// StopAfter ends the pass right after this point: later layers and the
+	// LM head are skipped and no logits are returned. The sequences' caches
+	// are then incomplete and cannot be continued.
+	StopAfter *hooks.Point
+	// Phase tells hooks whether this is a prefill or a decode step (default Prefill).
+	Phase hooks.Phase
+	// Step is the decode step number passed to hooks (0 for prefill).
+	Step int
+}
+
+// ErrIncomplete is returned when a sequence whose cache a StopAfter run left
+// incomplete is run again.
+var ErrIncomplete = errors.New("engine: sequence was stopped early (StopAfter) and cannot be continued; Reset it")
+
+// workspace holds one forward pass's scratch buffers, reused between calls.
+type workspace struct {
+	f32 [][]float32
+	nf  int
+	b   []byte
+}
+
+func (w *workspace) reset() { w.nf = 0 }
+
+// floats returns a scratch slice of n float32 values, distinct from every
+// other slice handed out since the last reset.
+func (w *workspace) floats(n int) []float32 {
+	if w.nf == len(w.f32) {
+		w.f32 = append(w.f32, nil)
+	}
+	if cap(w.f32[w.nf]) < n {
+		w.f32[w.nf] = make([]float32, n)
+	}
+	s := w.f32[w.nf][:n]
+	w.nf++
+	return s
+}
+
+func (w *workspace) bytes(n int) []byte {
+	if cap(w.b) < n {
+		w.b = make([]byte, n)
+	}
+	return w.b[:n]
+}
+
+var workspaces = sync.Pool{New: func() any { return new(workspace) }}
+
+// Forward runs one packed batch through the model: the tokens of every input,
+// with attention causal within each input's own sequence. It returns, for each
+// input, its logits as the Input's LogitsMode asks ([vocab] for LastLogits,
+// [len(Tokens)*vocab] for AllLogits, nil for NoLogits).
+func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]float32, error) {
+	c := m.Config
+	H, D := c.HiddenSize, c.HeadDim
+	qDim, kvDim, F := c.Heads*D, c.KVHeads*D, c.FFNSize
+	hk := opt.Hooks
+	if hk != nil && hk.Layers() != c.Layers {
+		return nil, fmt.Errorf("engine: hooks were built for %d layers, the model has %d", hk.Layers(), c.Layers)
+	}
+	if opt.Phase == 0 {
+		opt.Phase = hooks.Prefill
+	}
+
+	// ---- rows: which sequence and position each packed token belongs to ----
+	n := 0
+	seen := map[*Sequence]bool{}
+	for i, x := range in {
+		if x.Seq == nil {
+			return nil, fmt.Errorf("engine: input %d has no sequence", i)
+		}
+		if x.Seq.broken {
+			return nil, ErrIncomplete
+		}
+		if seen[x.Seq] {
+			return nil, fmt.Errorf("engine: input %d: a sequence may appear only once in a batch", i)
+		}
+		seen[x.Seq] = true
+		for j, t := range x.Tokens {
+			if t < 0 || int(t) >= c.VocabSize {
+				return nil, fmt.Errorf("engine: input %d token %d: id %d outside the vocabulary [0, %d)", i, j, t, c.VocabSize)
+			}
+		}
+		n += len(x.Tokens)
+	}
+	rows := &hooks.Rows{Seq: make([]int32, n), Pos: make([]int32, n), Tag: make([]int32, n), Phase: opt.Phase, Step: opt.Step}
+	seqOf := make([]*Sequence, n)
+	r := 0
+	for i, x := range in {
+		for j := range x.Tokens {
+			rows.Seq[r], rows.Pos[r], rows.Tag[r], seqOf[r] = int32(i), int32(x.Seq.n+j), x.Tag, x.Seq
+			r++
+		}
+		x.Seq.reserve(x.Seq.n + len(x.Tokens))
+	}
+	if n == 0 {
+		return make([][]float32, len(in)), nil
+	}
+
+	ws := workspaces.Get().(*workspace)
+	defer workspaces.Put(ws)
+	ws.reset()
+	x := ws.floats(n * H)
+	h := ws.floats(n * H)
+	q, k, v := ws.floats(n*qDim), ws.floats(n*kvDim), ws.floats(n*kvDim)
+	z := ws.floats(n * qDim)
+	gate, up, act := ws.floats(n*F), ws.floats(n*F), ws.floats(n*F)
+	dispatch := func(p hooks.Point, data []float32, cols, heads int) {
+		if hk.Wants(p) {
+			hk.Dispatch(p, hooks.Tensor{Data: data, Rows: n, Cols: cols, Heads: heads}, rows)
+		}
+	}
+	stopAt := func(p hooks.Point) bool { return opt.StopAfter != nil && *opt.StopAfter == p }
+	stopped := func() ([][]float32, error) {
+		for _, x := range in {
+			x.Seq.n += len(x.Tokens)
+			x.Seq.broken = true
+		}
+		return make([][]float32, len(in)), nil
+	}
+
+	// ---- token embeddings ----
+	r = 0
+	for _, inp := range in {
+		for _, t := range inp.Tokens {
+			if err := m.embed.DequantizeRow(x[r*H:(r+1)*H], int(t)); err != nil {
+				return nil, fmt.Errorf("engine: %w", err)
+			}
+			r++
+		}
+	}
+	pt := hooks.Point{Layer: -1, Site: hooks.SiteEmbed}
+	dispatch(pt, x, H, 0)
+	if stopAt(pt) {
+		return stopped()
+	}
+
+	// ---- decoder blocks ----
+	eps := float32(c.NormEps)
+	for l := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		ly := &m.layers[l]
+		at := func(s hooks.Site) hooks.Point { return hooks.Point{Layer: l, Site: s} }
+		dispatch(at(hooks.SiteResidPre), x, H, 0)
+
+		// attention
+		for i := 0; i < n; i++ {
+			kernels.RMSNorm(h[i*H:(i+1)*H], x[i*H:(i+1)*H], ly.attnNorm, eps)
+		}
+		m.matmul(ws, q, h, n, ly.q)
+		m.matmul(ws, k, h, n, ly.k)
+		m.matmul(ws, v, h, n, ly.v)
+		if ly.qBias != nil {
+			addBias(q, ly.qBias, n)
+			addBias(k, ly.kBias, n)
+			addBias(v, ly.vBias, n)
+		}
+		dispatch(at(hooks.SiteAttnQ), q, qDim, c.Heads)
+		dispatch(at(hooks.SiteAttnK), k, kvDim, c.KVHeads)
+		dispatch(at(hooks.SiteAttnV), v, kvDim, c.KVHeads)
+		if ly.qNorm != nil {
+			headNorm(q, ly.qNorm, n*c.Heads, D, eps)
+			headNorm(k, ly.kNorm, n*c.KVHeads, D, eps)
+		}
+		m.rope(q, rows.Pos, c.Heads)
+		m.rope(k, rows.Pos, c.KVHeads)
+		dispatch(at(hooks.SiteAttnRotQ), q, qDim, c.Heads)
+		dispatch(at(hooks.SiteAttnRotK), k, kvDim, c.KVHeads)
+		for i := 0; i < n; i++ {
+			s, p := seqOf[i], int(rows.Pos[i])
+			copy(s.k[l][p*kvDim:(p+1)*kvDim], k[i*kvDim:(i+1)*kvDim])
+			copy(s.v[l][p*kvDim:(p+1)*kvDim], v[i*kvDim:(i+1)*kvDim])
+		}
+		m.attention(z, q, seqOf, rows.Pos, l)
+		dispatch(at(hooks.SiteAttnZ), z, qDim, c.Heads)
+		m.matmul(ws, h, z, n, ly.o)
+		dispatch(at(hooks.SiteAttnOut), h, H, 0)
+		kernels.AxpyF32(x, 1, h)
+		dispatch(at(hooks.SiteResidMid), x, H, 0)
+		if p := at(hooks.SiteResidMid); stopAt(p) {
+			return stopped()
+		}
+
+		// feed-forward: down(act(gate) * up)
+		for i := 0; i < n; i++ {
+			kernels.RMSNorm(h[i*H:(i+1)*H], x[i*H:(i+1)*H], ly.ffnNorm, eps)
+		}
+		m.matmul(ws, gate, h, n, ly.gate)
+		m.matmul(ws, up, h, n, ly.up)
+		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
+		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
+		kernels.SiLU(act, gate)
+		dispatch(at(hooks.SiteMLPAct), act, F, 0)
+		if p := at(hooks.SiteMLPAct); stopAt(p) {
+			return stopped()
+		}
+		for i := range act {
+			act[i] *= up[i]
+		}
+		dispatch(at(hooks.SiteMLPPost), act, F, 0)
+		if p := at(hooks.SiteMLPPost); stopAt(p) {
+			return stopped()
+		}
+		m.matmul(ws, h, act, n, ly.down)
+		dispatch(at(hooks.SiteMLPOut), h, H, 0)
+		kernels.AxpyF32(x, 1, h)
+		dispatch(at(hooks.SiteResidPost), x, H, 0)
+		if p := at(hooks.SiteResidPost); stopAt(p) {
+			return stopped()
+		}
+	}
+	for _, inp := range in {
+		inp.Seq.n += len(inp.Tokens)
+	}
+
+	// ---- final norm and LM head, only for the rows that want logits ----
+	for i := 0; i < n; i++ {
+		kernels.RMSNorm(h[i*H:(i+1)*H], x[i*H:(i+1)*H], m.outNorm, eps)
+	}
+	dispatch(hooks.Point{Layer: -1, Site: hooks.SiteFinalNorm}, h, H, 0)
+	var pick []int
+	r = 0
+	for _, inp := range in {
+		switch inp.Logits {
+		case LastLogits:
+			if len(inp.Tokens) > 0 {
+				pick = append(pick, r+len(inp.Tokens)-1)
+			}
+		case AllLogits:
+			for j := range inp.Tokens {
+				pick = append(pick, r+j)
+			}
+		}
+		r += len(inp.Tokens)
+	}
+	out := make([][]float32, len(in))
+	if len(pick) == 0 {
+		return out, nil
+	}
+	V := c.VocabSize
+	sel := ws.floats(len(pick) * H)
+	for i, p := range pick {
+		copy(sel[i*H:(i+1)*H], h[p*H:(p+1)*H])
+	}
+	logits := make([]float32, len(pick)*V)
+	m.matmul(ws, logits, sel, len(pick), m.output)
+	lp := hooks.Point{Layer: -1, Site: hooks.SiteLogits}
+	if hk.Wants(lp) {
+		lrows := &hooks.Rows{Phase: rows.Phase, Step: rows.Step}
+		for _, p := range pick {
+			lrows.Seq = append(lrows.Seq, rows.Seq[p])
+			lrows.Pos = append(lrows.Pos, rows.Pos[p])
+			lrows.Tag = append(lrows.Tag, rows.Tag[p])
+		}
+		hk.Dispatch(lp, hooks.Tensor{Data: logits, Rows: len(pick), Cols: V}, lrows)
+	}
+	off := 0
+	for i, inp := range in {
+		switch {
+		case inp.Logits == LastLogits && len(inp.Tokens) > 0:
+			out[i] = logits[off*V : (off+1)*V : (off+1)*V]
+			off++
+		case inp.Logits == AllLogits:
+			nt := len(inp.Tokens)
+			out[i] = logits[off*V : (off+nt)*V : (off+nt)*V]
+			off += nt
+		}
+	}
+	return out, nil
+}
+
+func addBias(x, b []float32, n int) {
+	d := len(b)
+	for i := 0; i < n; i++ {
+		kernels.AxpyF32(x[i*d:(i+1)*d], 1, b)
+	}
+}
+
+// headNorm RMS-normalises each of the count head vectors of length d in x
+// and multiplies by w (qwen3's q_norm/k_norm).
+func headNorm(x, w []float32, count, d int, eps float32) {
+	for i := 0; i < count; i++ {
+		kernels.RMSNorm(x[i*d:(i+1)*d], x[i*d:(i+1)*d], w, eps)
+	}
+}
+
+// rope rotates each head of x (rows of heads*HeadDim) by its row's position,
+// in the Hugging Face ("NeoX", rotate-half) layout: element j of a head turns
+// with element j+RopeDim/2. weights.Open presents GGUF llama q/k rows in this
+// layout too, so one rotation serves every file.
+func (m *Model) rope(x []float32, pos []int32, heads int) {
+	D, half := m.Config.HeadDim, m.Config.RopeDim/2
+	for i, p := range pos {
+		for h := 0; h < heads; h++ {
+			v := x[(i*heads+h)*D:]
+			for j := 0; j < half; j++ {
+				s, c := math.Sincos(float64(p) * m.invFreq[j])
+				a, b := v[j], v[j+half]
+				v[j] = a*float32(c) - b*float32(s)
+				v[j+half] = b*float32(c) + a*float32(s)
+			}
+		}
+	}
+}
+
+// attention computes, for every row and head, softmax(q·Kᵀ/√d)·V over the
+// row's own sequence up to and including its position (and, with a sliding
+// window, only the last SlidingWindow positions).
+func (m *Model) attention(z, q []float32, seqOf []*Sequence, pos []int32, l int) {
+	c := m.Config
+	D, heads, group := c.HeadDim, c.Heads, c.Heads/c.KVHeads
+	kvDim := c.KVHeads * D
+	scale := float32(1 / math.Sqrt(float64(D)))
+	n := len(pos)
+	m.pool.parallel(n*heads, 1, func(lo, hi int) {
+		var scores []float32
+		for w := lo; w < hi; w++ {
+			i, hd := w/heads, w%heads
+			s, p := seqOf[i], int(pos[i])
+			start := 0
+			if c.SlidingWindow > 0 && p-c.SlidingWindow+1 > 0 {
+				start = p - c.SlidingWindow + 1
+			}
+			if cap(scores) < p+1 {
+				scores = make([]float32, p+1)
+			}
+			sc := scores[:p+1-start]
+			qh := q[(i*heads+hd)*D : (i*heads+hd+1)*D]
+			g := hd / group
+			keys, vals := s.k[l], s.v[l]
+			for j := start; j <= p; j++ {
+				sc[j-start] = kernels.DotF32(qh, keys[j*kvDim+g*D:j*kvDim+(g+1)*D]) * scale
+			}
+			kernels.Softmax(sc)
+			out := z[(i*heads+hd)*D : (i*heads+hd+1)*D]
+			clear(out)
+			for j := start; j <= p; j++ {
+				kernels.AxpyF32(out, sc[j-start], vals[j*kvDim+g*D:j*kvDim+(g+1)*D])
+			}
+		}
+	})
+}

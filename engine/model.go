@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+
+	"github.com/valueexploration/valueexp/weights"
+)
+
+// Options configure a loaded model.
+type Options struct {
+	// Threads is the number of worker goroutines (0: GOMAXPROCS).
+	Threads int
+}
+
+// Model is a loaded model ready to run. It is immutable after Load and safe
+// for concurrent use by many sequences; each Sequence holds its own KV cache.
+type Model struct {
+	Config  weights.Config
+	Weights *weights.Model
+
+	embed     *weights.Tensor
+	output    *matrix
+	outNorm   []float32
+	layers    []layer
+	invFreq   []float64 // rotary inverse frequencies, one per rotated pair
+	pool      *pool
+	ownsFiles bool
+}
+
+// layer holds one decoder block's weights. Vectors (norms, biases) are
+// converted to float32 at load; matrices stay in their file dtype.
+type layer struct {
+	attnNorm, ffnNorm   []float32
+	q, k, v, o          *matrix
+	qBias, kBias, vBias []float32
+	qNorm, kNorm        []float32
+	gate, up, down      *matrix
+}
+
+// Load opens a model file or folder (see weights.Open) and prepares it to run.
+// Close releases the files and the worker goroutines.
+func Load(path string, opts Options) (*Model, error) {
+	w, err := weights.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(w, opts)
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	m.ownsFiles = true
+	return m, nil
+}
+
+// New prepares an already opened model to run. The caller keeps ownership of w.
+func New(w *weights.Model, opts Options) (*Model, error) {
+	c := w.Config
+	m := &Model{Config: c, Weights: w}
+	var err error
+	fail := func(e error) (*Model, error) { return nil, fmt.Errorf("engine: %s: %w", w.Path, e) }
+	if m.embed, err = w.Tensor("token_embd.weight"); err != nil {
+		return fail(err)
+	}
+	if m.outNorm, err = vector(w, "output_norm.weight"); err != nil {
+		return fail(err)
+	}
+	outName := "output.weight"
+	if _, ok := w.Tensors[outName]; !ok {
+		outName = "token_embd.weight" // tied embeddings
+	}
+	if m.output, err = matrixOf(w, outName); err != nil {
+		return fail(err)
+	}
+	m.layers = make([]layer, c.Layers)
+	for l := range m.layers {
+		ly := &m.layers[l]
+		p := fmt.Sprintf("blk.%d.", l)
+		for _, v := range []struct {
+			dst  *[]float32
+			name string
+			need bool
+		}{
+			{&ly.attnNorm, "attn_norm.weight", true},
+			{&ly.ffnNorm, "ffn_norm.weight", true},
+			{&ly.qBias, "attn_q.bias", c.AttnBias},
+			{&ly.kBias, "attn_k.bias", c.AttnBias},
+			{&ly.vBias, "attn_v.bias", c.AttnBias},
+			{&ly.qNorm, "attn_q_norm.weight", c.QKNorm},
+			{&ly.kNorm, "attn_k_norm.weight", c.QKNorm},
+		} {
+			if !v.need {
+				continue
+			}
+			if *v.dst, err = vector(w, p+v.name); err != nil {
+				return fail(err)
+			}
+		}
+		for _, mt := range []struct {
+			dst  **matrix
+			name string
+		}{
+			{&ly.q, "attn_q.weight"}, {&ly.k, "attn_k.weight"}, {&ly.v, "attn_v.weight"},
+			{&ly.o, "attn_output.weight"}, {&ly.gate, "ffn_gate.weight"},
+			{&ly.up, "ffn_up.weight"}, {&ly.down, "ffn_down.weight"},
+		} {
+			if *mt.dst, err = matrixOf(w, p+mt.name); err != nil {
+				return fail(err)
+			}
+		}
+	}
+	if m.invFreq, err = ropeInvFreq(c, w); err != nil {
+		return fail(err)
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
+	}
+	m.pool = newPool(threads)
+	return m, nil
+}
+
+// Close stops the worker goroutines and, if Load opened the files, releases them.
+func (m *Model) Close() error {
+	m.pool.close()
+	if m.ownsFiles {
+		return m.Weights.Close()
+	}
+	return nil
+}
+
+// Threads returns the number of worker goroutines.
+func (m *Model) Threads() int { return m.pool.workers }
+
+func matrixOf(w *weights.Model, name string) (*matrix, error) {
+	t, err := w.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return newMatrix(t)
+}
+
+func vector(w *weights.Model, name string) ([]float32, error) {
+	t, err := w.Tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.Float32()
+}
+
+// ropeInvFreq returns the rotary inverse frequency of each rotated pair,
+// theta^(-2j/d), with the configured scaling applied: linear scaling divides
+// every frequency by the factor; llama3 scaling (Llama 3.1/3.2) divides low
+// frequencies by the factor, keeps high ones and blends in between. A GGUF
+// that carries rope_freqs.weight (llama.cpp's precomputed llama3 factors)
+// divides by those instead.
+func ropeInvFreq(c weights.Config, w *weights.Model) ([]float64, error) {
+	d := c.RopeDim
+	inv := make([]float64, d/2)
+	for j := range inv {
+		inv[j] = 1 / math.Pow(c.RopeTheta, float64(2*j)/float64(d))
+	}
+	if t, ok := w.Tensors["rope_freqs.weight"]; ok {
+		f, err := t.Float32()
+		if err != nil {
+			return nil, err
+		}
+		if len(f) != len(inv) {
+			return nil, fmt.Errorf("tensor %q: %d factors, want %d", t.Name, len(f), len(inv))
+		}
+		for j := range inv {
+			inv[j] /= float64(f[j])
+		}
+		return inv, nil
+	}
+	s := c.RopeScaling
+	switch s.Type {
+	case "linear":
+		for j := range inv {
+			inv[j] /= s.Factor
+		}
+	case "llama3":
+		orig := float64(s.OriginalMaxPositions)
+		if orig == 0 || s.LowFreqFactor == 0 || s.HighFreqFactor <= s.LowFreqFactor {
+			return nil, fmt.Errorf("llama3 rope scaling needs original_max_position_embeddings and low < high frequency factors, got %+v", s)
+		}
+		lowWavelen := orig / s.LowFreqFactor
+		highWavelen := orig / s.HighFreqFactor
+		for j, f := range inv {
+			wavelen := 2 * math.Pi / f
+			switch {
+			case wavelen < highWavelen:
+				// high frequency: unchanged
+			case wavelen > lowWavelen:
+				inv[j] = f / s.Factor
+			default:
+				smooth := (orig/wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor)
+				inv[j] = (1-smooth)*f/s.Factor + smooth*f
+			}
+		}
+	}
+	return inv, nil
+}

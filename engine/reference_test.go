@@ -1,0 +1,165 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/shareddata"
+	"github.com/valueexploration/valueexp/weights/safetensors"
+)
+
+// refs is a parsed refs.safetensors file from shared/refdata/refs.
+type refs struct {
+	f *safetensors.File
+}
+
+func loadRefs(t *testing.T, name string) refs {
+	t.Helper()
+	b, err := os.ReadFile(shareddata.Path(t, "refdata", "refs", name+".refs.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return refs{f}
+}
+
+func (r refs) has(name string) bool { _, ok := r.f.Tensor(name); return ok }
+
+func (r refs) floats(t *testing.T, name string) []float32 {
+	t.Helper()
+	ti, ok := r.f.Tensor(name)
+	if !ok {
+		t.Fatalf("reference tensor %q missing", name)
+	}
+	v, err := ti.Float32s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func (r refs) tokens(t *testing.T, name string) []int32 {
+	t.Helper()
+	ti, ok := r.f.Tensor(name)
+	if !ok {
+		t.Fatalf("reference tensor %q missing", name)
+	}
+	v, err := ti.Int64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out
+}
+
+// relErr returns max|got-want| / max|want|, the README's measure.
+func relErr(got, want []float32) float64 {
+	var maxDiff, maxRef float64
+	for i := range want {
+		maxDiff = math.Max(maxDiff, math.Abs(float64(got[i])-float64(want[i])))
+		maxRef = math.Max(maxRef, math.Abs(float64(want[i])))
+	}
+	return maxDiff / maxRef
+}
+
+func argmaxRows(x []float32, cols int) []int {
+	out := make([]int, len(x)/cols)
+	for r := range out {
+		row := x[r*cols : (r+1)*cols]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		out[r] = best
+	}
+	return out
+}
+
+// capture is an observer that keeps a copy of every tensor it is shown.
+type capture map[string][]float32
+
+func (c capture) Observe(p hooks.Point, t hooks.Tensor, _ *hooks.Rows) {
+	c[p.String()] = append([]float32(nil), t.Data[:t.Rows*t.Cols]...)
+}
+
+// refModels lists every model with reference outputs and the files that hold it.
+var f32Models = []struct {
+	refs  string
+	files []string
+}{
+	{"stories260K", []string{"stories260K/stories260K.gguf", "stories260K/hf"}},
+	{"llama-tiny", []string{"llama-tiny/llama-tiny.gguf", "llama-tiny/hf"}},
+	{"qwen2-tiny", []string{"qwen2-tiny/qwen2-tiny.gguf", "qwen2-tiny/hf"}},
+	{"qwen3-tiny", []string{"qwen3-tiny/qwen3-tiny.gguf", "qwen3-tiny/hf"}},
+}
+
+// TestF32MatchesReferences runs every F32 reference model, from its GGUF and
+// from its Hugging Face folder, on both reference sequences, and compares the
+// logits and, through hooks, every layer's act(gate), act(gate)·up and
+// residual output with the llama.cpp (or, for qwen3, PyTorch) dumps.
+func TestF32MatchesReferences(t *testing.T) {
+	const tol = 1e-5 // README §6/§9: relative to max|ref|
+	for _, mc := range f32Models {
+		for _, file := range mc.files {
+			t.Run(file, func(t *testing.T) {
+				ref := loadRefs(t, mc.refs)
+				m, err := Load(shareddata.Path(t, append([]string{"refdata", "models"}, filepath.SplitList(file)...)...), Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				for _, seq := range []string{"seq0", "seq1"} {
+					toks := ref.tokens(t, seq+".tokens")
+					hk := hooks.New(m.Config.Layers)
+					got := capture{}
+					for _, pat := range []string{"blocks.*.mlp.hook_act", "blocks.*.mlp.hook_post", "blocks.*.hook_resid_post"} {
+						if err := hk.Observe(pat, got); err != nil {
+							t.Fatal(err)
+						}
+					}
+					s := m.NewSequence()
+					out, err := m.Forward(context.Background(), []Input{{Seq: s, Tokens: toks, Logits: AllLogits}}, RunOptions{Hooks: hk})
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := ref.floats(t, seq+".logits")
+					t.Logf("%s logits rel err %.2e", seq, relErr(out[0], want))
+					if e := relErr(out[0], want); e > tol {
+						t.Errorf("%s logits: relative error %.2e > %.0e", seq, e, tol)
+					}
+					ga, wa := argmaxRows(out[0], m.Config.VocabSize), argmaxRows(want, m.Config.VocabSize)
+					if fmt.Sprint(ga) != fmt.Sprint(wa) {
+						t.Errorf("%s argmax %v, want %v", seq, ga, wa)
+					}
+					for l := 0; l < m.Config.Layers; l++ {
+						for _, pair := range [][2]string{
+							{fmt.Sprintf("blocks.%d.mlp.hook_act", l), fmt.Sprintf("%s.blk.%d.ffn_gate_act", seq, l)},
+							{fmt.Sprintf("blocks.%d.mlp.hook_post", l), fmt.Sprintf("%s.blk.%d.ffn_act", seq, l)},
+							{fmt.Sprintf("blocks.%d.hook_resid_post", l), fmt.Sprintf("%s.blk.%d.out", seq, l)},
+						} {
+							if !ref.has(pair[1]) {
+								continue
+							}
+							if e := relErr(got[pair[0]], ref.floats(t, pair[1])); e > tol {
+								t.Errorf("%s vs %s: relative error %.2e > %.0e", pair[0], pair[1], e, tol)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+}
