@@ -1,0 +1,27 @@
+//go:build amd64
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// simdKernels returns the assembly kernels when the CPU has AVX2, FMA and
+// F16C (every x86 CPU since Haswell and Zen 1 has all three).
+func simdKernels() (*kernelSet, bool) {
+	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
+		return nil, false
+	}
+	ks := avx2Kernels()
+	return &ks, true
+}
+
+// avx2Kernels is the generic set with every kernel that has an AVX2
+// version replaced by it.
+func avx2Kernels() kernelSet {
+	ks := genericKernels
+	ks.name = "avx2"
+	ks.dotF32 = dotF32SIMD
+	ks.axpyF32 = axpyF32SIMD
+	ks.scaleF32 = scaleF32SIMD
+	ks.gemmF32 = gemmF32SIMD
+	return ks
+}
