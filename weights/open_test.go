@@ -12,12 +12,12 @@ import (
 // readmeModels is the hyperparameter table of refdata/README.md §3, typed in
 // from the README (an independent source), with the files that hold each model.
 var readmeModels = []struct {
-	dir, gguf                                             string
-	arch                                                  string
-	hidden, layers, heads, kvHeads, headDim, ffn, vocab   int
-	theta, eps                                            float64
-	tied, bias, qkNorm                                    bool
-	params                                                int64
+	dir, gguf                                           string
+	arch                                                string
+	hidden, layers, heads, kvHeads, headDim, ffn, vocab int
+	theta, eps                                          float64
+	tied, bias, qkNorm                                  bool
+	params                                              int64
 }{
 	{"stories260K", "stories260K.gguf", "llama", 64, 5, 8, 4, 8, 172, 512, 10000, 1e-5, true, false, false, 0},
 	{"llama-tiny", "llama-tiny.gguf", "llama", 64, 3, 4, 2, 16, 160, 512, 10000, 1e-5, false, false, false, 195008},
