@@ -163,3 +163,60 @@ func TestF32MatchesReferences(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantizedMatchesReferences runs the F16, BF16 and quantized files
+// against llama.cpp's dumps. The engine rounds activations to 8-bit blocks
+// for quantized weights as ggml does (Q8_0 / Q8_1 / Q8_K), so those files
+// agree closely; F16/BF16 weights meet float32 activations here (ggml rounds
+// those activations to F16/BF16), so they get the README's loose tolerance.
+func TestQuantizedMatchesReferences(t *testing.T) {
+	for _, c := range []struct {
+		refs, file string
+		tol        float64
+	}{
+		{"llama-tiny-F16", "llama-tiny/llama-tiny-F16.gguf", 5e-2},
+		{"llama-tiny-BF16", "llama-tiny/llama-tiny-BF16.gguf", 5e-2},
+		{"llama-tiny-Q8_0", "llama-tiny/llama-tiny-Q8_0.gguf", 5e-2},
+		{"llama-tiny-Q4_0", "llama-tiny/llama-tiny-Q4_0.gguf", 5e-2},
+		{"llama-tiny-Q4_K_M", "llama-tiny/llama-tiny-Q4_K_M.gguf", 5e-2},
+		{"llama256-F16", "llama256/llama256-F16.gguf", 5e-2},
+		{"llama256-Q8_0", "llama256/llama256-Q8_0.gguf", 5e-2},
+		{"llama256-Q6_K", "llama256/llama256-Q6_K.gguf", 5e-2},
+		{"llama256-Q4_0", "llama256/llama256-Q4_0.gguf", 5e-2},
+		{"llama256-Q4_K_M", "llama256/llama256-Q4_K_M.gguf", 5e-2},
+		{"llama256-Q4_K-pure", "llama256/llama256-Q4_K-pure.gguf", 5e-2},
+	} {
+		t.Run(c.refs, func(t *testing.T) {
+			ref := loadRefs(t, c.refs)
+			m, err := Load(shareddata.Path(t, "refdata", "models", c.file), Options{Threads: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			agree, total := 0, 0
+			for _, seq := range []string{"seq0", "seq1"} {
+				toks := ref.tokens(t, seq+".tokens")
+				out, err := m.Forward(context.Background(), []Input{{Seq: m.NewSequence(), Tokens: toks, Logits: AllLogits}}, RunOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := ref.floats(t, seq+".logits")
+				e := relErr(out[0], want)
+				t.Logf("%s: logits relative error %.2e", seq, e)
+				if e > c.tol {
+					t.Errorf("%s logits: relative error %.2e > %.0e", seq, e, c.tol)
+				}
+				ga, wa := argmaxRows(out[0], m.Config.VocabSize), argmaxRows(want, m.Config.VocabSize)
+				for i := range ga {
+					if ga[i] == wa[i] {
+						agree++
+					}
+				}
+				total += len(ga)
+			}
+			if frac := float64(agree) / float64(total); frac < 0.9 {
+				t.Errorf("argmax agrees on %d/%d positions, want at least 90%%", agree, total)
+			}
+		})
+	}
+}
