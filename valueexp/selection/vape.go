@@ -84,13 +84,12 @@ func VAPE(c Counts, p VAPEParams) (*Selection, error) {
 		}
 	}
 
-	sorted := slices.Clone(probs)
-	slices.Sort(sorted)
-	thr, err := kthSmallest(sorted, p.FilterRate, "filter rate")
+	scratch := slices.Clone(probs)
+	thr, err := kthSmallest(scratch, p.FilterRate, "filter rate")
 	if err != nil {
 		return nil, err
 	}
-	bar, err := kthSmallest(sorted, p.ActivationBarRatio, "activation bar ratio")
+	bar, err := kthSmallest(scratch, p.ActivationBarRatio, "activation bar ratio")
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +116,9 @@ func VAPE(c Counts, p VAPEParams) (*Selection, error) {
 	// Neurons filtered out have entropy +Inf in identify.py; if they are
 	// needed to fill the quota they can never clear the bar when bar ≥ thr,
 	// and they are appended in index order otherwise.
-	slices.SortStableFunc(candidates, func(a, b scored) int { return cmp.Compare(a.entropy, b.entropy) })
+	slices.SortFunc(candidates, func(a, b scored) int {
+		return cmp.Or(cmp.Compare(a.entropy, b.entropy), cmp.Compare(a.idx, b.idx))
+	})
 	kept := make([]int32, 0, want)
 	for _, s := range candidates[:min(want, len(candidates))] {
 		kept = append(kept, s.idx)
@@ -151,15 +152,50 @@ func VAPE(c Counts, p VAPEParams) (*Selection, error) {
 	return sel, nil
 }
 
-// kthSmallest returns torch.kthvalue(round(len·rate)) of an ascending slice:
-// the 1-indexed k-th smallest value, k rounded half to even as Python's
-// round() does.
-func kthSmallest(sorted []float64, rate float64, what string) (float64, error) {
-	k := int(math.RoundToEven(float64(len(sorted)) * rate))
-	if k < 1 || k > len(sorted) {
-		return 0, fmt.Errorf("selection: %s %v gives k=%d, outside 1..%d", what, rate, k, len(sorted))
+// kthSmallest returns torch.kthvalue(round(len·rate)): the 1-indexed k-th
+// smallest value, with k rounded half to even as Python's round() does. It
+// reorders vals (any permutation of the data gives the same answer).
+func kthSmallest(vals []float64, rate float64, what string) (float64, error) {
+	k := int(math.RoundToEven(float64(len(vals)) * rate))
+	if k < 1 || k > len(vals) {
+		return 0, fmt.Errorf("selection: %s %v gives k=%d, outside 1..%d", what, rate, k, len(vals))
 	}
-	return sorted[k-1], nil
+	return quickselect(vals, k-1), nil
+}
+
+// quickselect returns the value of rank r (0-indexed) of vals, which it
+// partially reorders. Three-way partitioning keeps it linear on data with
+// many repeated values, as activation counts have (zeros above all).
+func quickselect(vals []float64, r int) float64 {
+	lo, hi := 0, len(vals) // search window [lo, hi)
+	for hi-lo > 16 {
+		a, b, c := vals[lo], vals[lo+(hi-lo)/2], vals[hi-1]
+		pivot := max(min(a, b), min(max(a, b), c)) // median of three
+		lt, i, gt := lo, lo, hi
+		for i < gt {
+			switch v := vals[i]; {
+			case v < pivot:
+				vals[lt], vals[i] = vals[i], vals[lt]
+				lt++
+				i++
+			case v > pivot:
+				gt--
+				vals[gt], vals[i] = vals[i], vals[gt]
+			default:
+				i++
+			}
+		}
+		switch {
+		case r < lt:
+			hi = lt
+		case r >= gt:
+			lo = gt
+		default:
+			return pivot
+		}
+	}
+	slices.Sort(vals[lo:hi])
+	return vals[r]
 }
 
 // entropy returns −Σ p̂ ln p̂ of a row normalised to sum 1, with 0·ln 0 = 0;

@@ -1,7 +1,9 @@
 package selection
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -194,5 +196,34 @@ func TestVAPEErrors(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestQuickselectMatchesSort compares the selection with a full sort, the
+// obvious reference, on inputs with heavy repetition and on random data.
+func TestQuickselectMatchesSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	inputs := map[string][]float64{"single": {5}}
+	for _, n := range []int{17, 100, 1000, 5000} {
+		random, repeated, sorted, reversed := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range n {
+			random[i] = r.NormFloat64()
+			repeated[i] = float64(r.IntN(4)) // mostly ties, like counts
+			sorted[i] = float64(i)
+			reversed[i] = float64(n - i)
+		}
+		inputs[fmt.Sprint("random", n)] = random
+		inputs[fmt.Sprint("repeated", n)] = repeated
+		inputs[fmt.Sprint("sorted", n)] = sorted
+		inputs[fmt.Sprint("reversed", n)] = reversed
+	}
+	for name, in := range inputs {
+		ref := slices.Clone(in)
+		slices.Sort(ref)
+		for _, rank := range []int{0, len(in) / 3, len(in) / 2, len(in) - 1} {
+			if got := quickselect(slices.Clone(in), rank); got != ref[rank] {
+				t.Errorf("%s rank %d: got %v, want %v", name, rank, got, ref[rank])
+			}
+		}
 	}
 }
