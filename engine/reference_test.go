@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/valueexploration/valueexp/hooks"
@@ -116,7 +115,7 @@ func TestF32MatchesReferences(t *testing.T) {
 		for _, file := range mc.files {
 			t.Run(file, func(t *testing.T) {
 				ref := loadRefs(t, mc.refs)
-				m, err := Load(shareddata.Path(t, append([]string{"refdata", "models"}, filepath.SplitList(file)...)...), Options{Threads: 2})
+				m, err := Load(shareddata.Path(t, "refdata", "models", file), Options{Threads: 2})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -218,5 +217,48 @@ func TestQuantizedMatchesReferences(t *testing.T) {
 				t.Errorf("argmax agrees on %d/%d positions, want at least 90%%", agree, total)
 			}
 		})
+	}
+}
+
+// TestGreedyMatchesReference checks the 24-token greedy continuation of every
+// F32 reference model (stories260K's is the llama2.c story) and the logits of
+// each decode step.
+func TestGreedyMatchesReference(t *testing.T) {
+	for _, mc := range f32Models {
+		for _, file := range mc.files {
+			t.Run(file, func(t *testing.T) {
+				ref := loadRefs(t, mc.refs)
+				m, err := Load(shareddata.Path(t, "refdata", "models", file), Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				prompt := ref.tokens(t, "gen.prompt_tokens")
+				want := ref.tokens(t, "gen.tokens")
+				var stepLogits []float32
+				hk := hooks.New(m.Config.Layers)
+				if err := hk.Observe("hook_logits", hooks.ObserverFunc(func(_ hooks.Point, x hooks.Tensor, rows *hooks.Rows) {
+					if rows.Phase == hooks.Decode {
+						stepLogits = append(stepLogits, x.Data...)
+					}
+				})); err != nil {
+					t.Fatal(err)
+				}
+				out, err := m.Generate(context.Background(), []Prompt{{Tokens: prompt, Tag: -1}}, GenerateOptions{MaxTokens: len(want), StopTokens: []int32{}, Hooks: hk})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fmt.Sprint(out[0].Tokens) != fmt.Sprint(want) {
+					t.Fatalf("greedy tokens\n got %v\nwant %v", out[0].Tokens, want)
+				}
+				// gen.logits row s follows feeding gen.tokens[s]; the last row is
+				// never computed by a 24-token generation.
+				V := m.Config.VocabSize
+				wl := ref.floats(t, "gen.logits")
+				if e := relErr(stepLogits, wl[:len(stepLogits)]); e > 1e-5 || len(stepLogits) != (len(want)-1)*V {
+					t.Errorf("decode-step logits: relative error %.2e over %d values", e, len(stepLogits))
+				}
+			})
+		}
 	}
 }
