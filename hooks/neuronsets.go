@@ -77,7 +77,7 @@ type NeuronSet struct {
 	Site        string          `json:"site"` // block site suffix, e.g. "mlp.hook_act"
 	Description string          `json:"description,omitempty"`
 	Layers      []LayerIndices  `json:"layers"`
-	Provenance  json.RawMessage `json:"provenance,omitempty"` // kept verbatim: method, parameters, source
+	Provenance  json.RawMessage `json:"provenance,omitempty"` // method, parameters, source; kept as given (Save re-indents it)
 }
 
 // LayerIndices lists the neurons of a set in one layer.
