@@ -1,0 +1,220 @@
+package tokenizer
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// fragment is either raw text (id < 0) or an already matched special token.
+type fragment struct {
+	text string
+	id   int32
+}
+
+// asciiSpace is C isspace, which llama.cpp uses to strip around tokens that
+// carry the lstrip/rstrip attributes.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// partition splits text around special tokens, longest token first, so
+// that they are never split by the tokenizer proper.
+func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
+	frags := []fragment{{text: text, id: -1}}
+	for _, sid := range t.specials {
+		a := t.attrs[sid]
+		if !parseSpecial && a&(attrControl|attrUnknown) != 0 {
+			continue
+		}
+		tok := t.tokens[sid]
+		var next []fragment
+		changed := false
+		for _, f := range frags {
+			if f.id >= 0 || !strings.Contains(f.text, tok) {
+				next = append(next, f)
+				continue
+			}
+			changed = true
+			rest := f.text
+			for {
+				k := strings.Index(rest, tok)
+				if k < 0 {
+					if rest != "" {
+						next = append(next, fragment{text: rest, id: -1})
+					}
+					break
+				}
+				left := rest[:k]
+				if a&attrLStrip != 0 {
+					for len(left) > 0 && asciiSpace(left[len(left)-1]) {
+						left = left[:len(left)-1]
+					}
+				}
+				if left != "" {
+					next = append(next, fragment{text: left, id: -1})
+				}
+				next = append(next, fragment{id: sid})
+				rest = rest[k+len(tok):]
+				if a&attrRStrip != 0 {
+					for len(rest) > 0 && asciiSpace(rest[0]) {
+						rest = rest[1:]
+					}
+				}
+			}
+		}
+		if changed {
+			frags = next
+		}
+	}
+	return frags
+}
+
+// Encode returns the token ids of text.
+func (t *Tokenizer) Encode(text string, opts EncodeOptions) []int32 {
+	out := make([]int32, 0, len(text)/3+4)
+	if opts.AddSpecial {
+		out = append(out, t.prefix...)
+	}
+	if text != "" {
+		for _, f := range t.partition(text, opts.ParseSpecial) {
+			if f.id >= 0 {
+				out = append(out, f.id)
+				continue
+			}
+			out = t.encodeText(f.text, out)
+		}
+	}
+	if opts.AddSpecial {
+		out = append(out, t.suffix...)
+	}
+	return out
+}
+
+// encodeText tokenizes one fragment that holds no special token.
+func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
+	if t.nfc {
+		s = nfc(s)
+	}
+	switch t.kind {
+	case KindSPM:
+		if t.addSpacePrefix {
+			s = " " + s
+		}
+		if t.spaceMarker {
+			s = strings.ReplaceAll(s, " ", "▁")
+		}
+		return t.spmEncode(s, out)
+	case KindWPM:
+		return t.wpmEncode(s, out)
+	}
+	if t.spaceMarker {
+		if t.addSpacePrefix {
+			s = " " + s
+		}
+		s = strings.ReplaceAll(s, " ", "▁")
+	}
+	if len(t.pre) == 0 {
+		return t.bpeWord(s, out)
+	}
+	r := []rune(s)
+	// offs[i] is the byte offset of rune i; invalid bytes decode to one
+	// RuneError each, so offsets stay exact and words keep their bytes.
+	offs := make([]int, len(r)+1)
+	for i, b := 0, 0; i < len(r); i++ {
+		offs[i] = b
+		_, n := utf8.DecodeRuneInString(s[b:])
+		b += n
+	}
+	offs[len(r)] = len(s)
+	var buf []byte
+	for _, w := range splitWords(r, t.pre) {
+		word := s[offs[w.start]:offs[w.end]]
+		if t.byteLevel {
+			buf = byteEncode(buf[:0], word)
+			out = t.bpeWord(string(buf), out)
+		} else {
+			out = t.bpeWord(word, out)
+		}
+	}
+	return out
+}
+
+// piece returns the bytes that id stands for in decoded text; control
+// tokens stand for nothing.
+func (t *Tokenizer) piece(id int32) string {
+	if id < 0 || int(id) >= len(t.tokens) {
+		return ""
+	}
+	a := t.attrs[id]
+	s := t.tokens[id]
+	switch {
+	case a&attrControl != 0:
+		return ""
+	case a&attrByte != 0 && t.byteTok[hexOf(s)] == id:
+		return string([]byte{hexOf(s)})
+	case a&(attrUserDefined|attrUnknown) != 0:
+		return s
+	}
+	switch {
+	case t.byteLevel:
+		return byteDecode(s)
+	case t.kind == KindWPM:
+		if strings.HasPrefix(s, "▁") {
+			return " " + s[len("▁"):]
+		}
+		return s
+	case t.spaceMarker:
+		if t.byteFallback && t.byteTok[hexOf(s)] == id && len(s) == 6 {
+			return string([]byte{hexOf(s)})
+		}
+		return strings.ReplaceAll(s, "▁", " ")
+	}
+	return s
+}
+
+func hexOf(s string) byte {
+	if len(s) == 6 {
+		if b, ok := parseHexByte(s[3:5]); ok {
+			return b
+		}
+	}
+	return 0
+}
+
+// byteDecode maps a byte-level spelling back to bytes; runes outside the
+// alphabet are kept as they are.
+func byteDecode(s string) string {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if c, ok := runeToByte[r]; ok {
+			b = append(b, c)
+		} else {
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return string(b)
+}
+
+// Decode returns the text of ids. Control tokens (BOS, EOS, chat markers)
+// are left out, and the space a SentencePiece vocabulary puts in front of
+// the text is removed, so Decode(Encode(s)) == s.
+func (t *Tokenizer) Decode(ids []int32) string {
+	var b strings.Builder
+	first := true
+	for _, id := range ids {
+		p := t.piece(id)
+		if p == "" {
+			continue
+		}
+		if first && t.stripLeadingSpace && p[0] == ' ' {
+			p = p[1:]
+		}
+		first = false
+		b.WriteString(p)
+	}
+	s := b.String()
+	if t.kind == KindWPM {
+		s = strings.TrimPrefix(s, " ")
+	}
+	return s
+}
