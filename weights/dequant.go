@@ -15,6 +15,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Dequantize decodes len(dst) elements of type t from src into dst. src must
@@ -98,12 +99,14 @@ func Dequantize(dst []float32, src []byte, t DType) error {
 func HalfToFloat32(h uint16) float32 {
 	sign := uint32(h&0x8000) << 16
 	mag := uint32(h & 0x7fff)
-	if mag >= 0x7c00 { // infinity or NaN: widen the payload, keep the all-ones exponent
+	switch {
+	case mag >= 0x7c00: // infinity or NaN: widen the payload, keep the all-ones exponent
 		return math.Float32frombits(sign | 0x7f800000 | (mag&0x3ff)<<13)
+	case mag >= 0x0400: // normal: move the fields and rebias the exponent by 127-15
+		return math.Float32frombits(sign | (mag+(112<<10))<<13)
 	}
-	// Placing the half's exponent and mantissa at the float32 positions gives a
-	// float32 that is too small by 2^(127-15); one exact multiply rebiases it
-	// and normalizes half subnormals as a side effect.
+	// Zero or subnormal: the fields placed at the float32 positions read as a
+	// float32 that is too small by 2^112; one exact multiply fixes it.
 	f := math.Float32frombits(mag<<13) * 0x1p112
 	return math.Float32frombits(math.Float32bits(f) | sign)
 }
@@ -114,10 +117,19 @@ func BF16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 
 func half(b []byte) float32 { return HalfToFloat32(binary.LittleEndian.Uint16(b)) }
 
 func dequantF32(dst []float32, src []byte) {
+	if littleEndianHost() {
+		// The file's bytes are already the host's float32s: one memmove. The
+		// destination is viewed as bytes (not the source as float32s) so an
+		// unaligned source is never dereferenced as float32.
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(dst))), 4*len(dst)), src)
+		return
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
 	}
 }
+
+func littleEndianHost() bool { return binary.NativeEndian.Uint16([]byte{1, 0}) == 1 }
 
 func dequantF16(dst []float32, src []byte) {
 	src = src[:2*len(dst)]
@@ -191,8 +203,9 @@ func dequantQ5_0(dst []float32, src []byte) {
 		qh := binary.LittleEndian.Uint32(b[2:])
 		qs := b[6 : 6+QK/2]
 		for j, q := range qs {
-			h0 := int32(qh>>uint(j)&1) << 4
-			h1 := int32(qh>>uint(j+QK/2)&1) << 4
+			h0 := int32(qh&1) << 4
+			h1 := int32(qh>>(QK/2)&1) << 4
+			qh >>= 1
 			y[j] = float32(int32(q&0xf)|h0-16) * d
 			y[j+QK/2] = float32(int32(q>>4)|h1-16) * d
 		}
@@ -209,8 +222,9 @@ func dequantQ5_1(dst []float32, src []byte) {
 		qh := binary.LittleEndian.Uint32(b[4:])
 		qs := b[8 : 8+QK/2]
 		for j, q := range qs {
-			h0 := uint32(qh>>uint(j)&1) << 4
-			h1 := uint32(qh>>uint(j+QK/2)&1) << 4
+			h0 := (qh & 1) << 4
+			h1 := (qh >> (QK / 2) & 1) << 4
+			qh >>= 1
 			y[j] = float32(float32(uint32(q&0xf)|h0)*d) + m
 			y[j+QK/2] = float32(float32(uint32(q>>4)|h1)*d) + m
 		}
@@ -308,17 +322,16 @@ func dequantQ3K(dst []float32, src []byte) {
 			q := b[32+32*hb : 32+32*hb+32]
 			for s := 0; s < 4; s++ {
 				shift := uint(2 * s)
-				bit := byte(1) << uint(4*hb+s)
+				bit := uint(4*hb + s)
 				for g := 0; g < 2; g++ {
 					dl := d * float32(scales[8*hb+2*s+g])
 					out := y[128*hb+32*s+16*g : 128*hb+32*s+16*g+16]
 					in := q[16*g : 16*g+16]
 					hm := hmask[16*g : 16*g+16]
 					for l := range out {
-						v := int32(in[l] >> shift & 3)
-						if hm[l]&bit == 0 {
-							v -= 4
-						}
+						// A clear high bit means "subtract 4"; done without a
+						// branch because the bits are random.
+						v := int32(in[l]>>shift&3) - 4 + int32(hm[l]>>bit&1)<<2
 						out[l] = dl * float32(v)
 					}
 				}
