@@ -5,6 +5,8 @@ import (
 	"math"
 	"runtime"
 
+	"github.com/valueexploration/valueexp/hooks"
+
 	"github.com/valueexploration/valueexp/weights"
 )
 
@@ -202,4 +204,13 @@ func ropeInvFreq(c weights.Config, w *weights.Model) ([]float64, error) {
 		}
 	}
 	return inv, nil
+}
+
+// Shape describes the model for validating neuron-set files against it.
+func (m *Model) Shape() hooks.ModelShape {
+	c := m.Config
+	return hooks.ModelShape{
+		Arch: c.Arch, Layers: c.Layers, DModel: c.HiddenSize, DMLP: c.FFNSize,
+		Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize,
+	}
 }

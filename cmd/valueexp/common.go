@@ -1,0 +1,107 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/valueexploration/valueexp/engine"
+	"github.com/valueexploration/valueexp/hooks"
+)
+
+// parseIDs reads token ids given as "1,2,3", "1 2 3" or a JSON array.
+func parseIDs(s string) ([]int32, error) {
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "[") {
+		var ids []int32
+		if err := json.Unmarshal([]byte(s), &ids); err != nil {
+			return nil, fmt.Errorf("token ids %q: %v", s, err)
+		}
+		return ids, nil
+	}
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+	ids := make([]int32, 0, len(fields))
+	for _, f := range fields {
+		v, err := strconv.ParseInt(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("token id %q is not an integer", f)
+		}
+		ids = append(ids, int32(v))
+	}
+	return ids, nil
+}
+
+// scaleFlag collects repeated --scale NAME=F flags.
+type scaleFlag []struct {
+	name   string
+	factor float32
+}
+
+func (s *scaleFlag) String() string { return "" }
+
+func (s *scaleFlag) Set(v string) error {
+	name, f, ok := strings.Cut(v, "=")
+	if !ok || name == "" {
+		return fmt.Errorf("want NAME=FACTOR, got %q", v)
+	}
+	x, err := strconv.ParseFloat(f, 32)
+	if err != nil {
+		return fmt.Errorf("factor %q in %q is not a number", f, v)
+	}
+	*s = append(*s, struct {
+		name   string
+		factor float32
+	}{name, float32(x)})
+	return nil
+}
+
+// interventions are the flags that switch neurons off or scale them.
+type interventions struct {
+	neurons    string
+	deactivate string
+	scale      scaleFlag
+}
+
+func (iv *interventions) register(fs *flag.FlagSet) {
+	fs.StringVar(&iv.neurons, "neurons", "", "neuron-set `FILE` (JSON, format neuron-sets)")
+	fs.StringVar(&iv.deactivate, "deactivate", "", "comma-separated neuron-set `NAMES` to zero at mlp.hook_act, at every position")
+	fs.Var(&iv.scale, "scale", "scale a neuron set: `NAME=FACTOR` (repeatable)")
+}
+
+func (iv *interventions) any() bool { return iv.deactivate != "" || len(iv.scale) > 0 }
+
+// hooks builds the editors the flags ask for, validated against the model;
+// nil when no intervention was asked for.
+func (iv *interventions) hooks(m *engine.Model) (*hooks.Hooks, error) {
+	if !iv.any() {
+		if iv.neurons != "" {
+			return nil, usageErr("--neurons given without --deactivate or --scale")
+		}
+		return nil, nil
+	}
+	if iv.neurons == "" {
+		return nil, usageErr("--deactivate and --scale need --neurons FILE")
+	}
+	f, err := hooks.LoadNeuronSets(iv.neurons)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.Validate(m.Shape()); err != nil {
+		return nil, fmt.Errorf("%s: %w", iv.neurons, err)
+	}
+	h := hooks.New(m.Config.Layers)
+	if iv.deactivate != "" {
+		names := strings.Split(iv.deactivate, ",")
+		if err := hooks.ZeroSets(h, f, names, hooks.When{}); err != nil {
+			return nil, fmt.Errorf("--deactivate: %w", err)
+		}
+	}
+	for _, s := range iv.scale {
+		if err := hooks.ScaleSets(h, f, []string{s.name}, s.factor, hooks.When{}); err != nil {
+			return nil, fmt.Errorf("--scale %s: %w", s.name, err)
+		}
+	}
+	return h, nil
+}
