@@ -3,6 +3,7 @@ package kernels
 import (
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // Matvec shapes of Qwen2.5-0.5B's FFN (rows × cols), the decode hot path.
@@ -17,53 +18,75 @@ func benchImpls(b *testing.B, f func(b *testing.B, ks *kernelSet)) {
 	}
 }
 
+// rate reports units/s twice: per wall-clock second (name) and per second
+// of the benchmark thread's CPU time (name+"-cpu"), which stays meaningful
+// when other processes share the cores. Call it with the CPU time at start.
+func rate(b *testing.B, units float64, name string, cpu0 time.Duration) {
+	b.ReportMetric(units*float64(b.N)/b.Elapsed().Seconds(), name)
+	if cpu := threadCPU() - cpu0; cpu > 0 {
+		b.ReportMetric(units*float64(b.N)/cpu.Seconds(), name+"-cpu")
+	}
+}
+
 // BenchmarkGemmF32 reports GFLOP/s for C[64×896] = A[64×896]·B[896×896]ᵀ.
 func BenchmarkGemmF32(b *testing.B) {
 	const m, n, k = 64, 896, 896
 	r := rand.New(rand.NewPCG(1, 2))
 	a, w, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
 	benchImpls(b, func(b *testing.B, ks *kernelSet) {
+		defer lockThread()()
+		cpu0 := threadCPU()
 		for b.Loop() {
 			ks.gemmF32(c, a, w, m, n, k)
 		}
-		b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		rate(b, float64(2*m*n*k)/1e9, "GFLOP/s", cpu0)
 	})
 }
 
-// benchMatvec runs one activation row against benchRows weight rows of
-// rowBytes each and reports the weight bytes read per second.
-func benchMatvec(b *testing.B, rowBytes int, dot func(row []byte) float32) {
+// BenchmarkMatvecQuant multiplies a 896×4864 weight matrix (4864×896 for
+// the 32-element formats, whose rows need not be multiples of 256) by one
+// quantized activation row and reports the weight bytes read per second.
+func BenchmarkMatvecQuant(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
-	w := make([]byte, benchRows*rowBytes)
-	for i := range w {
-		w[i] = byte(r.Uint32())
-	}
-	fixScales(w, rowBytes)
-	var sink float32
-	for b.Loop() {
-		for i := range benchRows {
-			sink += dot(w[i*rowBytes : (i+1)*rowBytes])
+	for _, f := range quantFormats {
+		rows, cols := benchRows, benchCols
+		if f.blockElems == qkK {
+			rows, cols = benchCols, benchRows
 		}
+		rowBytes := cols / f.blockElems * f.blockBytes
+		w := randWeights(r, f, rows*cols/f.blockElems)
+		a, _ := quantizeAct(f.act, randF32(r, cols))
+		b.Run(f.name, func(b *testing.B) {
+			benchImpls(b, func(b *testing.B, ks *kernelSet) {
+				dot := f.dot(ks)
+				var sink float32
+				defer lockThread()()
+				cpu0 := threadCPU()
+				for b.Loop() {
+					for i := range rows {
+						sink += dot(w[i*rowBytes:(i+1)*rowBytes], a, cols)
+					}
+				}
+				_ = sink
+				rate(b, float64(len(w))/1e9, "GB/s", cpu0)
+			})
+		})
 	}
-	_ = sink
-	b.ReportMetric(float64(len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 }
-
-// fixScales is a no-op hook kept so that random bytes (which may encode fp16
-// NaN scales) do not matter: the kernels' speed does not depend on values.
-func fixScales([]byte, int) {}
 
 func BenchmarkMatvecF32(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
 	w, x := randF32(r, benchRows*benchCols), randF32(r, benchCols)
 	benchImpls(b, func(b *testing.B, ks *kernelSet) {
 		var sink float32
+		defer lockThread()()
+		cpu0 := threadCPU()
 		for b.Loop() {
 			for i := range benchRows {
 				sink += ks.dotF32(w[i*benchCols:(i+1)*benchCols], x)
 			}
 		}
 		_ = sink
-		b.ReportMetric(float64(4*len(w))*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		rate(b, float64(4*len(w))/1e9, "GB/s", cpu0)
 	})
 }
