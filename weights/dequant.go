@@ -4,12 +4,12 @@ package weights
 //
 // The block decoders follow the layouts of ggml's block_* structs
 // (ggml-common.h) and reproduce ggml's dequantize_row_* (ggml-quants.c) bit for
-// bit. Bit-exactness depends on doing the float32 operations in the same order
-// and with the same roundings as the C reference: where C computes
-// `d1 * q - m1` the Go code writes float32(d1*q) - m1, because the explicit
-// conversion forbids the compiler from fusing the multiply and the subtract
-// into one FMA (Go allows fusion otherwise, and arm64 does it). ggml's
-// dequantizers live in ggml-base, which is built without FMA code generation.
+// bit. That is robust: every product of a half scale (11 significant bits), a
+// sub-block scale (at most 8 bits) and a quant (at most 8 bits) has at most one
+// rounding whatever the grouping, and `d*q - m` rounds only at the subtraction,
+// fused or not. The code still keeps the C reference's operation order and
+// writes float32(d*q) - m where C has d*q - m, so that it reads like the
+// reference and stays correct if a format with wider quants is added.
 
 import (
 	"encoding/binary"

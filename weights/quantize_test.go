@@ -2,6 +2,7 @@ package weights
 
 import (
 	"bytes"
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -199,4 +200,51 @@ func BenchmarkQuantize(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzQuantize encodes arbitrary float32 bit patterns (NaNs, infinities,
+// subnormals, huge values) as every supported type: non-finite input to a
+// block type must be refused, everything else must encode and decode without
+// error or panic. (Values near the float32 limits overflow a half scale and
+// decode as Inf or NaN, as in ggml.)
+func FuzzQuantize(f *testing.F) {
+	le := func(v ...float32) []byte {
+		var b []byte
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+		return b
+	}
+	f.Add(le(1, -2, 0.5, 3e-41, 1e30, -7, 0, 0), uint8(0))
+	f.Add(le(float32(math.NaN()), 1), uint8(3))
+	f.Add(le(1e-40, -1e-40), uint8(11))
+	f.Fuzz(func(t *testing.T, raw []byte, pick uint8) {
+		ty := quantizableTypes[int(pick)%len(quantizableTypes)]
+		be := ty.BlockElems()
+		x := make([]float32, be*(1+len(raw)/4/be))
+		finite := true
+		for i := range x {
+			if 4*i+4 <= len(raw) {
+				x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
+			if math.IsNaN(float64(x[i])) || math.IsInf(float64(x[i]), 0) {
+				finite = false
+			}
+		}
+		size, _ := ty.RowBytes(len(x))
+		q := make([]byte, size)
+		err := Quantize(q, x, ty)
+		if ty.Quantized() && !finite {
+			if err == nil {
+				t.Fatalf("%v: non-finite input accepted", ty)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", ty, err)
+		}
+		if err := Dequantize(make([]float32, len(x)), q, ty); err != nil {
+			t.Fatalf("%v: %v", ty, err)
+		}
+	})
 }
