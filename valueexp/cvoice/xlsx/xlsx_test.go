@@ -282,7 +282,7 @@ func TestOpenNamesFileInErrors(t *testing.T) {
 }
 
 // The authors' workbooks: every sheet's non-empty rows as seen by Read must
-// match an independent scan of the raw XML (see rawscan_test.go).
+// match an independent scan of the raw XML (xlsxtest.RawScan).
 func TestAuthorsWorkbooksMatchRawScan(t *testing.T) {
 	dir := shareddata.Path(t, "cvoice", "authors-zh")
 	files, err := filepath.Glob(filepath.Join(dir, "*.xlsx"))
@@ -294,7 +294,7 @@ func TestAuthorsWorkbooksMatchRawScan(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		raw := rawScan(t, f)
+		raw := xlsxtest.RawScan(t, f)
 		if len(raw) != len(wb.Sheets) {
 			t.Fatalf("%s: %d sheets, raw scan found %d", f, len(wb.Sheets), len(raw))
 		}
@@ -305,15 +305,15 @@ func TestAuthorsWorkbooksMatchRawScan(t *testing.T) {
 					got = append(got, r.Num)
 				}
 			}
-			if !reflect.DeepEqual(got, raw[i].nonEmptyRows) {
-				t.Errorf("%s sheet %s: non-empty rows differ from raw scan (%d vs %d)", filepath.Base(f), s.Name, len(got), len(raw[i].nonEmptyRows))
+			if !reflect.DeepEqual(got, raw[i].NonEmptyRows) {
+				t.Errorf("%s sheet %s: non-empty rows differ from raw scan (%d vs %d)", filepath.Base(f), s.Name, len(got), len(raw[i].NonEmptyRows))
 			}
-			if s.Name != raw[i].name {
-				t.Errorf("%s: sheet %d named %q, raw scan says %q", filepath.Base(f), i, s.Name, raw[i].name)
+			if s.Name != raw[i].Name {
+				t.Errorf("%s: sheet %d named %q, raw scan says %q", filepath.Base(f), i, s.Name, raw[i].Name)
 			}
 			for _, r := range s.Rows {
 				for _, c := range r.Cells {
-					if want := raw[i].cells[fmt.Sprintf("%s%d", xlsx.ColumnName(c.Col), r.Num)]; want != c.Text {
+					if want := raw[i].Cells[fmt.Sprintf("%s%d", xlsx.ColumnName(c.Col), r.Num)]; want != c.Text {
 						t.Fatalf("%s sheet %s cell %s%d = %q, raw scan %q", filepath.Base(f), s.Name, xlsx.ColumnName(c.Col), r.Num, c.Text, want)
 					}
 				}

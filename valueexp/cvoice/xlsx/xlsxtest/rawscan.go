@@ -1,4 +1,4 @@
-package xlsx_test
+package xlsxtest
 
 import (
 	"archive/zip"
@@ -10,11 +10,11 @@ import (
 	"testing"
 )
 
-// rawSheet is what rawScan sees in one worksheet.
-type rawSheet struct {
-	name         string
-	nonEmptyRows []int
-	cells        map[string]string // "C17" → text
+// RawSheet is what RawScan sees in one worksheet.
+type RawSheet struct {
+	Name         string
+	NonEmptyRows []int             // row numbers with any non-blank cell
+	Cells        map[string]string // "C17" → text
 }
 
 var (
@@ -33,10 +33,10 @@ var (
 	reV        = regexp.MustCompile(`(?s)<v>(.*?)</v>`)
 )
 
-// rawScan reads an .xlsx with regular expressions instead of an XML parser:
+// RawScan reads an .xlsx with regular expressions instead of an XML parser:
 // a second, independent opinion on sheet names, cell texts and which rows
 // have any text. It handles only what the authors' files contain.
-func rawScan(t *testing.T, file string) []rawSheet {
+func RawScan(t testing.TB, file string) []RawSheet {
 	t.Helper()
 	zr, err := zip.OpenReader(file)
 	if err != nil {
@@ -75,14 +75,14 @@ func rawScan(t *testing.T, file string) []rawSheet {
 			targets[id[1]] = target[1]
 		}
 	}
-	var out []rawSheet
+	var out []RawSheet
 	for _, m := range reSheet.FindAllStringSubmatch(part("xl/workbook.xml"), -1) {
 		target := targets[m[2]]
 		name := path.Join("xl", target)
 		if strings.HasPrefix(target, "/") {
 			name = strings.TrimPrefix(target, "/")
 		}
-		rs := rawSheet{name: html.UnescapeString(m[1]), cells: map[string]string{}}
+		rs := RawSheet{Name: html.UnescapeString(m[1]), Cells: map[string]string{}}
 		for _, row := range reRow.FindAllStringSubmatch(part(name), -1) {
 			num := reRowNum.FindStringSubmatch(row[1])
 			nonEmpty := false
@@ -105,7 +105,7 @@ func rawScan(t *testing.T, file string) []rawSheet {
 					}
 				}
 				if ref != nil {
-					rs.cells[ref[1]] = text
+					rs.Cells[ref[1]] = text
 				}
 				if strings.TrimSpace(text) != "" {
 					nonEmpty = true
@@ -116,7 +116,7 @@ func rawScan(t *testing.T, file string) []rawSheet {
 				for _, ch := range num[1] {
 					n = n*10 + int(ch-'0')
 				}
-				rs.nonEmptyRows = append(rs.nonEmptyRows, n)
+				rs.NonEmptyRows = append(rs.NonEmptyRows, n)
 			}
 		}
 		out = append(out, rs)
