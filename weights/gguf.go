@@ -18,6 +18,7 @@ const (
 	maxGGUFArray      = 1 << 28  // elements in one array
 	maxGGUFArrayDepth = 8
 	maxGGUFDims       = 4
+	maxGGUFDim        = math.MaxInt32 * 4 // elements along one axis
 )
 
 const ggufMagic = 0x46554747 // "GGUF" read as a little-endian uint32
@@ -242,6 +243,9 @@ func parseGGUF(b []byte, name string) (*GGUF, error) {
 		if err != nil {
 			return nil, fmt.Errorf("tensor info %d: name: %w", i, err)
 		}
+		if !utf8.ValidString(tname) {
+			return nil, fmt.Errorf("tensor info %d: name %q is not valid UTF-8", i, tname)
+		}
 		if _, dup := g.byName[tname]; dup {
 			return nil, fmt.Errorf("tensor %q appears twice", tname)
 		}
@@ -258,8 +262,8 @@ func parseGGUF(b []byte, name string) (*GGUF, error) {
 			if ne[d], err = r.u64(); err != nil {
 				return nil, fmt.Errorf("tensor %q: dimension %d: %w", tname, d, err)
 			}
-			if ne[d] == 0 || ne[d] > math.MaxInt32*4 {
-				return nil, fmt.Errorf("tensor %q: dimension %d is %d", tname, d, ne[d])
+			if ne[d] == 0 || ne[d] > maxGGUFDim {
+				return nil, fmt.Errorf("tensor %q: dimension %d is %d (want 1 to %d)", tname, d, ne[d], uint64(maxGGUFDim))
 			}
 			if elems > math.MaxInt64/ne[d] {
 				return nil, fmt.Errorf("tensor %q: shape %v overflows", tname, ne)

@@ -26,7 +26,10 @@ type Model struct {
 	// Dir is the Hugging Face folder (config.json, tokenizer.json), or "".
 	Dir      string
 	FileSize int64 // bytes of all weight files together
-	releases []func() error
+	// FileNames maps a canonical tensor name to the name the file stores it
+	// under, for the tensors whose names differ (Hugging Face names).
+	FileNames map[string]string
+	releases  []func() error
 }
 
 // Close releases the model's file mappings. No tensor may be used afterwards.
@@ -89,7 +92,7 @@ func openGGUFModel(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Path: path, Format: "gguf", GGUF: g, Tensors: map[string]*Tensor{}, releases: []func() error{g.Close}}
+	m := &Model{Path: path, Format: "gguf", GGUF: g, Tensors: map[string]*Tensor{}, FileNames: map[string]string{}, releases: []func() error{g.Close}}
 	if st, err := os.Stat(path); err == nil {
 		m.FileSize = st.Size()
 	}
@@ -124,22 +127,37 @@ func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistr
 // row order without copying. Biases, if any, are small and are copied.
 func unpermuteQK(m *Model) error {
 	c := m.Config
+	// Every layer shares the same two orders; the tensors only read them.
+	orders := map[int][]int32{}
+	orderFor := func(heads int) []int32 {
+		if o, ok := orders[heads]; ok {
+			return o
+		}
+		o := qkRowOrder(heads, c.HeadDim)
+		orders[heads] = o
+		return o
+	}
 	for l := 0; l < c.Layers; l++ {
 		for _, p := range []struct {
 			name  string
 			heads int
 		}{{"attn_q", c.Heads}, {"attn_k", c.KVHeads}} {
-			order := qkRowOrder(p.heads, c.HeadDim)
+			// Compare sizes before building an order, so a hostile head
+			// count cannot make us allocate heads*head_dim entries.
+			rows := p.heads * c.HeadDim
 			wn := fmt.Sprintf("blk.%d.%s.weight", l, p.name)
 			if w, ok := m.Tensors[wn]; ok {
-				if w.Rows() != len(order) {
-					return fmt.Errorf("tensor %q: %d rows, want heads*head_dim = %d", wn, w.Rows(), len(order))
+				if w.Rows() != rows {
+					return fmt.Errorf("tensor %q: %d rows, want heads*head_dim = %d*%d = %d", wn, w.Rows(), p.heads, c.HeadDim, rows)
 				}
-				w.RowOrder = order
+				w.RowOrder = orderFor(p.heads)
 			}
 			bn := fmt.Sprintf("blk.%d.%s.bias", l, p.name)
 			if b, ok := m.Tensors[bn]; ok {
-				nb, err := permuteVector(b, order)
+				if b.Elems() != rows {
+					return fmt.Errorf("tensor %q: %d elements, want heads*head_dim = %d", bn, b.Elems(), rows)
+				}
+				nb, err := permuteVector(b, orderFor(p.heads))
 				if err != nil {
 					return err
 				}
@@ -210,13 +228,17 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 		}
 		return int(v), nil
 	}
+	var err error
 	getf := func(key string, def float64) float64 {
-		if v, ok := g.Float(arch + "." + key); ok {
+		full := arch + "." + key
+		if v, ok := g.Float(full); ok {
 			return v
+		}
+		if _, present := g.Get(full); present && err == nil {
+			err = fmt.Errorf("metadata key %q is not a number", full)
 		}
 		return def
 	}
-	var err error
 	for _, f := range []struct {
 		dst      *int
 		key      string
@@ -257,6 +279,9 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	} else if f := getf("rope.scale_linear", 0); f != 0 && f != 1 {
 		c.RopeScaling = RopeScaling{Type: "linear", Factor: f}
 	}
+	if err != nil {
+		return c, err
+	}
 	if toks, ok := g.Strings("tokenizer.ggml.tokens"); ok {
 		c.VocabSize = len(toks)
 	}
@@ -269,14 +294,20 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	_, c.QKNorm = tensors["blk.0.attn_q_norm.weight"]
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
-		c.BOS = int(v)
+		c.BOS = clampID(v)
 	}
 	for _, k := range []string{"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"} {
-		if v, ok := g.Int(k); ok && !containsInt(c.EOS, int(v)) {
-			c.EOS = append(c.EOS, int(v))
+		if v, ok := g.Int(k); ok && !containsInt(c.EOS, clampID(v)) {
+			c.EOS = append(c.EOS, clampID(v))
 		}
 	}
 	return c, validateConfig(c)
+}
+
+// clampID keeps a token id from a file inside the int32 range so that the
+// range check in validateConfig sees it as out of range rather than wrapped.
+func clampID(v int64) int {
+	return int(max(min(v, math.MaxInt32), math.MinInt32))
 }
 
 func containsInt(s []int, v int) bool {
@@ -317,6 +348,14 @@ func validateConfig(c Config) error {
 	}
 	if !(c.RopeTheta > 0) || math.IsInf(c.RopeTheta, 0) {
 		return fmt.Errorf("config: rope theta %g out of range", c.RopeTheta)
+	}
+	if c.BOS < -1 || c.BOS >= c.VocabSize {
+		return fmt.Errorf("config: bos token id %d outside the vocabulary of %d", c.BOS, c.VocabSize)
+	}
+	for _, id := range c.EOS {
+		if id < 0 || id >= c.VocabSize {
+			return fmt.Errorf("config: eos token id %d outside the vocabulary of %d", id, c.VocabSize)
+		}
 	}
 	switch c.RopeScaling.Type {
 	case "", "linear", "llama3":
@@ -520,13 +559,14 @@ func openHF(dir, single string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
-	m := &Model{Path: dir, Format: "safetensors", Config: cfg, Dir: dir, Tensors: map[string]*Tensor{}}
+	m := &Model{Path: dir, Format: "safetensors", Config: cfg, Dir: dir, Tensors: map[string]*Tensor{}, FileNames: map[string]string{}}
 	if single != "" {
 		m.Path = single
 	}
 	files := []string{single}
+	var index map[string]string
 	if single == "" {
-		files, err = hfWeightFiles(dir)
+		files, index, err = hfWeightFiles(dir)
 		if err != nil {
 			return nil, fmt.Errorf("weights: %w", err)
 		}
@@ -537,6 +577,10 @@ func openHF(dir, single string) (*Model, error) {
 			return nil, fmt.Errorf("weights: %w", err)
 		}
 	}
+	if err := m.checkIndex(index); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("weights: %s: %w", filepath.Join(dir, hfIndexName), err)
+	}
 	if err := checkShapes(m); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
@@ -544,45 +588,81 @@ func openHF(dir, single string) (*Model, error) {
 	return m, nil
 }
 
+const hfIndexName = "model.safetensors.index.json"
+
 // hfWeightFiles lists the safetensors files of a folder: the shards named by
-// model.safetensors.index.json, or model.safetensors.
-func hfWeightFiles(dir string) ([]string, error) {
-	idxPath := filepath.Join(dir, "model.safetensors.index.json")
-	if b, err := os.ReadFile(idxPath); err == nil {
-		var idx struct {
-			WeightMap map[string]string `json:"weight_map"`
+// model.safetensors.index.json, or model.safetensors. With an index it also
+// returns the index's map from tensor name to shard file name.
+func hfWeightFiles(dir string) (files []string, index map[string]string, err error) {
+	idxPath := filepath.Join(dir, hfIndexName)
+	b, err := os.ReadFile(idxPath)
+	if errors.Is(err, os.ErrNotExist) {
+		single := filepath.Join(dir, "model.safetensors")
+		if _, err := os.Stat(single); err != nil {
+			return nil, nil, fmt.Errorf("%s: neither model.safetensors nor %s found", dir, hfIndexName)
 		}
-		if err := json.Unmarshal(b, &idx); err != nil {
-			return nil, fmt.Errorf("%s: bad JSON: %w", idxPath, err)
-		}
-		if len(idx.WeightMap) == 0 {
-			return nil, fmt.Errorf("%s: empty weight_map", idxPath)
-		}
-		seen := map[string]bool{}
-		var files []string
-		for tensor, f := range idx.WeightMap {
-			if f == "" || filepath.Base(f) != f {
-				return nil, fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", idxPath, tensor, f)
-			}
-			if !seen[f] {
-				seen[f] = true
-				files = append(files, filepath.Join(dir, f))
-			}
-		}
-		sort.Strings(files)
-		return files, nil
+		return []string{single}, nil, nil
 	}
-	single := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(single); err != nil {
-		return nil, fmt.Errorf("%s: neither model.safetensors nor model.safetensors.index.json found", dir)
+	if err != nil {
+		return nil, nil, err
 	}
-	return []string{single}, nil
+	var idx struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(b, &idx); err != nil {
+		return nil, nil, fmt.Errorf("%s: bad JSON: %w", idxPath, err)
+	}
+	if len(idx.WeightMap) == 0 {
+		return nil, nil, fmt.Errorf("%s: empty or missing weight_map", idxPath)
+	}
+	seen := map[string]bool{}
+	for tensor, f := range idx.WeightMap {
+		// A shard must sit in the folder itself: "../x" or "/etc/x" would
+		// let an index read files elsewhere.
+		if f == "" || f == "." || f == ".." || filepath.Base(f) != f || strings.ContainsAny(f, `/\`) {
+			return nil, nil, fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", idxPath, tensor, f)
+		}
+		if !seen[f] {
+			seen[f] = true
+			p := filepath.Join(dir, f)
+			if _, err := os.Stat(p); err != nil {
+				return nil, nil, fmt.Errorf("%s: tensor %q: shard %q is missing: %w", idxPath, tensor, f, err)
+			}
+			files = append(files, p)
+		}
+	}
+	sort.Strings(files)
+	return files, idx.WeightMap, nil
+}
+
+// checkIndex verifies that every tensor a sharded index lists is in the shard
+// the index names, so a stale index is reported instead of half-trusted.
+func (m *Model) checkIndex(index map[string]string) error {
+	if index == nil {
+		return nil
+	}
+	names := make([]string, 0, len(index))
+	for n := range index {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	for _, n := range names {
+		canon, _ := CanonicalName(n)
+		t, ok := m.Tensors[canon]
+		if !ok {
+			return fmt.Errorf("tensor %q is listed for shard %q but no shard holds it", n, index[n])
+		}
+		if filepath.Base(t.File) != index[n] {
+			return fmt.Errorf("tensor %q is listed for shard %q but is in %q", n, index[n], filepath.Base(t.File))
+		}
+	}
+	return nil
 }
 
 func (m *Model) addSafetensors(path string) error {
 	b, release, err := mapFile(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	m.releases = append(m.releases, release)
 	m.FileSize += int64(len(b))
@@ -596,63 +676,82 @@ func (m *Model) addSafetensors(path string) error {
 			return fmt.Errorf("%s: tensor %q: dtype %s is not supported", path, ti.Name, ti.DType)
 		}
 		name, _ := CanonicalName(ti.Name)
-		if _, dup := m.Tensors[name]; dup {
-			return fmt.Errorf("%s: tensor %q (%s) appears in more than one file", path, ti.Name, name)
+		if prev, dup := m.Tensors[name]; dup {
+			prevName := name
+			if fn, ok := m.FileNames[name]; ok {
+				prevName = fn
+			}
+			return fmt.Errorf("%s: tensor %q (canonical %q) is also stored as %q in %s", path, ti.Name, name, prevName, prev.File)
 		}
 		m.Tensors[name] = &Tensor{Name: name, DType: dt, Shape: ti.Shape, Data: ti.Data, File: path}
+		if name != ti.Name {
+			m.FileNames[name] = ti.Name
+		}
 	}
 	return nil
 }
 
 // checkShapes verifies that every tensor the engine will read is present with
 // the shape the config implies, so a mismatch is reported at open time and
-// names the tensor, instead of surfacing as a wrong answer later.
+// names the tensor, instead of surfacing as a wrong answer later. Layers are
+// checked in order and the first problem stops the check, so a config that
+// claims millions of layers costs nothing.
 func checkShapes(m *Model) error {
 	c := m.Config
-	want := map[string][]int{
-		"token_embd.weight":  {c.VocabSize, c.HiddenSize},
-		"output_norm.weight": {c.HiddenSize},
+	type want struct {
+		name  string
+		shape []int
+	}
+	check := func(ws ...want) error {
+		for _, w := range ws {
+			t, ok := m.Tensors[w.name]
+			if !ok {
+				return fmt.Errorf("tensor %q missing", w.name)
+			}
+			if !equalShape(t.Shape, w.shape) {
+				return fmt.Errorf("tensor %q: shape %v, want %v from the config", w.name, t.Shape, w.shape)
+			}
+			switch {
+			case len(w.shape) == 1 && !t.DType.Float():
+				return fmt.Errorf("tensor %q: 1-D tensors must be F32, F16 or BF16, got %v", w.name, t.DType)
+			case !t.DType.Float() && !t.DType.Quantized():
+				return fmt.Errorf("tensor %q: dtype %v cannot hold weights (want a float or quantized type)", w.name, t.DType)
+			}
+		}
+		return nil
+	}
+	top := []want{
+		{"token_embd.weight", []int{c.VocabSize, c.HiddenSize}},
+		{"output_norm.weight", []int{c.HiddenSize}},
 	}
 	if !c.TiedEmbeddings {
-		want["output.weight"] = []int{c.VocabSize, c.HiddenSize}
+		top = append(top, want{"output.weight", []int{c.VocabSize, c.HiddenSize}})
+	}
+	if err := check(top...); err != nil {
+		return err
 	}
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	for l := 0; l < c.Layers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
-		want[p+"attn_norm.weight"] = []int{c.HiddenSize}
-		want[p+"attn_q.weight"] = []int{q, c.HiddenSize}
-		want[p+"attn_k.weight"] = []int{kv, c.HiddenSize}
-		want[p+"attn_v.weight"] = []int{kv, c.HiddenSize}
-		want[p+"attn_output.weight"] = []int{c.HiddenSize, q}
-		want[p+"ffn_norm.weight"] = []int{c.HiddenSize}
-		want[p+"ffn_gate.weight"] = []int{c.FFNSize, c.HiddenSize}
-		want[p+"ffn_up.weight"] = []int{c.FFNSize, c.HiddenSize}
-		want[p+"ffn_down.weight"] = []int{c.HiddenSize, c.FFNSize}
+		ws := []want{
+			{p + "attn_norm.weight", []int{c.HiddenSize}},
+			{p + "attn_q.weight", []int{q, c.HiddenSize}},
+			{p + "attn_k.weight", []int{kv, c.HiddenSize}},
+			{p + "attn_v.weight", []int{kv, c.HiddenSize}},
+			{p + "attn_output.weight", []int{c.HiddenSize, q}},
+			{p + "ffn_norm.weight", []int{c.HiddenSize}},
+			{p + "ffn_gate.weight", []int{c.FFNSize, c.HiddenSize}},
+			{p + "ffn_up.weight", []int{c.FFNSize, c.HiddenSize}},
+			{p + "ffn_down.weight", []int{c.HiddenSize, c.FFNSize}},
+		}
 		if c.AttnBias {
-			want[p+"attn_q.bias"] = []int{q}
-			want[p+"attn_k.bias"] = []int{kv}
-			want[p+"attn_v.bias"] = []int{kv}
+			ws = append(ws, want{p + "attn_q.bias", []int{q}}, want{p + "attn_k.bias", []int{kv}}, want{p + "attn_v.bias", []int{kv}})
 		}
 		if c.QKNorm {
-			want[p+"attn_q_norm.weight"] = []int{c.HeadDim}
-			want[p+"attn_k_norm.weight"] = []int{c.HeadDim}
+			ws = append(ws, want{p + "attn_q_norm.weight", []int{c.HeadDim}}, want{p + "attn_k_norm.weight", []int{c.HeadDim}})
 		}
-	}
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
-	for _, n := range names {
-		t, ok := m.Tensors[n]
-		if !ok {
-			return fmt.Errorf("tensor %q missing", n)
-		}
-		if !equalShape(t.Shape, want[n]) {
-			return fmt.Errorf("tensor %q: shape %v, want %v from the config", n, t.Shape, want[n])
-		}
-		if len(want[n]) == 1 && !t.DType.Float() {
-			return fmt.Errorf("tensor %q: 1-D tensors must be F32, F16 or BF16, got %v", n, t.DType)
+		if err := check(ws...); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -19,6 +19,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 )
 
 // Limits on what Parse accepts.
@@ -68,11 +69,17 @@ func ElemSize(dtype string) int {
 	return 0
 }
 
+// headerEntry is one tensor's header entry. The fields are pointers so that a
+// missing field is an error instead of a silent zero.
 type headerEntry struct {
-	DType       string   `json:"dtype"`
-	Shape       []int64  `json:"shape"`
-	DataOffsets [2]int64 `json:"data_offsets"`
+	DType       *string  `json:"dtype"`
+	Shape       *[]int64 `json:"shape"`
+	DataOffsets *[]int64 `json:"data_offsets"`
 }
+
+// maxHeaderDepth bounds JSON nesting in a header: a valid one nests three
+// deep (header object, entry object, shape array).
+const maxHeaderDepth = 16
 
 // Parse parses a whole safetensors file held in b.
 func Parse(b []byte) (*File, error) {
@@ -88,11 +95,17 @@ func Parse(b []byte) (*File, error) {
 	}
 	header := b[8 : 8+hlen]
 	data := b[8+hlen:]
+	if !utf8.Valid(header) {
+		// encoding/json would replace bad bytes with U+FFFD, and two
+		// different names could then collide.
+		return nil, errors.New("safetensors: bad JSON header: not valid UTF-8")
+	}
+	if err := checkHeaderSyntax(header); err != nil {
+		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
+	}
 
 	var raw map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(header))
-	dec.UseNumber()
-	if err := dec.Decode(&raw); err != nil {
+	if err := json.Unmarshal(header, &raw); err != nil {
 		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
 	}
 	if len(raw) > MaxTensors {
@@ -114,12 +127,12 @@ func Parse(b []byte) (*File, error) {
 		if err := d.Decode(&e); err != nil {
 			return nil, fmt.Errorf("safetensors: tensor %q: bad header entry: %w", name, err)
 		}
-		ti, err := checkEntry(name, e, data)
+		ti, lo, hi, err := checkEntry(name, e, data)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
 		}
 		f.Tensors = append(f.Tensors, ti)
-		spans = append(spans, span{e.DataOffsets[0], e.DataOffsets[1]})
+		spans = append(spans, span{lo, hi})
 	}
 	// Sort by offset to detect overlaps and give a stable order.
 	idx := make([]int, len(f.Tensors))
@@ -140,7 +153,7 @@ func Parse(b []byte) (*File, error) {
 		cur := spans[j]
 		if cur.hi > cur.lo {
 			if cur.lo < maxHi {
-				return nil, fmt.Errorf("safetensors: tensor %q overlaps tensor %q", sorted[i].Name, maxName)
+				return nil, fmt.Errorf("safetensors: tensor %q (bytes %d..%d) overlaps tensor %q (ending at byte %d)", sorted[i].Name, cur.lo, cur.hi, maxName, maxHi)
 			}
 			maxHi, maxName = cur.hi, sorted[i].Name
 		}
@@ -150,34 +163,124 @@ func Parse(b []byte) (*File, error) {
 	return f, nil
 }
 
-func checkEntry(name string, e headerEntry, data []byte) (TensorInfo, error) {
-	size := ElemSize(e.DType)
-	if size == 0 {
-		return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: unknown dtype %q", name, e.DType)
+// checkHeaderSyntax walks the header token by token. It requires a single
+// JSON object followed only by whitespace padding, bounds the nesting depth,
+// and rejects a key that appears twice in one object: encoding/json would keep
+// the last value silently, so two readers could disagree about a tensor.
+func checkHeaderSyntax(header []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(header))
+	dec.UseNumber()
+	type frame struct {
+		object    bool
+		keys      map[string]bool
+		expectKey bool
+		name      string // the key this container is the value of
 	}
-	if len(e.Shape) > MaxDims {
-		return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: %d dimensions exceed the limit of %d", name, len(e.Shape), MaxDims)
+	var stack []*frame
+	lastKey := ""
+	// valueDone marks the end of a value inside the innermost container.
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	where := func() string {
+		if len(stack) <= 1 {
+			return "at the top level"
+		}
+		return fmt.Sprintf("in entry %q", stack[1].name)
+	}
+	for first := true; first || len(stack) > 0; first = false {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if first {
+			if d, ok := tok.(json.Delim); !ok || d != '{' {
+				return fmt.Errorf("the header must be a JSON object, it starts with %v", tok)
+			}
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(stack) >= maxHeaderDepth {
+					return fmt.Errorf("nested deeper than %d levels", maxHeaderDepth)
+				}
+				fr := &frame{object: t == '{', expectKey: t == '{', name: lastKey}
+				if fr.object {
+					fr.keys = map[string]bool{}
+				}
+				stack = append(stack, fr)
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			if top := stack[len(stack)-1]; top.object && top.expectKey {
+				if top.keys[t] {
+					if len(stack) == 1 {
+						return fmt.Errorf("tensor %q appears twice", t)
+					}
+					return fmt.Errorf("key %q appears twice %s", t, where())
+				}
+				top.keys[t] = true
+				top.expectKey = false
+				lastKey = t
+				continue
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+	rest := header[dec.InputOffset():]
+	if i := bytes.IndexFunc(rest, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i >= 0 {
+		return fmt.Errorf("unexpected data after the JSON object at header byte %d", dec.InputOffset()+int64(i))
+	}
+	return nil
+}
+
+func checkEntry(name string, e headerEntry, data []byte) (ti TensorInfo, lo, hi int64, err error) {
+	switch {
+	case e.DType == nil:
+		return ti, 0, 0, errors.New(`header entry has no "dtype"`)
+	case e.Shape == nil:
+		return ti, 0, 0, errors.New(`header entry has no "shape"`)
+	case e.DataOffsets == nil:
+		return ti, 0, 0, errors.New(`header entry has no "data_offsets"`)
+	}
+	dtype, dims, offs := *e.DType, *e.Shape, *e.DataOffsets
+	size := ElemSize(dtype)
+	if size == 0 {
+		return ti, 0, 0, fmt.Errorf("unknown dtype %q", dtype)
+	}
+	if len(dims) > MaxDims {
+		return ti, 0, 0, fmt.Errorf("%d dimensions exceed the limit of %d", len(dims), MaxDims)
 	}
 	n := int64(1)
-	shape := make([]int, len(e.Shape))
-	for i, d := range e.Shape {
+	shape := make([]int, len(dims))
+	for i, d := range dims {
 		if d < 0 {
-			return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: negative dimension %d", name, d)
+			return ti, 0, 0, fmt.Errorf("negative dimension %d in shape %v", d, dims)
 		}
 		if d != 0 && n > math.MaxInt64/8/d {
-			return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: shape %v overflows", name, e.Shape)
+			return ti, 0, 0, fmt.Errorf("shape %v overflows", dims)
 		}
 		n *= d
 		shape[i] = int(d)
 	}
-	lo, hi := e.DataOffsets[0], e.DataOffsets[1]
+	if len(offs) != 2 {
+		return ti, 0, 0, fmt.Errorf("data_offsets %v must hold two numbers [begin, end]", offs)
+	}
+	lo, hi = offs[0], offs[1]
 	if lo < 0 || hi < lo || hi > int64(len(data)) {
-		return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: data offsets [%d, %d) outside the %d-byte data section", name, lo, hi, len(data))
+		return ti, 0, 0, fmt.Errorf("data offsets [%d, %d) outside the %d-byte data section", lo, hi, len(data))
 	}
 	if hi-lo != n*int64(size) {
-		return TensorInfo{}, fmt.Errorf("safetensors: tensor %q: %s shape %v needs %d bytes, data offsets give %d", name, e.DType, e.Shape, n*int64(size), hi-lo)
+		return ti, 0, 0, fmt.Errorf("%s shape %v needs %d bytes, data offsets give %d", dtype, dims, n*int64(size), hi-lo)
 	}
-	return TensorInfo{Name: name, DType: e.DType, Shape: shape, Data: data[lo:hi:hi]}, nil
+	return TensorInfo{Name: name, DType: dtype, Shape: shape, Data: data[lo:hi:hi]}, lo, hi, nil
 }
 
 // Tensor is one tensor to write.
