@@ -100,11 +100,25 @@ func (c *ActProb) Observe(p Point, t Tensor, rows *Rows) {
 
 // countPositive adds isPositive(x[j]) to cnt[j]. Activation signs are close
 // to random, so a data-dependent branch would mispredict about half the
-// time; the bit test below has no branch.
+// time; the bit test in isPositive has no branch. Unrolling by eight halves
+// the time per element on amd64 (BenchmarkActProbObserve), because the loop
+// is otherwise dominated by its own bookkeeping.
 func countPositive(cnt []uint64, x []float32) {
 	cnt = cnt[:len(x)]
-	for j, v := range x {
-		cnt[j] += isPositive(v)
+	j := 0
+	for ; j+8 <= len(x); j += 8 {
+		c, v := cnt[j:j+8:j+8], x[j:j+8:j+8]
+		c[0] += isPositive(v[0])
+		c[1] += isPositive(v[1])
+		c[2] += isPositive(v[2])
+		c[3] += isPositive(v[3])
+		c[4] += isPositive(v[4])
+		c[5] += isPositive(v[5])
+		c[6] += isPositive(v[6])
+		c[7] += isPositive(v[7])
+	}
+	for ; j < len(x); j++ {
+		cnt[j] += isPositive(x[j])
 	}
 }
 

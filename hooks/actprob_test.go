@@ -41,6 +41,30 @@ func TestIsPositiveEveryClass(t *testing.T) {
 	}
 }
 
+func TestCountPositiveEveryLength(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for n := range 40 {
+		x := randomTensor(rng, 1, n, 0.3)
+		cnt := make([]uint64, n+1) // one spare entry that must stay untouched
+		for i := range cnt {
+			cnt[i] = 5
+		}
+		countPositive(cnt[:n], x)
+		for j := range n {
+			want := uint64(5)
+			if x[j] > 0 {
+				want = 6
+			}
+			if cnt[j] != want {
+				t.Fatalf("n=%d: cnt[%d] = %d, want %d (x = %v)", n, j, cnt[j], want, x[j])
+			}
+		}
+		if cnt[n] != 5 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
+
 // bruteActProb is the reference: plain comparisons, one element at a time.
 type bruteActProb struct {
 	count  map[[3]int]uint64
