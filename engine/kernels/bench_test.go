@@ -90,3 +90,36 @@ func BenchmarkMatvecF32(b *testing.B) {
 		rate(b, float64(4*len(w))/1e9, "GB/s", cpu0)
 	})
 }
+
+// BenchmarkMatvecHalf multiplies a 4864×896 F16 or BF16 matrix by a float32
+// row and reports the weight bytes read per second.
+func BenchmarkMatvecHalf(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	x := randF32(r, benchCols)
+	for _, bf := range []bool{false, true} {
+		w, _ := halfRow(r, benchRows*benchCols, bf)
+		name := "F16"
+		if bf {
+			name = "BF16"
+		}
+		b.Run(name, func(b *testing.B) {
+			benchImpls(b, func(b *testing.B, ks *kernelSet) {
+				dot := ks.dotF16
+				if bf {
+					dot = ks.dotBF16
+				}
+				const rowBytes = 2 * benchCols
+				var sink float32
+				defer lockThread()()
+				cpu0 := threadCPU()
+				for b.Loop() {
+					for i := range benchRows {
+						sink += dot(w[i*rowBytes:(i+1)*rowBytes], x)
+					}
+				}
+				_ = sink
+				rate(b, float64(len(w))/1e9, "GB/s", cpu0)
+			})
+		})
+	}
+}

@@ -23,6 +23,8 @@ func avx2Kernels() kernelSet {
 	ks.axpyF32 = axpyF32SIMD
 	ks.scaleF32 = scaleF32SIMD
 	ks.gemmF32 = gemmF32SIMD
+	ks.dotF16 = dotF16SIMD
+	ks.dotBF16 = dotBF16SIMD
 	ks.dotQ8_0 = blockDot(dotQ8_0AVX, qk)
 	ks.dotQ4_0 = blockDot(dotQ4_0AVX, qk)
 	ks.dotQ5_0 = blockDot(dotQ5_0AVX, qk)
