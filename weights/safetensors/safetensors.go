@@ -114,7 +114,15 @@ func Parse(b []byte) (*File, error) {
 	f := &File{Metadata: map[string]string{}, byName: map[string]int{}}
 	type span struct{ lo, hi int64 }
 	var spans []span
-	for name, msg := range raw {
+	// Check entries in name order so that the error for a broken file is
+	// always the same one.
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		msg := raw[name]
 		if name == "__metadata__" {
 			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
 				return nil, fmt.Errorf("safetensors: __metadata__ is not a string map: %w", err)
