@@ -135,8 +135,10 @@ func readZip(f *zip.File, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
+	// The declared size is only a hint from the file: preallocate little
+	// for untrusted headers and let real data grow the buffer.
 	var buf bytes.Buffer
-	buf.Grow(int(f.UncompressedSize64))
+	buf.Grow(int(min(f.UncompressedSize64, 1<<20)))
 	if _, err := io.Copy(&buf, io.LimitReader(rc, limit+1)); err != nil {
 		return nil, err
 	}

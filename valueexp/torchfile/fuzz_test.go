@@ -77,6 +77,9 @@ func FuzzUnpickle(f *testing.F) {
 		walk = func(v any) {
 			switch x := v.(type) {
 			case *Tensor:
+				if x.Numel() > 1<<12 {
+					return // legal expanded views; reading them is only slow
+				}
 				x.Float64s()
 				x.Int64s()
 			case []any:

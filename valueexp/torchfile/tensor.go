@@ -44,6 +44,9 @@ func (t *Tensor) Numel() int {
 	return n
 }
 
+// maxExpandedElems is the largest view allowed to exceed its storage's size.
+const maxExpandedElems = 1 << 20
+
 // check verifies that every element the view can address lies inside the
 // storage, so the accessors can index without further bounds reasoning.
 func (t *Tensor) check() error {
@@ -74,8 +77,14 @@ func (t *Tensor) check() error {
 	if numel == 0 {
 		return nil
 	}
-	if have := int64(len(t.Data) / es); last >= have {
+	have := int64(len(t.Data) / es)
+	if last >= have {
 		return fmt.Errorf("shape %v stride %v offset %d reaches element %d of a storage of %d", t.Shape, t.Stride, t.Offset, last, have)
+	}
+	// Zero strides (expanded views) can make a view far larger than its
+	// storage; cap that so a tiny forged file cannot demand gigabytes.
+	if numel > max(have, maxExpandedElems) {
+		return fmt.Errorf("shape %v stride %v: %d elements from a storage of %d", t.Shape, t.Stride, numel, have)
 	}
 	return nil
 }

@@ -219,6 +219,7 @@ func TestReadRejects(t *testing.T) {
 		{"no data.pkl", zipOf(t, "archive/version", "3"), "no <prefix>/data.pkl"},
 		{"view past the end", torchZip(t, view(1, []int32{4}, []int32{1}), four, "little"), "reaches element 4"},
 		{"stride past the end", torchZip(t, view(0, []int32{2, 2}, []int32{1, 3}), four, "little"), "reaches element 4"},
+		{"expanded beyond limit", torchZip(t, view(0, []int32{1 << 11, 1 << 11}, []int32{0, 0}), four, "little"), "elements from a storage of 4"},
 		{"rank mismatch", torchZip(t, view(0, []int32{4}, []int32{1, 1}), four, "little"), "differ in rank"},
 		{"missing storage", torchZip(t, view(0, []int32{4}, []int32{1}), nil, "little"), "missing"},
 		{"short storage", torchZip(t, view(0, []int32{4}, []int32{1}), map[string][]byte{"0": le32f(1)}, "little"), "4 bytes, want 16"},
