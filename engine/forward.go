@@ -40,6 +40,19 @@ func (s *Sequence) Truncate(n int) {
 	}
 }
 
+// Clone returns an independent copy of the sequence, so that one prefilled
+// prompt can be continued in several ways (for example to score each answer
+// option) without running the prompt again.
+func (s *Sequence) Clone() *Sequence {
+	c := &Sequence{k: make([][]float32, len(s.k)), v: make([][]float32, len(s.v)), n: s.n, kvDim: s.kvDim, broken: s.broken}
+	used := s.n * s.kvDim
+	for l := range s.k {
+		c.k[l] = append(make([]float32, 0, used), s.k[l][:used]...)
+		c.v[l] = append(make([]float32, 0, used), s.v[l][:used]...)
+	}
+	return c
+}
+
 func (s *Sequence) reserve(n int) {
 	need := n * s.kvDim
 	for l := range s.k {

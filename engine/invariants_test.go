@@ -151,3 +151,26 @@ func TestSlidingWindow(t *testing.T) {
 	_, long := writeRandomModel(t, spec)
 	bitsEqual(t, "window = sequence length", prefill(t, mustLoad(t, long, 2), toks), lf)
 }
+
+// TestCloneContinuesIndependently checks that a cloned sequence continues
+// exactly as the original would, and that the two do not share state.
+func TestCloneContinuesIndependently(t *testing.T) {
+	_, hf := writeRandomModel(t, randSpecs[0])
+	m := mustLoad(t, hf, 2)
+	toks := randTokens(3, 10, m.Config.VocabSize)
+	s := m.NewSequence()
+	if _, err := m.Forward(context.Background(), []Input{{Seq: s, Tokens: toks[:6]}}, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c := s.Clone()
+	a, err := m.Forward(context.Background(), []Input{{Seq: c, Tokens: toks[6:], Logits: AllLogits}}, RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The original continues differently; the clone's result must not move.
+	if _, err := m.Forward(context.Background(), []Input{{Seq: s, Tokens: []int32{4, 4}}}, RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	full := prefill(t, m, toks)
+	bitsEqual(t, "clone continuation", a[0], full[6*m.Config.VocabSize:])
+}
