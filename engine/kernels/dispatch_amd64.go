@@ -28,5 +28,8 @@ func avx2Kernels() kernelSet {
 	ks.dotQ8_0 = blockDot(dotQ8_0AVX, qk)
 	ks.dotQ4_0 = blockDot(dotQ4_0AVX, qk)
 	ks.dotQ5_0 = blockDot(dotQ5_0AVX, qk)
+	ks.dotQ4_K = blockDot(dotQ4_KAVX, qkK)
+	ks.dotQ5_K = blockDot(dotQ5_KAVX, qkK)
+	ks.dotQ6_K = blockDot(dotQ6_KAVX, qkK)
 	return ks
 }

@@ -243,6 +243,31 @@ func quantizeAct(act string, x []float32) (q []byte, deq []float64) {
 	return q, deq
 }
 
+// refDot dequantizes nb blocks of w and the activation a to float64 and
+// returns their dot product and the sum of the absolute products (the scale
+// for tolerances). For Q8_1 activations the min term uses the stored
+// s = fp16(d*sum(q)), as ggml does, instead of the exact sum.
+func refDot(f quantFormat, w, a []byte, nb int) (want, scale float64) {
+	actBytes := map[string]int{"q8_0": bQ8_0, "q8_1": bQ8_1, "q8_K": bQ8_K}[f.act]
+	actDeq := map[string]func([]byte) []float64{"q8_0": refQ8_0, "q8_1": refQ8_1, "q8_K": refQ8_K}[f.act]
+	for b := range nb {
+		wd := f.deq(w[b*f.blockBytes : (b+1)*f.blockBytes])
+		ad := actDeq(a[b*actBytes : (b+1)*actBytes])
+		var exact float64
+		for i := range wd {
+			want += wd[i] * ad[i]
+			scale += math.Abs(wd[i] * ad[i])
+			exact += ad[i]
+		}
+		if f.act == "q8_1" {
+			m, s := h(w[b*f.blockBytes+2:]), h(a[b*actBytes+2:])
+			want += m*s - m*exact
+			scale += math.Abs(m * s)
+		}
+	}
+	return want, scale
+}
+
 // TestQuantDots checks every quantized dot product of every implementation
 // against dequantizing both operands to float64 and taking a plain dot.
 func TestQuantDots(t *testing.T) {
@@ -251,28 +276,8 @@ func TestQuantDots(t *testing.T) {
 		for _, nb := range []int{0, 1, 2, 3, 7, 28} {
 			n := nb * f.blockElems
 			w := randWeights(r, f, nb)
-			a, adeq := quantizeAct(f.act, randF32(r, n))
-			var wdeq []float64
-			for b := range nb {
-				wdeq = append(wdeq, f.deq(w[b*f.blockBytes:(b+1)*f.blockBytes])...)
-			}
-			var want, scale float64
-			for i := range n {
-				want += wdeq[i] * adeq[i]
-				scale += math.Abs(wdeq[i] * adeq[i])
-			}
-			if f.act == "q8_1" {
-				// ggml takes the min term from the activation's stored
-				// s = fp16(d*sum(q)), not from the exact sum: swap it in.
-				for b := range nb {
-					m, s := h(w[b*f.blockBytes+2:]), h(a[b*bQ8_1+2:])
-					var exact float64
-					for _, v := range adeq[b*32 : b*32+32] {
-						exact += v
-					}
-					want += m*s - m*exact
-				}
-			}
+			a, _ := quantizeAct(f.act, randF32(r, n))
+			want, scale := refDot(f, w, a, nb)
 			for _, ks := range impls() {
 				got := f.dot(ks)(offsetBytes(w), offsetBytes(a), n)
 				if !near(float64(got), want, scale, 2e-6) {
