@@ -55,6 +55,14 @@ func AuthorsSemantic() VAPEParams {
 //  6. bar = k-th smallest of all p at ActivationBarRatio; a kept neuron
 //     belongs to every tag with p > bar.
 //
+// Both thresholds are global percentiles of all K×L×D probabilities, as in
+// identify.py (the bar is not recomputed over the kept neurons).
+// identify.py works in torch's default float32; float64 here reproduces
+// all 48 released Llama masks exactly (the closest entropies at the cut
+// differ by about 5e-8 relative, and none tie), see
+// TestVAPEReproducesAuthorsMasks. torch.topk's order among exactly equal
+// entropies is unspecified; this implementation breaks such ties by index.
+//
 // Unlike identify.py, every tag gets its list even when it receives no
 // neurons (the bincount-split quirk is not reproduced).
 func VAPE(c Counts, p VAPEParams) (*Selection, error) {
