@@ -38,6 +38,7 @@ const (
 	ByQuestions
 )
 
+// String names the normaliser as it appears in reports.
 func (n Normaliser) String() string {
 	switch n {
 	case ByTokens:
