@@ -31,9 +31,12 @@ func (op NeuronOp) String() string {
 
 // NeuronEdit applies one NeuronOp to a fixed set of columns ("neurons") per
 // layer, in the rows its When scope selects. Create it with NewNeuronEdit.
-// Index sets covering more than an eighth of their span are applied through
-// a dense mask or multiplier over the whole span, which streams through
-// memory instead of scattering; the results are identical.
+// Each layer's sorted index list is applied either as scattered writes (a
+// VAPE set is about 1% of a layer, scattered) or, when the indices come in
+// runs of four or more on average (heads, slices), run by run, clearing
+// each run with a vectorised memclr for OpZero. A dense multiplier over the
+// whole row was measured as well and never beat scattered writes at any
+// density (BenchmarkNeuronEdit), so it is not used.
 type NeuronEdit struct {
 	op     NeuronOp
 	value  float32
@@ -41,13 +44,12 @@ type NeuronEdit struct {
 	layers []neuronLayer // indexed by Point.Layer+1; slot 0 is model-level
 }
 
-// neuronLayer holds one layer's selection in sparse and, if worth it, dense
+// neuronLayer holds one layer's selection in sparse and, if worth it, bulk
 // form.
 type neuronLayer struct {
-	idx  []int32   // sorted, unique
-	span int       // max index + 1
-	keep []uint32  // dense OpZero/OpSet: 0 at selected columns, all ones elsewhere
-	mul  []float32 // dense OpScale: value at selected columns, 1 elsewhere
+	idx  []int32    // sorted, unique
+	span int        // max index + 1
+	runs [][2]int32 // maximal [start, end) runs of idx, when worth using
 }
 
 // NewNeuronEdit builds an editor applying op (with value for OpScale and
@@ -68,7 +70,7 @@ func NewNeuronEdit(op NeuronOp, value float32, idx map[int][]int32, when When) (
 		top = max(top, l)
 	}
 	if op == OpZero {
-		value = 0 // the dense path writes value, so zero must mean +0
+		value = 0 // OpZero always writes +0, whatever value was passed
 	}
 	e := &NeuronEdit{op: op, value: value, when: when, layers: make([]neuronLayer, top+2)}
 	e.when.Tags = slices.Clone(when.Tags)
@@ -79,7 +81,7 @@ func NewNeuronEdit(op NeuronOp, value float32, idx map[int][]int32, when When) (
 		if len(sorted) > 0 && sorted[0] < 0 {
 			return nil, fmt.Errorf("hooks: neuron edit: layer %d: negative index %d", l, sorted[0])
 		}
-		e.layers[l+1] = newNeuronLayer(op, value, sorted, len(sorted)*8 > spanOf(sorted))
+		e.layers[l+1] = newNeuronLayer(sorted, preferBulk(sorted))
 	}
 	return e, nil
 }
@@ -92,28 +94,36 @@ func spanOf(idx []int32) int {
 	return int(idx[len(idx)-1]) + 1
 }
 
-// newNeuronLayer precomputes the dense form when asked to.
-func newNeuronLayer(op NeuronOp, value float32, idx []int32, dense bool) neuronLayer {
+// preferBulk decides between scattered and run-by-run application: runs
+// pay off once they average four indices (BenchmarkNeuronEdit on amd64).
+func preferBulk(idx []int32) bool {
+	return 4*countRuns(idx) <= len(idx)
+}
+
+// countRuns returns the number of maximal runs of consecutive indices.
+func countRuns(idx []int32) int {
+	n := 0
+	for i, j := range idx {
+		if i == 0 || j != idx[i-1]+1 {
+			n++
+		}
+	}
+	return n
+}
+
+// newNeuronLayer precomputes the runs when asked to.
+func newNeuronLayer(idx []int32, bulk bool) neuronLayer {
 	nl := neuronLayer{idx: idx, span: spanOf(idx)}
-	if !dense || len(idx) == 0 {
+	if !bulk || len(idx) == 0 {
 		return nl
 	}
-	if op == OpScale {
-		nl.mul = make([]float32, nl.span)
-		for j := range nl.mul {
-			nl.mul[j] = 1
+	nl.runs = make([][2]int32, 0, countRuns(idx))
+	for i, j := range idx {
+		if i == 0 || j != idx[i-1]+1 {
+			nl.runs = append(nl.runs, [2]int32{j, j + 1})
+		} else {
+			nl.runs[len(nl.runs)-1][1] = j + 1
 		}
-		for _, j := range idx {
-			nl.mul[j] = value
-		}
-		return nl
-	}
-	nl.keep = make([]uint32, nl.span)
-	for j := range nl.keep {
-		nl.keep[j] = math.MaxUint32
-	}
-	for _, j := range idx {
-		nl.keep[j] = 0
 	}
 	return nl
 }
@@ -146,10 +156,24 @@ func (e *NeuronEdit) Edit(p Point, t Tensor, rows *Rows) {
 // apply edits one row.
 func (nl *neuronLayer) apply(op NeuronOp, value float32, row []float32) {
 	switch {
-	case nl.mul != nil:
-		scaleDense(row[:len(nl.mul)], nl.mul)
-	case nl.keep != nil:
-		setDense(row[:len(nl.keep)], nl.keep, value)
+	case nl.runs != nil && op == OpZero:
+		for _, r := range nl.runs {
+			clear(row[r[0]:r[1]])
+		}
+	case nl.runs != nil && op == OpScale:
+		for _, r := range nl.runs {
+			seg := row[r[0]:r[1]]
+			for j := range seg {
+				seg[j] *= value
+			}
+		}
+	case nl.runs != nil:
+		for _, r := range nl.runs {
+			seg := row[r[0]:r[1]]
+			for j := range seg {
+				seg[j] = value
+			}
+		}
 	case op == OpScale:
 		for _, j := range nl.idx {
 			row[j] *= value
@@ -162,25 +186,6 @@ func (nl *neuronLayer) apply(op NeuronOp, value float32, row []float32) {
 		for _, j := range nl.idx {
 			row[j] = value
 		}
-	}
-}
-
-// scaleDense multiplies row by mul; columns with multiplier 1 keep their
-// exact value (x·1 == x for every float, NaN included).
-func scaleDense(row, mul []float32) {
-	mul = mul[:len(row)]
-	for j, m := range mul {
-		row[j] *= m
-	}
-}
-
-// setDense replaces the columns where keep is 0 by value and leaves the
-// others bit for bit, without branches.
-func setDense(row []float32, keep []uint32, value float32) {
-	keep = keep[:len(row)]
-	v := math.Float32bits(value)
-	for j, k := range keep {
-		row[j] = math.Float32frombits(math.Float32bits(row[j])&k | v&^k)
 	}
 }
 

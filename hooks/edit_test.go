@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -173,45 +174,53 @@ func TestNeuronEditMatchesReference(t *testing.T) {
 	}
 }
 
-func TestNeuronEditDenseEqualsSparse(t *testing.T) {
+func TestNeuronEditRunsEqualScatter(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const dim = 200
 	for _, op := range []NeuronOp{OpZero, OpScale, OpSet} {
-		for _, density := range []float64{0.01, 0.2, 0.9} {
+		for _, density := range []float64{0.01, 0.2, 0.9, -1} {
 			idx := randomSet(rng, dim, density)
+			if density < 0 { // two contiguous blocks, as in a head ablation
+				idx = nil
+				for j := int32(10); j < 200; j++ {
+					if j < 50 || j >= 120 {
+						idx = append(idx, j)
+					}
+				}
+			}
 			value := float32(rng.NormFloat64())
 			if op == OpZero {
 				value = 0
 			}
-			sparse := newNeuronLayer(op, value, idx, false)
-			dense := newNeuronLayer(op, value, idx, true)
-			if len(idx) > 0 && dense.mul == nil && dense.keep == nil {
-				t.Fatal("dense form not built")
+			sparse := newNeuronLayer(idx, false)
+			runs := newNeuronLayer(idx, true)
+			if len(idx) > 0 && runs.runs == nil {
+				t.Fatal("bulk form not built")
 			}
 			a := randomTensor(rng, 1, dim, 0.2)
 			b := slices.Clone(a)
 			sparse.apply(op, value, a)
-			dense.apply(op, value, b)
+			runs.apply(op, value, b)
 			if i, ok := sameBits(a, b); !ok {
-				t.Fatalf("op %v density %v: column %d sparse %v dense %v", op, density, i, a[i], b[i])
+				t.Fatalf("op %v density %v: column %d scattered %v by runs %v", op, density, i, a[i], b[i])
 			}
 		}
 	}
 }
 
 func TestNeuronEditZeroIsExact(t *testing.T) {
-	for _, dense := range []bool{false, true} {
+	for _, bulk := range []bool{false, true} {
 		idx := []int32{0, 1, 2, 3, 4}
-		nl := newNeuronLayer(OpZero, 0, idx, dense)
+		nl := newNeuronLayer(idx, bulk)
 		row := []float32{float32(math.Inf(1)), float32(math.NaN()), float32(math.Copysign(0, -1)), -5, math.SmallestNonzeroFloat32, 7}
 		nl.apply(OpZero, 0, row)
 		for j := range 5 {
 			if math.Float32bits(row[j]) != 0 {
-				t.Errorf("dense=%v: column %d = %v (bits %#x), want +0", dense, j, row[j], math.Float32bits(row[j]))
+				t.Errorf("runs=%v: column %d = %v (bits %#x), want +0", bulk, j, row[j], math.Float32bits(row[j]))
 			}
 		}
 		if row[5] != 7 {
-			t.Errorf("dense=%v: untouched column changed to %v", dense, row[5])
+			t.Errorf("runs=%v: untouched column changed to %v", bulk, row[5])
 		}
 	}
 }
@@ -368,26 +377,40 @@ func TestAddVector(t *testing.T) {
 	}
 }
 
-func BenchmarkNeuronEditZero(b *testing.B) {
+// BenchmarkNeuronEdit compares scattered and run-by-run application of
+// zero and scale on one 4864-wide row (Qwen2.5-0.5B d_mlp), for random sets of
+// several densities and for one contiguous block (a head or a slice).
+func BenchmarkNeuronEdit(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const nRows, dim = 64, 4864
-	for _, density := range []float64{0.01, 0.1, 0.5} {
-		for _, dense := range []bool{false, true} {
-			idx := randomSet(rng, dim, density)
-			nl := newNeuronLayer(OpZero, 0, idx, dense)
-			x := randomTensor(rng, nRows, dim, 0)
-			name := "sparse"
-			if dense {
-				name = "dense"
-			}
-			b.Run(name+"/density="+strconv.FormatFloat(density, 'g', -1, 64), func(b *testing.B) {
-				for b.Loop() {
-					for r := range nRows {
-						nl.apply(OpZero, 0, x[r*dim:(r+1)*dim])
-					}
+	sets := map[string][]int32{}
+	for _, density := range []float64{0.01, 0.1, 0.3, 0.5, 0.8} {
+		sets["random"+strconv.FormatFloat(density, 'g', -1, 64)] = randomSet(rng, dim, density)
+	}
+	for j := int32(1024); j < 2048; j++ {
+		sets["block1024"] = append(sets["block1024"], j)
+	}
+	x := randomTensor(rng, nRows, dim, 0)
+	for _, name := range slices.Sorted(maps.Keys(sets)) {
+		for _, op := range []NeuronOp{OpZero, OpScale} {
+			for _, bulk := range []bool{false, true} {
+				nl := newNeuronLayer(sets[name], bulk)
+				form := "scatter"
+				if bulk {
+					form = "bulk"
 				}
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nRows), "ns/row")
-			})
+				if preferBulk(sets[name]) == bulk {
+					form += "(chosen)"
+				}
+				b.Run(op.String()+"/"+name+"/"+form, func(b *testing.B) {
+					for b.Loop() {
+						for r := range nRows {
+							nl.apply(op, 1, x[r*dim:(r+1)*dim])
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*nRows), "ns/row")
+				})
+			}
 		}
 	}
 }
