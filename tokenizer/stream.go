@@ -50,8 +50,13 @@ func (d *StreamDecoder) emit(final bool) string {
 	for i < len(d.pending) {
 		r, n := utf8.DecodeRune(d.pending[i:])
 		if r == utf8.RuneError && n <= 1 {
-			if !final && !utf8.FullRune(d.pending[i:]) {
-				break // the rest may still become a valid character
+			if !utf8.FullRune(d.pending[i:]) {
+				if !final {
+					break // the rest may still become a valid character
+				}
+				out = append(out, "\uFFFD"...)
+				i = len(d.pending)
+				continue
 			}
 			out = append(out, "\uFFFD"...)
 			i++
