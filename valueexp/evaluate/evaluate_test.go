@@ -1,0 +1,145 @@
+package evaluate
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/valueexploration/valueexp/engine"
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/shareddata"
+	"github.com/valueexploration/valueexp/tokenizer"
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
+)
+
+func loadStories(t *testing.T) (*engine.Model, *tokenizer.Tokenizer) {
+	t.Helper()
+	path := shareddata.Path(t, "refdata", "models", "stories260K", "stories260K.gguf")
+	m, err := engine.Load(path, engine.Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	tok, err := tokenizer.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, tok
+}
+
+// handProbability scores one question the long way: each full sequence
+// (prompt + letter) run on its own, log-softmax written out, no prefix
+// sharing.
+func handProbability(t *testing.T, m *engine.Model, tok *tokenizer.Tokenizer, text string, h *hooks.Hooks) float64 {
+	t.Helper()
+	var lp [2]float64
+	for o, letter := range []string{"A", "B"} {
+		ids := tok.Encode(text+letter, tokenizer.EncodeOptions{AddSpecial: true})
+		other := tok.Encode(text+[]string{"B", "A"}[o], tokenizer.EncodeOptions{AddSpecial: true})
+		k := 0
+		for ids[k] == other[k] {
+			k++
+		}
+		out, err := m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: ids, Logits: engine.AllLogits}}, engine.RunOptions{Hooks: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		V := m.Config.VocabSize
+		for pos := k; pos < len(ids); pos++ {
+			row := out[0][(pos-1)*V : pos*V]
+			var z float64
+			for _, v := range row {
+				z += math.Exp(float64(v))
+			}
+			lp[o] += float64(row[ids[pos]]) - math.Log(z)
+		}
+	}
+	return math.Exp(lp[0]) / (math.Exp(lp[0]) + math.Exp(lp[1]))
+}
+
+// TestLikelihoodMatchesHandComputation checks likelihood-mode probabilities,
+// plain and with a neuron set deactivated, against a hand computation.
+func TestLikelihoodMatchesHandComputation(t *testing.T) {
+	m, tok := loadStories(t)
+	all, err := sample.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := all.Select(cvoice.Query{Values: []cvoice.Value{10}, Languages: []cvoice.Language{cvoice.LangEnglish}})
+	f := &hooks.NeuronSetFile{Format: "neuron-sets", Version: 1, NeuronSets: []hooks.NeuronSet{
+		{Name: "诚信/en", Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 1, Indices: []int32{3, 50, 100}}, {Layer: 4, Indices: []int32{7, 8}}}},
+	}}
+	conds, err := Conditions(f, nil, m.Shape(), Options{RandomSeed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conds) != 3 || conds[1].Value != "诚信" || conds[2].Neurons != 5 {
+		t.Fatalf("conditions %+v", conds)
+	}
+	res, err := Run(context.Background(), m, tok, data, conds, Options{Mode: Likelihood, SwapOrder: true, MaxItems: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 6 {
+		t.Fatalf("%d item results, want 2 items x 3 conditions", len(res.Items))
+	}
+	deact := hooks.New(m.Config.Layers)
+	if err := hooks.ZeroSets(deact, f, nil, hooks.When{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Items[:4] { // the plain and deactivated conditions
+		it, _ := data.ByID(r.ID)
+		var h *hooks.Hooks
+		if r.Condition != "none" {
+			h = deact
+		}
+		straight := handProbability(t, m, tok, choicePrompt(it.Language, it.Context, it.Aligned, it.Violating)+answerCue(it.Language), h)
+		swapped := 1 - handProbability(t, m, tok, choicePrompt(it.Language, it.Context, it.Violating, it.Aligned)+answerCue(it.Language), h)
+		if math.Abs(r.Orders[0]-straight) > 1e-6 || math.Abs(r.Orders[1]-swapped) > 1e-6 {
+			t.Errorf("%s %s: orders %v, hand computation [%g %g]", r.Condition, r.ID, r.Orders, straight, swapped)
+		}
+		if math.Abs(r.Aligned-(straight+swapped)/2) > 1e-6 {
+			t.Errorf("%s %s: aligned %g, want the mean of both orders", r.Condition, r.ID, r.Aligned)
+		}
+	}
+	// Cells: the support rate is the mean aligned share x 100, with deltas.
+	var none, deactCell *Cell
+	for i := range res.Cells {
+		switch res.Cells[i].Condition {
+		case "none":
+			none = &res.Cells[i]
+		case "诚信/en":
+			deactCell = &res.Cells[i]
+		}
+	}
+	want := 100 * (res.Items[0].Aligned + res.Items[1].Aligned) / 2
+	if none == nil || math.Abs(none.SupportRate-want) > 1e-9 || none.Items != 2 {
+		t.Fatalf("plain cell %+v, want support %g", none, want)
+	}
+	if deactCell == nil || deactCell.DeltaVsNone == nil || deactCell.DeltaVsRandom == nil ||
+		math.Abs(*deactCell.DeltaVsNone-(deactCell.SupportRate-none.SupportRate)) > 1e-9 {
+		t.Fatalf("deactivated cell %+v", deactCell)
+	}
+}
+
+func TestParseSupport(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		a, b float64
+		ok   bool
+	}{
+		{"最终结论：选项A：70% 选项B：30%理解与分析：……", 70, 30, true},
+		{"最终结论：选项A：[80%] 选项B：[20%]", 80, 20, true},
+		{"Final conclusion: Option A: 45.5% Option B: 54.5% Understanding", 45.5, 54.5, true},
+		{"选项A: 60％，选项B: 60％", 50, 50, true}, // renormalised
+		{"选项A：70%", 0, 0, false},
+		{"I cannot answer.", 0, 0, false},
+		{"选项A：0% 选项B：0%", 0, 0, false},
+	} {
+		a, b, ok := parseSupport(c.text)
+		if ok != c.ok || math.Abs(a-c.a) > 1e-9 || math.Abs(b-c.b) > 1e-9 {
+			t.Errorf("parseSupport(%q) = %g, %g, %v; want %g, %g, %v", c.text, a, b, ok, c.a, c.b, c.ok)
+		}
+	}
+}
