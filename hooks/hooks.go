@@ -181,7 +181,9 @@ func (h *Hooks) Wants(p Point) bool {
 
 // Dispatch runs the hooks registered at p on t: raw observers, then editors
 // in registration order, then observers. It does nothing for a nil *Hooks
-// or a point with no hooks, and allocates nothing.
+// or a point with no hooks, and allocates nothing. The engine passes a
+// non-nil rows whose Seq, Pos and Tag have t.Rows entries each; the built-in
+// statistics rely on that.
 func (h *Hooks) Dispatch(p Point, t Tensor, rows *Rows) {
 	if !h.Wants(p) {
 		return
