@@ -123,3 +123,39 @@ func BenchmarkMatvecHalf(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkActivations reports elements per second for SwiGLU over an FFN
+// row (4864) and Softmax and RMSNorm over rows of 896.
+func BenchmarkActivations(b *testing.B) {
+	r := rand.New(rand.NewPCG(9, 10))
+	gate, up, dst := randF32(r, benchRows), randF32(r, benchRows), make([]float32, benchRows)
+	x, w := randF32(r, benchCols), randF32(r, benchCols)
+	y := make([]float32, benchCols)
+	for _, ks := range impls() {
+		b.Run("SwiGLU/"+ks.name, func(b *testing.B) {
+			defer lockThread()()
+			cpu0 := threadCPU()
+			for b.Loop() {
+				ks.swiglu(dst, gate, up)
+			}
+			rate(b, benchRows/1e9, "Gelem/s", cpu0)
+		})
+		b.Run("Softmax/"+ks.name, func(b *testing.B) {
+			defer lockThread()()
+			cpu0 := threadCPU()
+			for b.Loop() {
+				copy(y, x)
+				ks.softmax(y)
+			}
+			rate(b, benchCols/1e9, "Gelem/s", cpu0)
+		})
+		b.Run("RMSNorm/"+ks.name, func(b *testing.B) {
+			defer lockThread()()
+			cpu0 := threadCPU()
+			for b.Loop() {
+				ks.rmsNorm(y, x, w, 1e-6)
+			}
+			rate(b, benchCols/1e9, "Gelem/s", cpu0)
+		})
+	}
+}

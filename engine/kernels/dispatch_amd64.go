@@ -31,5 +31,9 @@ func avx2Kernels() kernelSet {
 	ks.dotQ4_K = blockDot(dotQ4_KAVX, qkK)
 	ks.dotQ5_K = blockDot(dotQ5_KAVX, qkK)
 	ks.dotQ6_K = blockDot(dotQ6_KAVX, qkK)
+	ks.silu = siluSIMD
+	ks.swiglu = swigluSIMD
+	ks.rmsNorm = rmsNormSIMD
+	ks.softmax = softmaxSIMD
 	return ks
 }

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // simdOrSkip returns the assembly set, skipping when the CPU lacks it.
 func simdOrSkip(t *testing.T) *kernelSet {
@@ -81,5 +84,87 @@ func TestQuantizeTwins(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestExpAccuracy sweeps the assembly exp (through expSubSumAVX with m = 0)
+// over its whole range and bounds the error against math.Exp.
+func TestExpAccuracy(t *testing.T) {
+	simdOrSkip(t)
+	const n = 1 << 16
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = -86 + 174.5*float32(i)/n
+	}
+	y := append([]float32(nil), x...)
+	expSubSumAVX(&y[0], n, 0)
+	worst := 0.0
+	for i, v := range x {
+		want := math.Exp(float64(v))
+		if want > math.MaxFloat32 {
+			continue
+		}
+		worst = max(worst, ulpDiff(y[i], want))
+	}
+	if worst > 3 {
+		t.Errorf("exp worst error %.2f ulp, want <= 3", worst)
+	}
+	t.Logf("worst exp error over [-86, 88.5]: %.2f ulp", worst)
+	z := []float32{-87, -1000, float32(math.Inf(-1)), -86.6, 0, 89, float32(math.Inf(1)), 88.7}
+	expSubSumAVX(&z[0], 8, 0)
+	for i := range 4 {
+		if z[i] != 0 {
+			t.Errorf("exp(very negative) = %g, want 0", z[i])
+		}
+	}
+	if z[4] != 1 {
+		t.Errorf("exp(0) = %g, want 1", z[4])
+	}
+	if !math.IsInf(float64(z[5]), 1) || !math.IsInf(float64(z[6]), 1) {
+		t.Errorf("exp(89), exp(+inf) = %g, %g, want +inf", z[5], z[6])
+	}
+	if d := ulpDiff(z[7], math.Exp(88.7)); d > 3 {
+		t.Errorf("exp(88.7) = %g, %.1f ulp off", z[7], d)
+	}
+}
+
+// TestActivationTwins compares the assembly activations with the generic
+// ones on the same inputs.
+func TestActivationTwins(t *testing.T) {
+	simd := simdOrSkip(t)
+	r := newRand(t)
+	for _, n := range lengths {
+		x, up, w := offset(randF32(r, n)), randF32(r, n), randF32(r, n)
+		for i := range x {
+			x[i] *= 8
+		}
+		g, s := make([]float32, n), make([]float32, n)
+		genericKernels.silu(g, x)
+		simd.silu(s, x)
+		for i := range g {
+			if ulpDiff(s[i], float64(g[i])) > 4 {
+				t.Fatalf("silu n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		genericKernels.rmsNorm(g, x, w, 1e-6)
+		simd.rmsNorm(s, x, w, 1e-6)
+		for i := range g {
+			if ulpDiff(s[i], float64(g[i])) > 1 {
+				t.Fatalf("rmsnorm n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+			}
+		}
+		copy(g, x)
+		copy(s, x)
+		genericKernels.softmax(g)
+		simd.softmax(s)
+		for i := range g {
+			if math.Abs(float64(s[i]-g[i])) > 4e-7*float64(g[i])+1e-37 {
+				t.Fatalf("softmax n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+			}
+		}
+		_ = up
 	}
 }
