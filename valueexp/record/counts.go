@@ -1,0 +1,332 @@
+package record
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/weights"
+	"github.com/valueexploration/valueexp/weights/safetensors"
+)
+
+// Mode says which tokens are counted.
+type Mode string
+
+// The counting modes (see the package documentation).
+const (
+	ModeText      Mode = "text"      // every token of the activation text
+	ModeGenerated Mode = "generated" // only tokens the model generates
+)
+
+func (m Mode) valid() error {
+	if m != ModeText && m != ModeGenerated {
+		return fmt.Errorf("record: unknown counting mode %q (want %q or %q)", string(m), ModeText, ModeGenerated)
+	}
+	return nil
+}
+
+// ManifestKey is the safetensors metadata key holding the Manifest.
+const ManifestKey = "record"
+
+// manifestVersion changes when the meaning of a field changes.
+const manifestVersion = 1
+
+// Manifest describes what a counts file counted, so that resuming, merging
+// and identify can check they continue or combine the same job.
+type Manifest struct {
+	Version int `json:"version"`
+	// Model is the model's file name (informative), Fingerprint identifies
+	// its weights (see Fingerprint) and Shape its sizes.
+	Model       string           `json:"model"`
+	Fingerprint string           `json:"fingerprint"`
+	Shape       hooks.ModelShape `json:"shape"`
+	// DataDigest identifies the whole job's ordered units (ids, tags,
+	// texts); Items is their number.
+	DataDigest string `json:"data_digest"`
+	Items      int    `json:"items"`
+	Mode       Mode   `json:"mode"`
+	// Format is TextFormat or PromptFormat, by mode.
+	Format string   `json:"format"`
+	Langs  []string `json:"langs"`
+	// MaxNewTokens and RepetitionPenalty are the generation settings of
+	// ModeGenerated (zero in ModeText).
+	MaxNewTokens      int     `json:"max_new_tokens,omitempty"`
+	RepetitionPenalty float32 `json:"repetition_penalty,omitempty"`
+	// Shard is the part of the job this run was asked for: 0/1 for a
+	// single run and for a merge covering the whole job, 0/0 for a merge
+	// of only some shards. Coverage lists the items counted. Partial marks
+	// a checkpoint of a run that has not finished its shard; Complete
+	// means Coverage holds every item of the job.
+	Shard    Shard    `json:"shard"`
+	Coverage Coverage `json:"coverage"`
+	Partial  bool     `json:"partial"`
+	Complete bool     `json:"complete"`
+	// ItemsPerTag counts the items counted per tag (the authors'
+	// question_num); Truncated counts texts cut at the context length.
+	ItemsPerTag []int64 `json:"items_per_tag"`
+	Truncated   int     `json:"truncated"`
+}
+
+// sameJob reports the first difference that makes o a different job from m.
+func (m *Manifest) sameJob(o *Manifest) error {
+	type field struct {
+		name string
+		a, b any
+	}
+	for _, f := range []field{
+		{"version", m.Version, o.Version},
+		{"model fingerprint", m.Fingerprint, o.Fingerprint},
+		{"model shape", m.Shape.Layers*1_000_000 + m.Shape.DMLP, o.Shape.Layers*1_000_000 + o.Shape.DMLP},
+		{"data digest", m.DataDigest, o.DataDigest},
+		{"item count", m.Items, o.Items},
+		{"counting mode", m.Mode, o.Mode},
+		{"text format", m.Format, o.Format},
+		{"languages", fmt.Sprint(m.Langs), fmt.Sprint(o.Langs)},
+		{"max new tokens", m.MaxNewTokens, o.MaxNewTokens},
+		{"repetition penalty", m.RepetitionPenalty, o.RepetitionPenalty},
+	} {
+		if f.a != f.b {
+			return fmt.Errorf("%s differs: %v vs %v", f.name, f.a, f.b)
+		}
+	}
+	return nil
+}
+
+// Counts is a counts file: activation counts per tag plus their Manifest.
+type Counts struct {
+	Prob     *hooks.ActProb
+	Manifest Manifest
+}
+
+// WriteTo writes c as a hooks.ActProb safetensors file with the manifest
+// added to its metadata.
+func (c *Counts) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	if _, err := c.Prob.WriteTo(&buf); err != nil {
+		return 0, err
+	}
+	f, err := safetensors.Parse(buf.Bytes())
+	if err != nil {
+		return 0, fmt.Errorf("record: re-reading counts: %w", err)
+	}
+	mj, err := json.Marshal(c.Manifest)
+	if err != nil {
+		return 0, fmt.Errorf("record: manifest: %w", err)
+	}
+	meta := f.Metadata
+	meta[ManifestKey] = string(mj)
+	ts := make([]safetensors.Tensor, len(f.Tensors))
+	for i, t := range f.Tensors {
+		ts[i] = safetensors.Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape, Data: t.Data}
+	}
+	var out bytes.Buffer
+	if err := safetensors.Write(&out, ts, meta); err != nil {
+		return 0, fmt.Errorf("record: %w", err)
+	}
+	return out.WriteTo(w)
+}
+
+// Save writes c to path atomically: a temporary file in the same folder is
+// renamed over path once complete, so an interrupted save never leaves a
+// truncated file behind.
+func (c *Counts) Save(path string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("record: %w", err)
+	}
+	_, err = c.WriteTo(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("record: saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// Load reads a counts file written by Save.
+func Load(path string) (*Counts, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("record: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a counts file, checking that the manifest agrees with the
+// counts it describes.
+func Parse(b []byte) (*Counts, error) {
+	p, err := hooks.ParseActProb(b)
+	if err != nil {
+		return nil, err
+	}
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := f.Metadata[ManifestKey]
+	if !ok {
+		return nil, fmt.Errorf("metadata has no %q manifest: not written by valueexp record", ManifestKey)
+	}
+	c := &Counts{Prob: p}
+	dec := json.NewDecoder(bytes.NewReader([]byte(s)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c.Manifest); err != nil {
+		return nil, fmt.Errorf("metadata %q: %w", ManifestKey, err)
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// check validates the manifest against the counts.
+func (c *Counts) check() error {
+	m := &c.Manifest
+	switch {
+	case m.Version != manifestVersion:
+		return fmt.Errorf("manifest version %d is not supported (want %d)", m.Version, manifestVersion)
+	case m.Mode.valid() != nil:
+		return m.Mode.valid()
+	case !m.Shard.Valid() && m.Shard != (Shard{}):
+		return fmt.Errorf("manifest: bad shard %v", m.Shard)
+	case m.Shape.Layers != c.Prob.Layers || m.Shape.DMLP != c.Prob.Dim:
+		return fmt.Errorf("manifest: model shape %d×%d does not match counts %d×%d", m.Shape.Layers, m.Shape.DMLP, c.Prob.Layers, c.Prob.Dim)
+	case len(c.Prob.TagNames) != c.Prob.Tags:
+		return fmt.Errorf("counts have %d tag names for %d tags", len(c.Prob.TagNames), c.Prob.Tags)
+	case len(m.ItemsPerTag) != c.Prob.Tags:
+		return fmt.Errorf("manifest: %d items_per_tag entries for %d tags", len(m.ItemsPerTag), c.Prob.Tags)
+	case c.Prob.Site != hooks.SiteMLPAct:
+		return fmt.Errorf("counts are at %v, want %v", c.Prob.Site, hooks.SiteMLPAct)
+	}
+	if _, err := m.Coverage.mask(m.Items); err != nil {
+		return fmt.Errorf("manifest coverage: %w", err)
+	}
+	return nil
+}
+
+// Merge sums shards of one job into a new Counts. The shards must come from
+// the same model, data, mode and settings, hold the same tags, and cover
+// disjoint items; partial checkpoints are refused. When the union covers the
+// whole job the result reads as a complete single run (shard 0/1, one item
+// range), so it equals an uninterrupted single-process run.
+func Merge(parts ...*Counts) (*Counts, error) {
+	if len(parts) == 0 {
+		return nil, fmt.Errorf("record: merge: no inputs")
+	}
+	first := parts[0]
+	var cover Coverage
+	for i, p := range parts {
+		if p.Manifest.Partial {
+			return nil, fmt.Errorf("record: merge: input %d (shard %v) is an unfinished checkpoint; finish it first", i+1, p.Manifest.Shard)
+		}
+		if i > 0 {
+			if err := first.Manifest.sameJob(&p.Manifest); err != nil {
+				return nil, fmt.Errorf("record: merge: input %d is not from the same job as input 1: %w", i+1, err)
+			}
+			if !slices.Equal(first.Prob.TagNames, p.Prob.TagNames) {
+				return nil, fmt.Errorf("record: merge: input %d has tags %q, input 1 has %q", i+1, p.Prob.TagNames, first.Prob.TagNames)
+			}
+		}
+		cover = append(cover, p.Manifest.Coverage...)
+	}
+	m := first.Manifest.Items
+	mask, err := cover.mask(m)
+	if err != nil {
+		return nil, fmt.Errorf("record: merge: the inputs overlap: %w", err)
+	}
+	sum, err := hooks.NewActProb(first.Prob.Site, first.Prob.Layers, first.Prob.Dim, first.Prob.Tags)
+	if err != nil {
+		return nil, err
+	}
+	sum.TagNames = slices.Clone(first.Prob.TagNames)
+	sum.Model = first.Prob.Model
+	man := first.Manifest
+	man.ItemsPerTag = make([]int64, first.Prob.Tags)
+	man.Truncated = 0
+	for i, p := range parts {
+		if err := sum.Merge(p.Prob); err != nil {
+			return nil, fmt.Errorf("record: merge: input %d: %w", i+1, err)
+		}
+		for k, n := range p.Manifest.ItemsPerTag {
+			man.ItemsPerTag[k] += n
+		}
+		man.Truncated += p.Manifest.Truncated
+	}
+	man.Coverage = normalize(mask)
+	man.Complete = man.Coverage.Items() == m
+	man.Shard = Whole
+	if !man.Complete {
+		man.Shard = Shard{} // a union of some shards is no single shard
+	}
+	return &Counts{Prob: sum, Manifest: man}, nil
+}
+
+// Fingerprint identifies a model's weights without reading all of them: a
+// SHA-256 over the configuration, every tensor's name, dtype and shape, and
+// the first and last 64 KiB of its bytes. Two copies of one file agree on
+// every machine; a different checkpoint or quantization disagrees.
+func Fingerprint(w *weights.Model) string {
+	h := sha256.New()
+	cfg, _ := json.Marshal(w.Config)
+	h.Write(cfg)
+	names := make([]string, 0, len(w.Tensors))
+	for n := range w.Tensors {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	const edge = 64 << 10
+	for _, n := range names {
+		t := w.Tensors[n]
+		fmt.Fprintf(h, "\x00%s\x00%v\x00%v\x00%d\x00", n, t.DType, t.Shape, len(t.Data))
+		if len(t.Data) <= 2*edge {
+			h.Write(t.Data)
+		} else {
+			h.Write(t.Data[:edge])
+			h.Write(t.Data[len(t.Data)-edge:])
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// DataDigest identifies a job's units: a SHA-256 over every unit's id, tag
+// name and text, in order.
+func DataDigest(units []Unit, tags []string) string {
+	h := sha256.New()
+	var n [8]byte
+	put := func(s string) {
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		io.WriteString(h, s)
+	}
+	for _, u := range units {
+		put(u.ID)
+		tag := ""
+		if u.Tag >= 0 && int(u.Tag) < len(tags) {
+			tag = tags[u.Tag]
+		}
+		put(tag)
+		put(u.Text)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
