@@ -159,3 +159,26 @@ func BenchmarkActivations(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQuantize reports input floats per second for the activation
+// quantizers on a 4864-element row.
+func BenchmarkQuantize(b *testing.B) {
+	r := rand.New(rand.NewPCG(11, 12))
+	x := randF32(r, benchRows+256-benchRows%256)
+	dst := make([]byte, len(x)/qkK*bQ8_K+len(x)/qk*bQ8_1)
+	for _, ks := range impls() {
+		for _, q := range []struct {
+			name string
+			f    func(dst []byte, x []float32)
+		}{{"Q8_0", ks.quantizeQ8_0}, {"Q8_1", ks.quantizeQ8_1}, {"Q8_K", ks.quantizeQ8_K}} {
+			b.Run(q.name+"/"+ks.name, func(b *testing.B) {
+				defer lockThread()()
+				cpu0 := threadCPU()
+				for b.Loop() {
+					q.f(dst, x)
+				}
+				rate(b, float64(len(x))/1e9, "Gelem/s", cpu0)
+			})
+		}
+	}
+}

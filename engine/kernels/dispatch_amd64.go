@@ -25,6 +25,9 @@ func avx2Kernels() kernelSet {
 	ks.gemmF32 = gemmF32SIMD
 	ks.dotF16 = dotF16SIMD
 	ks.dotBF16 = dotBF16SIMD
+	ks.quantizeQ8_0 = quantizeQ8_0SIMD
+	ks.quantizeQ8_1 = quantizeQ8_1SIMD
+	ks.quantizeQ8_K = quantizeQ8_KSIMD
 	ks.dotQ8_0 = blockDot(dotQ8_0AVX, qk)
 	ks.dotQ4_0 = blockDot(dotQ4_0AVX, qk)
 	ks.dotQ5_0 = blockDot(dotQ5_0AVX, qk)

@@ -74,6 +74,15 @@ func TestQuantizeTwins(t *testing.T) {
 					for i := range x {
 						x[i] *= 1e-30 // fp16-subnormal scales
 					}
+				case 4, 5:
+					// +m and -m in one block: ggml keeps whichever comes
+					// first, which decides the signs of d and every q.
+					for b := 0; b+20 <= len(x); b += q.elems {
+						x[b+3], x[b+17] = 9, -9
+						if trial == 5 {
+							x[b+3], x[b+17] = -9, 9
+						}
+					}
 				}
 				gd := make([]byte, nb*q.size)
 				sd := offsetBytes(make([]byte, nb*q.size))
