@@ -9,6 +9,8 @@ import (
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
 )
 
 // parseIDs reads token ids given as "1,2,3", "1 2 3" or a JSON array.
@@ -104,4 +106,28 @@ func (iv *interventions) hooks(m *engine.Model) (*hooks.Hooks, error) {
 		}
 	}
 	return h, nil
+}
+
+// loadData reads a C-voice JSONL file, or the embedded sample when path is
+// empty. The returned name says which, for provenance.
+func loadData(path string) (*cvoice.Dataset, string, error) {
+	if path == "" {
+		d, err := sample.Load()
+		return d, sample.Name, err
+	}
+	d, err := cvoice.LoadJSONL(path)
+	return d, path, err
+}
+
+// parseLanguages turns --lang zh|en|both into a filter.
+func parseLanguages(s string) ([]cvoice.Language, error) {
+	switch s {
+	case "zh":
+		return []cvoice.Language{cvoice.LangChinese}, nil
+	case "en":
+		return []cvoice.Language{cvoice.LangEnglish}, nil
+	case "both", "":
+		return []cvoice.Language{cvoice.LangChinese, cvoice.LangEnglish}, nil
+	}
+	return nil, usageErr("--lang %q: want zh, en or both", s)
 }

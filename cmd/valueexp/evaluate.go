@@ -1,8 +1,112 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
 
-// runEvaluate is being written; this placeholder keeps the command table stable.
+	"github.com/valueexploration/valueexp/engine"
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/tokenizer"
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/evaluate"
+)
+
 func runEvaluate(e *env, args []string) error {
-	return errors.New("the evaluate command is not available in this build yet")
+	fs := newFlags(e, "evaluate", "--model M [--data FILE] --neurons NEURONS.json [--deactivate all|NAME,...] [--mode likelihood|generate] [--swap-order] --out RESULTS.json")
+	model := fs.String("model", "", "model `PATH`")
+	data := fs.String("data", "", "C-voice JSONL `FILE` (default: the embedded sample)")
+	neurons := fs.String("neurons", "", "neuron-set `FILE` from identify (omit to evaluate the plain model only)")
+	deactivate := fs.String("deactivate", "all", "neuron sets to switch off, one at a time: all, or comma-separated `NAMES`")
+	mode := fs.String("mode", "likelihood", "likelihood (forced A/B probabilities) or generate (the authors' prompt, parsed percentages)")
+	swap := fs.Bool("swap-order", false, "also ask every item with the aligned option second")
+	lang := fs.String("lang", "both", "languages to evaluate: zh, en or both")
+	maxItems := fs.Int("max-items", 0, "items per value and language (0: all; the authors used the first 100)")
+	maxTokens := fs.Int("max-tokens", 250, "generation budget per answer in generate mode")
+	chat := fs.String("chat", "auto", "wrap prompts in the model's chat template: auto (if it has one), on, off")
+	seed := fs.Uint64("seed", 1, "seed of the random control sets")
+	noRandom := fs.Bool("no-random-control", false, "skip the random same-size control sets")
+	out := fs.String("out", "", "results `FILE` (JSON)")
+	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" {
+		return usageErr("--model and --out are required")
+	}
+	langs, err := parseLanguages(*lang)
+	if err != nil {
+		return err
+	}
+	if *mode != string(evaluate.Likelihood) && *mode != string(evaluate.Generation) {
+		return usageErr("--mode %q: want likelihood or generate", *mode)
+	}
+	ds, dataName, err := loadData(*data)
+	if err != nil {
+		return err
+	}
+	ds = ds.Select(cvoice.Query{Languages: langs})
+	m, err := engine.Load(*model, engine.Options{Threads: *threads})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := tokenizer.Load(*model)
+	if err != nil {
+		return err
+	}
+	useChat := false
+	switch *chat {
+	case "auto":
+		useChat = tok.ChatTemplate() != ""
+	case "on":
+		useChat = true
+	case "off":
+	default:
+		return usageErr("--chat %q: want auto, on or off", *chat)
+	}
+	opt := evaluate.Options{Mode: evaluate.Mode(*mode), SwapOrder: *swap, MaxItems: *maxItems, MaxTokens: *maxTokens,
+		Chat: useChat, RandomSeed: *seed, NoRandomControl: *noRandom}
+	var sets *hooks.NeuronSetFile
+	var names []string
+	if *neurons != "" {
+		if sets, err = hooks.LoadNeuronSets(*neurons); err != nil {
+			return err
+		}
+		if *deactivate != "all" {
+			names = strings.Split(*deactivate, ",")
+		}
+	}
+	conds, err := evaluate.Conditions(sets, names, m.Shape(), opt)
+	if err != nil {
+		if *neurons != "" {
+			return fmt.Errorf("%s: %w", *neurons, err)
+		}
+		return err
+	}
+	prog := newProgress(e, "evaluate")
+	opt.Progress = func(done, total int) { prog.update(done, total, 0) }
+	res, err := evaluate.Run(context.Background(), m, tok, ds, conds, opt)
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	res.Model, res.Data, res.Neurons = *model, dataName, *neurons
+	b, err := json.MarshalIndent(res, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	for _, c := range res.Cells {
+		if c.Condition == "none" {
+			fmt.Fprintf(e.stderr, "plain model  %-14s %s: support %5.1f  aligned choices %4.0f%%  (%d items, %d unparsed)\n",
+				c.ValueEnglish, c.Language, c.SupportRate, 100*c.AlignedChoiceRate, c.Items, c.ParseFailures)
+		}
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d conditions x %d cells\n", *out, len(res.Conditions), len(res.Cells))
+	return nil
 }

@@ -60,7 +60,7 @@ func runGenerate(e *env, args []string) error {
 			msgs = append(msgs, tokenizer.Message{Role: "system", Content: *system})
 		}
 		msgs = append(msgs, tokenizer.Message{Role: "user", Content: text})
-		if text, err = renderChat(tok, msgs); err != nil {
+		if text, err = tok.RenderChat(msgs, true); err != nil {
 			return err
 		}
 	}
@@ -81,34 +81,27 @@ func runGenerate(e *env, args []string) error {
 	}
 	if !*compare {
 		opt.Hooks = h
-		var generated []int32
+		stream := tok.NewStreamDecoder()
 		printed := 0
 		opt.OnToken = func(_ int, t int32) error {
 			if tok.IsEOS(t) {
 				return nil
 			}
-			generated = append(generated, t)
-			s := tok.Decode(generated)
-			// Hold back a trailing incomplete UTF-8 character.
-			if strings.HasSuffix(s, "\uFFFD") {
-				return nil
-			}
-			if len(s) > printed {
-				fmt.Fprint(e.stdout, s[printed:])
-				printed = len(s)
-			}
+			s := stream.Next(t)
+			fmt.Fprint(e.stdout, s)
+			printed += len(s)
 			return nil
 		}
 		out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: ids, Tag: -1}}, opt)
 		if err != nil {
 			return err
 		}
-		if s := out[0].Text; len(s) < printed {
-			// A stop string was cut off after part of it was printed.
-			fmt.Fprintln(e.stdout)
-		} else {
-			fmt.Fprintln(e.stdout, s[printed:])
+		// Text not yet printed: a held-back partial character at the end.
+		// (With a stop string, what was streamed may include part of it.)
+		if rest := out[0].Text; len(rest) > printed {
+			fmt.Fprint(e.stdout, rest[printed:])
 		}
+		fmt.Fprintln(e.stdout)
 		fmt.Fprintf(e.stderr, "[%d prompt tokens, %d generated, finish: %s]\n", len(ids), len(out[0].Tokens), out[0].Finish)
 		return nil
 	}
@@ -135,17 +128,4 @@ func describeInterventions(iv *interventions) string {
 		parts = append(parts, fmt.Sprintf("scaled: %s x%g", s.name, s.factor))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// chatRenderer is the tokenizer's chat-template renderer.
-type chatRenderer interface {
-	RenderChat(msgs []tokenizer.Message, addGenerationPrompt bool) (string, error)
-}
-
-func renderChat(tok *tokenizer.Tokenizer, msgs []tokenizer.Message) (string, error) {
-	r, ok := any(tok).(chatRenderer)
-	if !ok {
-		return "", fmt.Errorf("chat templates are not available in this build")
-	}
-	return r.RenderChat(msgs, true)
 }
