@@ -105,15 +105,17 @@ func openGGUFModel(path string) (*Model, error) {
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	m.Config = cfg
+	// Shapes first: then the permutation below works on tensors known to
+	// exist with heads*head_dim rows, whatever the metadata claims.
+	if err := checkShapes(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
 	if ggufPermutesQK(cfg.Arch) {
 		if err := unpermuteQK(m); err != nil {
 			m.Close()
 			return nil, fmt.Errorf("gguf: %s: %w", path, err)
 		}
-	}
-	if err := checkShapes(m); err != nil {
-		m.Close()
-		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	return m, nil
 }
@@ -708,14 +710,18 @@ func checkShapes(m *Model) error {
 			if !ok {
 				return fmt.Errorf("tensor %q missing", w.name)
 			}
+			where := ""
+			if t.File != m.Path {
+				where = " (in " + filepath.Base(t.File) + ")"
+			}
 			if !equalShape(t.Shape, w.shape) {
-				return fmt.Errorf("tensor %q: shape %v, want %v from the config", w.name, t.Shape, w.shape)
+				return fmt.Errorf("tensor %q%s: shape %v, want %v from the config", w.name, where, t.Shape, w.shape)
 			}
 			switch {
 			case len(w.shape) == 1 && !t.DType.Float():
-				return fmt.Errorf("tensor %q: 1-D tensors must be F32, F16 or BF16, got %v", w.name, t.DType)
+				return fmt.Errorf("tensor %q%s: 1-D tensors must be F32, F16 or BF16, got %v", w.name, where, t.DType)
 			case !t.DType.Float() && !t.DType.Quantized():
-				return fmt.Errorf("tensor %q: dtype %v cannot hold weights (want a float or quantized type)", w.name, t.DType)
+				return fmt.Errorf("tensor %q%s: dtype %v cannot hold weights (want a float or quantized type)", w.name, where, t.DType)
 			}
 		}
 		return nil

@@ -537,3 +537,292 @@ func TestTruncatedRefdataSafetensors(t *testing.T) {
 		}
 	}
 }
+
+// setKV returns kv with key set to v (replaced in place, or appended); a nil
+// v removes the key.
+func setKV(kv []KV, key string, v any) []KV {
+	out := make([]KV, 0, len(kv)+1)
+	found := false
+	for _, e := range kv {
+		if e.Key == key {
+			found = true
+			if v == nil {
+				continue
+			}
+			e.Value = v
+		}
+		out = append(out, e)
+	}
+	if !found && v != nil {
+		out = append(out, KV{key, v})
+	}
+	return out
+}
+
+// TestOpenBrokenGGUFModel checks the model-level errors of structurally valid
+// GGUF files whose metadata or tensors do not describe a runnable model.
+func TestOpenBrokenGGUFModel(t *testing.T) {
+	s := tinyLlama()
+	gpt2 := s
+	gpt2.arch = "gpt2"
+	dropTensor := func(name string) []*Tensor {
+		var out []*Tensor
+		for _, x := range s.ggufTensors() {
+			if x.Name != name {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	reshape := func(name string, shape []int, dt DType) []*Tensor {
+		ts := s.ggufTensors()
+		for _, x := range ts {
+			if x.Name == name {
+				x.Shape, x.DType = shape, dt
+				n := 1
+				for _, d := range shape {
+					n *= d
+				}
+				rb, _ := dt.RowBytes(shape[len(shape)-1])
+				x.Data = make([]byte, rb*n/shape[len(shape)-1])
+			}
+		}
+		return ts
+	}
+	kv := s.ggufKV()
+	for _, c := range []struct {
+		name    string
+		kv      []KV
+		tensors []*Tensor
+		want    []string
+	}{
+		{"no architecture", setKV(kv, "general.architecture", nil), nil, []string{`"general.architecture" missing`}},
+		{"architecture not a string", setKV(kv, "general.architecture", uint32(1)), nil, []string{`"general.architecture" missing or not a string`}},
+		{"unknown architecture", gpt2.ggufKV(), nil, []string{`unsupported architecture "gpt2"`}},
+		{"no hidden size", setKV(kv, "llama.embedding_length", nil), nil, []string{`metadata key "llama.embedding_length" missing`}},
+		{"layer count a string", setKV(kv, "llama.block_count", "2"), nil, []string{`metadata key "llama.block_count" is not an integer`}},
+		{"negative head count", setKV(kv, "llama.attention.head_count", int32(-2)), nil, []string{`"llama.attention.head_count": -2 out of range`}},
+		{"zero heads", setKV(kv, "llama.attention.head_count", uint32(0)), nil, []string{`metadata key "llama.attention.head_count" is 0`}},
+		{"zero kv heads", setKV(kv, "llama.attention.head_count_kv", uint32(0)), nil, []string{"kv head count is 0"}},
+		{"heads not a multiple of kv heads", setKV(setKV(kv, "llama.attention.head_count", uint32(3)), "llama.attention.head_count_kv", uint32(2)), nil, []string{"3 heads is not a multiple of 2 kv heads"}},
+		{"odd head dim", setKV(kv, "llama.attention.key_length", uint32(3)), nil, []string{"rope dimension 3 must be even"}},
+		{"rope theta a string", setKV(kv, "llama.rope.freq_base", "1e4"), nil, []string{`metadata key "llama.rope.freq_base" is not a number`}},
+		{"zero rope theta", setKV(kv, "llama.rope.freq_base", float32(0)), nil, []string{"rope theta 0 out of range"}},
+		{"zero epsilon", setKV(kv, "llama.attention.layer_norm_rms_epsilon", float32(0)), nil, []string{"norm epsilon 0 out of range"}},
+		{"unknown rope scaling", setKV(kv, "llama.rope.scaling.type", "yarn"), nil, []string{`rope scaling type "yarn" is not supported`}},
+		{"bos outside vocab", setKV(kv, "tokenizer.ggml.bos_token_id", uint32(999)), nil, []string{"bos token id 999 outside the vocabulary of 16"}},
+		{"eos outside vocab", setKV(kv, "tokenizer.ggml.eos_token_id", uint64(1<<40)), nil, []string{"eos token id", "outside the vocabulary of 16"}},
+		{"missing tensor", kv, dropTensor("blk.1.ffn_up.weight"), []string{`tensor "blk.1.ffn_up.weight" missing`}},
+		{"missing output", kv, dropTensor("output_norm.weight"), []string{`tensor "output_norm.weight" missing`}},
+		{"embedding width differs", kv, reshape("token_embd.weight", []int{16, 10}, F32), []string{`tensor "token_embd.weight": shape [16 10], want [16 8] from the config`}},
+		{"q rows differ", kv, reshape("blk.0.attn_q.weight", []int{12, 8}, F32), []string{`tensor "blk.0.attn_q.weight": shape [12 8], want [8 8]`}},
+		{"ffn width differs", kv, reshape("blk.1.ffn_down.weight", []int{8, 15}, F32), []string{`tensor "blk.1.ffn_down.weight": shape [8 15], want [8 16]`}},
+		{"integer norm", kv, reshape("blk.0.attn_norm.weight", []int{8}, I32), []string{`tensor "blk.0.attn_norm.weight": 1-D tensors must be F32, F16 or BF16, got I32`}},
+		{"integer weights", kv, reshape("blk.0.ffn_up.weight", []int{16, 8}, I8), []string{`tensor "blk.0.ffn_up.weight": dtype I8 cannot hold weights`}},
+		// A config claiming 2^24 layers or heads must fail at the first
+		// missing or mis-shaped tensor without allocating per-layer tables.
+		{"millions of layers", setKV(kv, "llama.block_count", uint32(1<<24)), nil, []string{`tensor "blk.2.attn_norm.weight" missing`}},
+		{"millions of heads", setKV(setKV(setKV(kv, "llama.attention.head_count", uint32(1<<24)), "llama.attention.head_count_kv", uint32(1<<24)), "llama.attention.key_length", uint32(1<<24)),
+			nil, []string{`tensor "blk.0.attn_q.weight": shape [8 8], want [281474976710656 8]`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ts := c.tensors
+			if ts == nil {
+				ts = s.ggufTensors()
+			}
+			path := writeFile(t, t.TempDir(), "model.gguf", ggufBytes(t, c.kv, ts))
+			m, err := Open(path)
+			if err == nil {
+				m.Close()
+				t.Fatal("opened, want an error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "gguf: "+path+": ") {
+				t.Errorf("error %q does not name the file", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+// TestOpenBrokenHFFolder checks Open on Hugging Face folders with a broken
+// config.json, weights that disagree with it, and broken shard indexes.
+func TestOpenBrokenHFFolder(t *testing.T) {
+	s := tinyLlama()
+	cfg := func(edit func(map[string]any)) map[string]any {
+		c := s.hfConfig()
+		edit(c)
+		return c
+	}
+	without := func(name string) []safetensors.Tensor {
+		var out []safetensors.Tensor
+		for _, x := range s.hfTensors() {
+			if x.Name != name {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
+	withDType := func(name, dtype string) []safetensors.Tensor {
+		ts := s.hfTensors()
+		for i := range ts {
+			if ts[i].Name == name {
+				ts[i].DType = dtype
+				ts[i].Data = make([]byte, len(ts[i].Data)/4*safetensors.ElemSize(dtype))
+			}
+		}
+		return ts
+	}
+	withExtra := func(x safetensors.Tensor) []safetensors.Tensor { return append(s.hfTensors(), x) }
+	for _, c := range []struct {
+		name    string
+		cfg     any // a map, or raw bytes
+		tensors []safetensors.Tensor
+		want    []string
+	}{
+		{"config not JSON", []byte(`{"model_type": "llama",`), s.hfTensors(), []string{"config.json: bad JSON"}},
+		{"config a list", []byte(`[1]`), s.hfTensors(), []string{"config.json: bad JSON"}},
+		{"hidden size a string", cfg(func(c map[string]any) { c["hidden_size"] = "8" }), s.hfTensors(), []string{"config.json: bad JSON", "hidden_size"}},
+		{"zero heads", cfg(func(c map[string]any) { c["num_attention_heads"] = 0 }), s.hfTensors(), []string{"config.json: config: head count is 0"}},
+		{"heads not a multiple of kv heads", cfg(func(c map[string]any) { c["num_attention_heads"] = 3; c["num_key_value_heads"] = 2 }), s.hfTensors(), []string{"3 heads is not a multiple of 2 kv heads"}},
+		{"unknown model_type", cfg(func(c map[string]any) { c["model_type"] = "gpt_neox" }), s.hfTensors(), []string{`unsupported architecture "gpt_neox"`}},
+		{"no model_type", cfg(func(c map[string]any) { delete(c, "model_type") }), s.hfTensors(), []string{`unsupported architecture ""`}},
+		{"gelu", cfg(func(c map[string]any) { c["hidden_act"] = "gelu" }), s.hfTensors(), []string{`hidden_act "gelu" is not supported`}},
+		{"mlp bias", cfg(func(c map[string]any) { c["mlp_bias"] = true }), s.hfTensors(), []string{"mlp_bias true is not supported"}},
+		{"bad eos", cfg(func(c map[string]any) { c["eos_token_id"] = "two" }), s.hfTensors(), []string{"eos_token_id: want an integer or a list"}},
+		{"eos outside vocab", cfg(func(c map[string]any) { c["eos_token_id"] = []int{2, 16} }), s.hfTensors(), []string{"eos token id 16 outside the vocabulary of 16"}},
+		{"bad rope scaling", cfg(func(c map[string]any) { c["rope_scaling"] = map[string]any{"rope_type": "dynamic", "factor": 2} }), s.hfTensors(), []string{`rope scaling type "dynamic" is not supported`}},
+		{"hidden size differs from tensors", cfg(func(c map[string]any) { c["hidden_size"] = 12 }), s.hfTensors(), []string{`tensor "token_embd.weight" (in model.safetensors): shape [16 8], want [16 12] from the config`}},
+		{"vocab differs from tensors", cfg(func(c map[string]any) { c["vocab_size"] = 32 }), s.hfTensors(), []string{`tensor "token_embd.weight" (in model.safetensors): shape [16 8], want [32 8]`}},
+		{"ffn differs from tensors", cfg(func(c map[string]any) { c["intermediate_size"] = 20 }), s.hfTensors(), []string{`tensor "blk.0.ffn_gate.weight" (in model.safetensors): shape [16 8], want [20 8]`}},
+		{"more layers than tensors", cfg(func(c map[string]any) { c["num_hidden_layers"] = 1 << 24 }), s.hfTensors(), []string{`tensor "blk.2.attn_norm.weight" missing`}},
+		{"claims biases it lacks", cfg(func(c map[string]any) { c["attention_bias"] = true }), s.hfTensors(), []string{`tensor "blk.0.attn_q.bias" missing`}},
+		{"missing tensor", s.hfConfig(), without("model.layers.1.mlp.up_proj.weight"), []string{`tensor "blk.1.ffn_up.weight" missing`}},
+		{"missing lm_head", s.hfConfig(), without("lm_head.weight"), []string{`tensor "output.weight" missing`}},
+		{"F8 dtype", s.hfConfig(), withDType("model.layers.0.mlp.up_proj.weight", "F8_E4M3"), []string{`tensor "model.layers.0.mlp.up_proj.weight": dtype F8_E4M3 is not supported`}},
+		{"I64 weights", s.hfConfig(), withDType("model.layers.0.mlp.up_proj.weight", "I64"), []string{`tensor "blk.0.ffn_up.weight" (in model.safetensors): dtype I64 cannot hold weights`}},
+		{"same tensor under both names", s.hfConfig(), withExtra(safetensors.Tensor{Name: "token_embd.weight", DType: "F32", Shape: []int{1}, Data: make([]byte, 4)}),
+			[]string{`tensor "token_embd.weight" (canonical "token_embd.weight") is also stored as "model.embed_tokens.weight"`}},
+		{"no weights", s.hfConfig(), nil, []string{"neither model.safetensors nor model.safetensors.index.json found"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeHFFolder(t, c.cfg, c.tensors)
+			m, err := Open(dir)
+			if err == nil {
+				m.Close()
+				t.Fatal("opened, want an error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "weights: ") || !strings.Contains(msg, dir) {
+				t.Errorf("error %q does not name the folder", msg)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("error %q does not contain %q", msg, w)
+				}
+			}
+		})
+	}
+	t.Run("missing config.json", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, dir, "model.safetensors", safetensorsBytes(t, s.hfTensors()))
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "config.json") {
+			t.Fatalf("error %v, want it to name config.json", err)
+		}
+		// A single .safetensors file needs the config beside it too.
+		if _, err := Open(filepath.Join(dir, "model.safetensors")); err == nil || !strings.Contains(err.Error(), "config.json") {
+			t.Fatalf("error %v, want it to name config.json", err)
+		}
+	})
+}
+
+// writeSharded splits the tiny model over two shards (layer 1 and the head
+// in the second) and writes an index; edit may change the index and shards.
+func writeSharded(t *testing.T, edit func(index map[string]string, shards map[string][]safetensors.Tensor)) string {
+	t.Helper()
+	s := tinyLlama()
+	dir := writeHFFolder(t, s.hfConfig(), nil)
+	index := map[string]string{}
+	shards := map[string][]safetensors.Tensor{}
+	for _, x := range s.hfTensors() {
+		f := "model-00001-of-00002.safetensors"
+		if strings.Contains(x.Name, "layers.1.") || x.Name == "lm_head.weight" || x.Name == "model.norm.weight" {
+			f = "model-00002-of-00002.safetensors"
+		}
+		index[x.Name] = f
+		shards[f] = append(shards[f], x)
+	}
+	edit(index, shards)
+	for f, ts := range shards {
+		writeFile(t, dir, f, safetensorsBytes(t, ts))
+	}
+	ib, err := json.Marshal(map[string]any{"metadata": map[string]any{"total_size": 1}, "weight_map": index})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "model.safetensors.index.json", ib)
+	return dir
+}
+
+func TestOpenSharded(t *testing.T) {
+	dir := writeSharded(t, func(map[string]string, map[string][]safetensors.Tensor) {})
+	m, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if up := m.Tensors["blk.1.ffn_up.weight"]; up == nil || filepath.Base(up.File) != "model-00002-of-00002.safetensors" {
+		t.Errorf("blk.1.ffn_up.weight: %+v, want it from the second shard", up)
+	}
+	if m.FileNames["blk.1.ffn_up.weight"] != "model.layers.1.mlp.up_proj.weight" {
+		t.Errorf("FileNames: %v", m.FileNames)
+	}
+	const second = "model-00002-of-00002.safetensors"
+	for _, c := range []struct {
+		name string
+		edit func(index map[string]string, shards map[string][]safetensors.Tensor)
+		want []string
+	}{
+		{"missing shard", func(_ map[string]string, sh map[string][]safetensors.Tensor) { delete(sh, second) }, []string{`shard "model-00002-of-00002.safetensors" is missing`}},
+		{"shard outside the folder", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "../x.safetensors" }, []string{`tensor "lm_head.weight": shard name "../x.safetensors" must be a plain file name`}},
+		{"absolute shard path", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "/etc/passwd" }, []string{`shard name "/etc/passwd" must be a plain file name`}},
+		{"dot-dot shard", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = ".." }, []string{`shard name ".." must be a plain file name`}},
+		{"index lists a tensor no shard holds", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["model.layers.0.mlp.extra.weight"] = second }, []string{`tensor "model.layers.0.mlp.extra.weight" is listed for shard "model-00002-of-00002.safetensors" but no shard holds it`}},
+		{"index names the wrong shard", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "model-00001-of-00002.safetensors" }, []string{`tensor "lm_head.weight" is listed for shard "model-00001-of-00002.safetensors" but is in "model-00002-of-00002.safetensors"`}},
+		{"duplicate tensor across shards", func(_ map[string]string, sh map[string][]safetensors.Tensor) {
+			sh[second] = append(sh[second], sh["model-00001-of-00002.safetensors"][0])
+		}, []string{`tensor "model.embed_tokens.weight" (canonical "token_embd.weight") is also stored as "model.embed_tokens.weight"`}},
+		{"broken shard", func(_ map[string]string, sh map[string][]safetensors.Tensor) {
+			sh[second][0].DType = "I32"
+		}, []string{`tensor "blk.1.attn_norm.weight" (in model-00002-of-00002.safetensors): 1-D tensors must be F32, F16 or BF16, got I32`}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := writeSharded(t, c.edit)
+			m, err := Open(dir)
+			if err == nil {
+				m.Close()
+				t.Fatal("opened, want an error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+	t.Run("index not JSON", func(t *testing.T) {
+		dir := writeSharded(t, func(map[string]string, map[string][]safetensors.Tensor) {})
+		writeFile(t, dir, "model.safetensors.index.json", []byte(`{"weight_map": {`))
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "model.safetensors.index.json: bad JSON") {
+			t.Fatalf("error %v", err)
+		}
+		writeFile(t, dir, "model.safetensors.index.json", []byte(`{"metadata": {}}`))
+		if _, err := Open(dir); err == nil || !strings.Contains(err.Error(), "empty or missing weight_map") {
+			t.Fatalf("error %v", err)
+		}
+	})
+}
