@@ -18,9 +18,9 @@ import (
 
 // tinySpec describes a small model that tests write to disk in either format.
 type tinySpec struct {
-	arch                                               string
+	arch                                                string
 	hidden, layers, heads, kvHeads, headDim, ffn, vocab int
-	bias, qkNorm, tied                                 bool
+	bias, qkNorm, tied                                  bool
 }
 
 func tinyLlama() tinySpec {
@@ -788,11 +788,17 @@ func TestOpenSharded(t *testing.T) {
 		want []string
 	}{
 		{"missing shard", func(_ map[string]string, sh map[string][]safetensors.Tensor) { delete(sh, second) }, []string{`shard "model-00002-of-00002.safetensors" is missing`}},
-		{"shard outside the folder", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "../x.safetensors" }, []string{`tensor "lm_head.weight": shard name "../x.safetensors" must be a plain file name`}},
+		{"shard outside the folder", func(ix map[string]string, _ map[string][]safetensors.Tensor) {
+			ix["lm_head.weight"] = "../x.safetensors"
+		}, []string{`tensor "lm_head.weight": shard name "../x.safetensors" must be a plain file name`}},
 		{"absolute shard path", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "/etc/passwd" }, []string{`shard name "/etc/passwd" must be a plain file name`}},
 		{"dot-dot shard", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = ".." }, []string{`shard name ".." must be a plain file name`}},
-		{"index lists a tensor no shard holds", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["model.layers.0.mlp.extra.weight"] = second }, []string{`tensor "model.layers.0.mlp.extra.weight" is listed for shard "model-00002-of-00002.safetensors" but no shard holds it`}},
-		{"index names the wrong shard", func(ix map[string]string, _ map[string][]safetensors.Tensor) { ix["lm_head.weight"] = "model-00001-of-00002.safetensors" }, []string{`tensor "lm_head.weight" is listed for shard "model-00001-of-00002.safetensors" but is in "model-00002-of-00002.safetensors"`}},
+		{"index lists a tensor no shard holds", func(ix map[string]string, _ map[string][]safetensors.Tensor) {
+			ix["model.layers.0.mlp.extra.weight"] = second
+		}, []string{`tensor "model.layers.0.mlp.extra.weight" is listed for shard "model-00002-of-00002.safetensors" but no shard holds it`}},
+		{"index names the wrong shard", func(ix map[string]string, _ map[string][]safetensors.Tensor) {
+			ix["lm_head.weight"] = "model-00001-of-00002.safetensors"
+		}, []string{`tensor "lm_head.weight" is listed for shard "model-00001-of-00002.safetensors" but is in "model-00002-of-00002.safetensors"`}},
 		{"duplicate tensor across shards", func(_ map[string]string, sh map[string][]safetensors.Tensor) {
 			sh[second] = append(sh[second], sh["model-00001-of-00002.safetensors"][0])
 		}, []string{`tensor "model.embed_tokens.weight" (canonical "token_embd.weight") is also stored as "model.embed_tokens.weight"`}},
