@@ -92,31 +92,40 @@ func openGGUFModel(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Path: path, Format: "gguf", GGUF: g, Tensors: map[string]*Tensor{}, FileNames: map[string]string{}, releases: []func() error{g.Close}}
+	m, err := modelFromGGUF(g, path)
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
 	if st, err := os.Stat(path); err == nil {
 		m.FileSize = st.Size()
 	}
+	return m, nil
+}
+
+// modelFromGGUF reads the config of a parsed GGUF file and presents its
+// tensors as a Model. Closing the Model closes g.
+func modelFromGGUF(g *GGUF, path string) (*Model, error) {
+	m := &Model{Path: path, Format: "gguf", GGUF: g, Tensors: map[string]*Tensor{}, FileNames: map[string]string{}}
 	for _, t := range g.Tensors {
 		m.Tensors[t.Name] = t
 	}
 	cfg, err := configFromGGUF(g, m.Tensors)
 	if err != nil {
-		m.Close()
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	m.Config = cfg
 	// Shapes first: then the permutation below works on tensors known to
 	// exist with heads*head_dim rows, whatever the metadata claims.
 	if err := checkShapes(m); err != nil {
-		m.Close()
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	if ggufPermutesQK(cfg.Arch) {
 		if err := unpermuteQK(m); err != nil {
-			m.Close()
 			return nil, fmt.Errorf("gguf: %s: %w", path, err)
 		}
 	}
+	m.releases = []func() error{g.Close}
 	return m, nil
 }
 
