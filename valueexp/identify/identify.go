@@ -1,0 +1,523 @@
+// Package identify turns activation counts into neuron-set files: it reads
+// counts (from valueexp record, or the authors' and LAPE's torch.save
+// files), groups the tags (per language, or pooled over languages), runs a
+// selection method from package selection on each group, optionally adds
+// random same-size controls, and writes the result as a hooks.NeuronSetFile
+// whose set names are the tags. It is the library behind "valueexp identify".
+package identify
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/valueexp/record"
+	"github.com/valueexploration/valueexp/valueexp/selection"
+	"github.com/valueexploration/valueexp/valueexp/torchfile"
+)
+
+// Source describes where counts came from, for the output's provenance and
+// model shape.
+type Source struct {
+	Files  []string          // the counts files, as given
+	SHA256 []string          // their digests, in the same order
+	Shape  *hooks.ModelShape // the model's shape, when the files record it
+}
+
+// FileSHA256 returns the hex SHA-256 of a file's bytes.
+func FileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("identify: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("identify: %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// FromRecord converts a record counts file into selection counts: one tag per
+// counted tag, normalised by its token total (every layer counts the same
+// tokens) or, in legacy mode, by its number of items.
+func FromRecord(c *record.Counts) (selection.Counts, error) {
+	p := c.Prob
+	out := selection.Counts{Tags: slices.Clone(p.TagNames), Layers: p.Layers, Dim: p.Dim}
+	n := p.Layers * p.Dim
+	for k := range p.Tags {
+		oz := make([]int64, n)
+		for i, v := range p.Count[k*n : (k+1)*n] {
+			oz[i] = int64(v)
+		}
+		tok := p.Tokens[k*p.Layers]
+		for l := 1; l < p.Layers; l++ {
+			if p.Tokens[k*p.Layers+l] != tok {
+				return selection.Counts{}, fmt.Errorf("identify: tag %q: layer %d counted %d tokens, layer 0 %d; the counts are inconsistent",
+					p.TagNames[k], l, p.Tokens[k*p.Layers+l], tok)
+			}
+		}
+		out.OverZero = append(out.OverZero, oz)
+		out.Tokens = append(out.Tokens, float64(tok))
+		out.Questions = append(out.Questions, c.Manifest.ItemsPerTag[k])
+	}
+	return out, nil
+}
+
+// LoadRecord reads a record counts file and converts it (FromRecord).
+func LoadRecord(path string) (selection.Counts, Source, error) {
+	c, err := record.Load(path)
+	if err != nil {
+		return selection.Counts{}, Source{}, err
+	}
+	if c.Manifest.Partial {
+		return selection.Counts{}, Source{}, fmt.Errorf("identify: %s is an unfinished checkpoint of shard %v; finish the run first", path, c.Manifest.Shard)
+	}
+	sc, err := FromRecord(c)
+	if err != nil {
+		return selection.Counts{}, Source{}, fmt.Errorf("%w (file %s)", err, path)
+	}
+	sum, err := FileSHA256(path)
+	if err != nil {
+		return selection.Counts{}, Source{}, err
+	}
+	shape := c.Manifest.Shape
+	return sc, Source{Files: []string{path}, SHA256: []string{sum}, Shape: &shape}, nil
+}
+
+// PTTag names the tag of a torch.save counts file after the file:
+// ".../富强-support.pt" gives "富强-support".
+func PTTag(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".pt")
+}
+
+// LoadPT reads the authors' or LAPE's torch.save count files, one tag per
+// file in the order given: a dict with "over_zero" (int [layers, dim]),
+// "token_num" and, for the authors' files, "question_num". All files must
+// have the same shape and distinct names.
+func LoadPT(paths ...string) (selection.Counts, Source, error) {
+	var c selection.Counts
+	var src Source
+	if len(paths) == 0 {
+		return c, src, fmt.Errorf("identify: no .pt files")
+	}
+	for _, path := range paths {
+		tag := PTTag(path)
+		if slices.Contains(c.Tags, tag) {
+			return c, src, fmt.Errorf("identify: %s: tag %q given twice", path, tag)
+		}
+		v, err := torchfile.Load(path)
+		if err != nil {
+			return c, src, err
+		}
+		oz, layers, dim, tokens, questions, err := ptFields(v)
+		if err != nil {
+			return c, src, fmt.Errorf("identify: %s: %w", path, err)
+		}
+		if len(c.Tags) == 0 {
+			c.Layers, c.Dim = layers, dim
+		} else if layers != c.Layers || dim != c.Dim {
+			return c, src, fmt.Errorf("identify: %s: over_zero is [%d, %d], %s is [%d, %d]", path, layers, dim, paths[0], c.Layers, c.Dim)
+		}
+		sum, err := FileSHA256(path)
+		if err != nil {
+			return c, src, err
+		}
+		c.Tags = append(c.Tags, tag)
+		c.OverZero = append(c.OverZero, oz)
+		c.Tokens = append(c.Tokens, tokens)
+		c.Questions = append(c.Questions, questions)
+		src.Files = append(src.Files, path)
+		src.SHA256 = append(src.SHA256, sum)
+	}
+	return c, src, nil
+}
+
+// ptFields extracts the counts from an unpickled torch.save dict.
+func ptFields(v any) (oz []int64, layers, dim int, tokens float64, questions int64, err error) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, 0, 0, 0, 0, fmt.Errorf("top level is %T, want a dict", v)
+	}
+	t, ok := m["over_zero"].(*torchfile.Tensor)
+	if !ok {
+		return nil, 0, 0, 0, 0, fmt.Errorf("key \"over_zero\" is missing or not a tensor")
+	}
+	if len(t.Shape) != 2 {
+		return nil, 0, 0, 0, 0, fmt.Errorf("over_zero has shape %v, want [layers, dim]", t.Shape)
+	}
+	if oz, err = t.Int64s(); err != nil {
+		return nil, 0, 0, 0, 0, fmt.Errorf("over_zero: %w", err)
+	}
+	switch x := m["token_num"].(type) {
+	case float64:
+		tokens = x
+	case int64:
+		tokens = float64(x)
+	case *torchfile.Tensor:
+		f, err := x.Float64s()
+		if err != nil || len(f) != 1 {
+			return nil, 0, 0, 0, 0, fmt.Errorf("token_num: want one number (%v)", err)
+		}
+		tokens = f[0]
+	default:
+		return nil, 0, 0, 0, 0, fmt.Errorf("key \"token_num\" is missing or %T", x)
+	}
+	switch x := m["question_num"].(type) {
+	case nil:
+	case int64:
+		questions = x
+	case float64:
+		if x != math.Trunc(x) {
+			return nil, 0, 0, 0, 0, fmt.Errorf("question_num %v is not an integer", x)
+		}
+		questions = int64(x)
+	default:
+		return nil, 0, 0, 0, 0, fmt.Errorf("question_num is %T", x)
+	}
+	return oz, t.Shape[0], t.Shape[1], tokens, questions, nil
+}
+
+// Grouping says which tags compete in one selection.
+type Grouping int
+
+const (
+	// PerLanguage runs one selection per language suffix ("诚信/zh" with
+	// the other "/zh" tags), METHOD.md §3.7; tags without a suffix form one
+	// group.
+	PerLanguage Grouping = iota
+	// Pooled first sums each value's languages into one tag ("诚信"), then
+	// runs one selection.
+	Pooled
+)
+
+// Groups splits (PerLanguage) or pools (Pooled) c's tags.
+func Groups(c selection.Counts, g Grouping) ([]selection.Counts, error) {
+	switch g {
+	case PerLanguage:
+		var order []string
+		idx := map[string][]int{}
+		for k, tag := range c.Tags {
+			_, lang := record.SplitTag(tag)
+			if _, ok := idx[lang]; !ok {
+				order = append(order, lang)
+			}
+			idx[lang] = append(idx[lang], k)
+		}
+		out := make([]selection.Counts, 0, len(order))
+		for _, lang := range order {
+			out = append(out, subset(c, idx[lang]))
+		}
+		return out, nil
+	case Pooled:
+		return []selection.Counts{pool(c)}, nil
+	}
+	return nil, fmt.Errorf("identify: unknown grouping %d", int(g))
+}
+
+// subset returns the tags idx of c.
+func subset(c selection.Counts, idx []int) selection.Counts {
+	s := selection.Counts{Layers: c.Layers, Dim: c.Dim}
+	for _, k := range idx {
+		s.Tags = append(s.Tags, c.Tags[k])
+		s.OverZero = append(s.OverZero, c.OverZero[k])
+		if k < len(c.Tokens) {
+			s.Tokens = append(s.Tokens, c.Tokens[k])
+		}
+		if k < len(c.Questions) {
+			s.Questions = append(s.Questions, c.Questions[k])
+		}
+	}
+	return s
+}
+
+// pool sums the tags that differ only in their language suffix.
+func pool(c selection.Counts) selection.Counts {
+	p := selection.Counts{Layers: c.Layers, Dim: c.Dim}
+	at := map[string]int{}
+	for k, tag := range c.Tags {
+		v, _ := record.SplitTag(tag)
+		i, ok := at[v]
+		if !ok {
+			i = len(p.Tags)
+			at[v] = i
+			p.Tags = append(p.Tags, v)
+			p.OverZero = append(p.OverZero, make([]int64, c.Layers*c.Dim))
+			p.Tokens = append(p.Tokens, 0)
+			p.Questions = append(p.Questions, 0)
+		}
+		for j, x := range c.OverZero[k] {
+			p.OverZero[i][j] += x
+		}
+		if k < len(c.Tokens) {
+			p.Tokens[i] += c.Tokens[k]
+		}
+		if k < len(c.Questions) {
+			p.Questions[i] += c.Questions[k]
+		}
+	}
+	return p
+}
+
+// Method is a selection method.
+type Method string
+
+// The methods.
+const (
+	VAPE Method = "vape" // entropy over the group's tags (LAPE selection)
+	Diff Method = "diff" // two-way activation difference
+)
+
+// Options configure Identify.
+type Options struct {
+	Method   Method
+	Grouping Grouping
+	// VAPE holds VAPE's rates and the normaliser of both methods.
+	VAPE selection.VAPEParams
+	// Diff holds the difference selection's TopN and MinDelta.
+	Diff selection.DiffParams
+	// Pos and Neg are the tag groups of a diff; when both are empty, each
+	// tag of a group is set against the rest of its group.
+	Pos, Neg []string
+	// RandomControl adds, for every set, a set named "random:" + name with
+	// the same per-layer sizes drawn uniformly, seeded by Seed plus the
+	// group's index.
+	RandomControl bool
+	Seed          uint64
+}
+
+// RandomPrefix starts the name of a random control set.
+const RandomPrefix = "random:"
+
+// Result is the neuron sets of one Identify call.
+type Result struct {
+	Sets    []*selection.Selection // one per group (per tag for one-vs-rest diffs)
+	Randoms []*selection.Selection // matching random controls, if asked for
+}
+
+// Identify runs the method on c's groups.
+func Identify(c selection.Counts, opt Options) (*Result, error) {
+	groups, err := Groups(c, opt.Grouping)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Method == Diff && (len(opt.Pos) > 0 || len(opt.Neg) > 0) {
+		if len(opt.Pos) == 0 || len(opt.Neg) == 0 {
+			return nil, fmt.Errorf("identify: diff needs both a positive and a negative tag group")
+		}
+		if opt.Grouping == Pooled {
+			groups = groups[:1]
+		} else {
+			groups = []selection.Counts{c}
+		}
+	}
+	res := &Result{}
+	for gi, g := range groups {
+		var sels []*selection.Selection
+		switch opt.Method {
+		case VAPE:
+			if err := nonEmpty(g, opt.VAPE.Normaliser); err != nil {
+				return nil, err
+			}
+			s, err := selection.VAPE(g, opt.VAPE)
+			if err != nil {
+				return nil, fmt.Errorf("identify: group %q: %w", g.Tags, err)
+			}
+			sels = append(sels, s)
+		case Diff:
+			p := opt.Diff
+			p.Normaliser = opt.VAPE.Normaliser
+			if len(opt.Pos) > 0 {
+				s, err := selection.Diff(g, opt.Pos, opt.Neg, p)
+				if err != nil {
+					return nil, fmt.Errorf("identify: %w", err)
+				}
+				sels = append(sels, s)
+				break
+			}
+			if len(g.Tags) < 2 {
+				return nil, fmt.Errorf("identify: diff: group %q has one tag; nothing to compare it with", g.Tags)
+			}
+			for k, tag := range g.Tags {
+				rest := slices.Delete(slices.Clone(g.Tags), k, k+1)
+				s, err := selection.Diff(g, []string{tag}, rest, p)
+				if err != nil {
+					return nil, fmt.Errorf("identify: diff %q vs the rest: %w", tag, err)
+				}
+				// Keep the tag's own side, named after the tag.
+				s.Tags, s.Neurons = []string{tag}, s.Neurons[:1]
+				sels = append(sels, s)
+			}
+		default:
+			return nil, fmt.Errorf("identify: unknown method %q (want vape or diff)", opt.Method)
+		}
+		for _, s := range sels {
+			if err := s.Validate(); err != nil {
+				return nil, fmt.Errorf("identify: %w", err)
+			}
+			res.Sets = append(res.Sets, s)
+			if opt.RandomControl {
+				r, err := selection.RandomControl(s, opt.Seed+uint64(gi), c.Dim)
+				if err != nil {
+					return nil, fmt.Errorf("identify: %w", err)
+				}
+				res.Randoms = append(res.Randoms, r)
+			}
+		}
+	}
+	return res, nil
+}
+
+// nonEmpty names a tag with nothing to normalise by, which would otherwise
+// surface as a bare "normaliser 0" from the selection.
+func nonEmpty(g selection.Counts, n selection.Normaliser) error {
+	for k, tag := range g.Tags {
+		if n == selection.ByTokens && k < len(g.Tokens) && g.Tokens[k] == 0 {
+			return fmt.Errorf("identify: tag %q has no counted tokens (no items of this value and language?)", tag)
+		}
+		if n == selection.ByQuestions && k < len(g.Questions) && g.Questions[k] == 0 {
+			return fmt.Errorf("identify: tag %q has no questions to normalise by", tag)
+		}
+	}
+	return nil
+}
+
+// provenance is the JSON recorded with every set.
+type provenance struct {
+	Method             string   `json:"method"`
+	Tags               []string `json:"tags"` // the tags the set competed with (its group)
+	Normaliser         string   `json:"normaliser,omitempty"`
+	TopRate            *float64 `json:"top_rate,omitempty"`
+	FilterRate         *float64 `json:"filter_rate,omitempty"`
+	ActivationBarRatio *float64 `json:"activation_bar_ratio,omitempty"`
+	FilterThreshold    *float64 `json:"filter_threshold,omitempty"`
+	ActivationBar      *float64 `json:"activation_bar,omitempty"`
+	Candidates         *int     `json:"candidates,omitempty"`
+	TopN               *int     `json:"top_n,omitempty"`
+	MinDelta           *float64 `json:"min_delta,omitempty"`
+	Positive           []string `json:"positive,omitempty"`
+	Negative           []string `json:"negative,omitempty"`
+	Seed               *uint64  `json:"seed,omitempty"`
+	ControlFor         string   `json:"control_for,omitempty"`
+	CountsFiles        []string `json:"counts_files"`
+	CountsSHA256       []string `json:"counts_sha256"`
+}
+
+// NeuronSets writes the result as a neuron-set file: one set per tag at
+// mlp.hook_act, layers with no neurons left out, then the random controls.
+func NeuronSets(r *Result, src Source, opt Options) (*hooks.NeuronSetFile, error) {
+	f := &hooks.NeuronSetFile{
+		Format: hooks.NeuronSetsFormat, Version: hooks.NeuronSetsVersion, Model: src.Shape,
+		Conventions: map[string]string{
+			"neuron":     "column of blocks.L.mlp.hook_act = act(gate_proj(x)); active when > 0",
+			"layer":      "0-based decoder block",
+			"set_names":  "the counts' tags",
+			"random_set": RandomPrefix + "NAME has NAME's per-layer sizes, drawn uniformly",
+		},
+	}
+	add := func(s *selection.Selection, prefix string, control bool) error {
+		for k, tag := range s.Tags {
+			p := provenanceOf(s, opt, src)
+			name := tag
+			if control {
+				name = prefix + tag
+				p.ControlFor = tag
+			}
+			pj, err := json.Marshal(p)
+			if err != nil {
+				return fmt.Errorf("identify: provenance: %w", err)
+			}
+			set := hooks.NeuronSet{Name: name, Site: hooks.SiteMLPAct.String(), Layers: []hooks.LayerIndices{}, Provenance: pj}
+			for l, ids := range s.Neurons[k] {
+				if len(ids) > 0 {
+					set.Layers = append(set.Layers, hooks.LayerIndices{Layer: l, Indices: slices.Clone(ids)})
+				}
+			}
+			f.NeuronSets = append(f.NeuronSets, set)
+		}
+		return nil
+	}
+	for _, s := range r.Sets {
+		if err := add(s, "", false); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range r.Randoms {
+		if err := add(s, RandomPrefix, true); err != nil {
+			return nil, err
+		}
+	}
+	if src.Shape != nil {
+		if err := f.Validate(*src.Shape); err != nil {
+			return nil, fmt.Errorf("identify: %w", err)
+		}
+	}
+	return f, nil
+}
+
+func provenanceOf(s *selection.Selection, opt Options, src Source) provenance {
+	p := s.Params
+	pr := provenance{Method: p.Method, Tags: s.Tags, CountsFiles: src.Files, CountsSHA256: src.SHA256}
+	switch p.Method {
+	case "vape":
+		pr.Normaliser = p.Normaliser.String()
+		pr.TopRate, pr.FilterRate, pr.ActivationBarRatio = &p.TopRate, &p.FilterRate, &p.ActivationBarRatio
+		pr.FilterThreshold, pr.ActivationBar, pr.Candidates = &p.FilterThreshold, &p.ActivationBar, &p.Candidates
+	case "diff":
+		pr.Normaliser = p.Normaliser.String()
+		pr.TopN = &p.TopN
+		if !math.IsInf(p.MinDelta, 0) {
+			pr.MinDelta = &p.MinDelta
+		}
+		pr.Positive, pr.Negative = opt.Pos, opt.Neg
+	case "random":
+		pr.Seed = &p.Seed
+	}
+	return pr
+}
+
+// Summary writes, for every set, its size and its neurons per layer, then
+// the per-layer totals over all non-random sets.
+func Summary(w io.Writer, f *hooks.NeuronSetFile, layers int) {
+	total := make([]int, layers)
+	for i := range f.NeuronSets {
+		s := &f.NeuronSets[i]
+		per := make([]int, layers)
+		for _, l := range s.Layers {
+			if l.Layer < layers {
+				per[l.Layer] = len(l.Indices)
+			}
+		}
+		if !strings.HasPrefix(s.Name, RandomPrefix) {
+			for l, n := range per {
+				total[l] += n
+			}
+		}
+		fmt.Fprintf(w, "%-24s %7d  %s\n", s.Name, s.Size(), joinInts(per))
+	}
+	fmt.Fprintf(w, "%-24s %7d  %s\n", "per-layer total", sum(total), joinInts(total))
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ",")
+}
+
+func sum(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
