@@ -198,7 +198,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 	z := ws.floats(n * qDim)
 	gate, up, act := ws.floats(n*F), ws.floats(n*F), ws.floats(n*F)
 	dispatch := func(p hooks.Point, data []float32, cols, heads int) {
-		if hk.Wants(p) {
+		if hooksCompiled && hk.Wants(p) {
 			hk.Dispatch(p, hooks.Tensor{Data: data, Rows: n, Cols: cols, Heads: heads}, rows)
 		}
 	}
@@ -339,7 +339,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 	logits := make([]float32, len(pick)*V)
 	m.matmul(ws, logits, sel, len(pick), m.output)
 	lp := hooks.Point{Layer: -1, Site: hooks.SiteLogits}
-	if hk.Wants(lp) {
+	if hooksCompiled && hk.Wants(lp) {
 		lrows := &hooks.Rows{Phase: rows.Phase, Step: rows.Step}
 		for _, p := range pick {
 			lrows.Seq = append(lrows.Seq, rows.Seq[p])
