@@ -256,3 +256,187 @@ q6kdone:
 	KRESULT
 	MOVSS X0, ret+24(FP)
 	RET
+
+// PAIRDOT multiplies 32 unsigned values in Y3 by the activation at aoff and
+// adds the products, weighted by the two int16 scales of its 16-element
+// halves (the dword at soff(SP), spread by Y12), to Y9.
+#define PAIRDOT(aoff, soff) \
+	VPMADDUBSW   aoff(DI), Y3, Y3 \
+	VPBROADCASTD soff(SP), Y6     \
+	VPSHUFB      Y12, Y6, Y6      \
+	VPMADDWD     Y6, Y3, Y3       \
+	VPADDD       Y3, Y9, Y9
+
+// Q2CRUMB puts the 2-bit values at bit 2j of the 32 bytes in Y2 into Y3.
+#define Q2CRUMB(j) \
+	VPSRLW $(2*j), Y2, Y3 \
+	VPAND  Y14, Y3, Y3
+
+// func dotQ2_KAVX(w, a *byte, nb int) float32
+// Scale low nibbles weight the values; high nibbles (mins) weight the
+// activation's 16-element sums and are subtracted at the end.
+TEXT ·dotQ2_KAVX(SB), NOSPLIT, $32-28
+	MOVQ    w+0(FP), SI
+	MOVQ    a+8(FP), DI
+	MOVQ    nb+16(FP), CX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	BYTES(Y14, $0x03030303, AX)
+	BYTES(Y13, $0x000f000f, AX)
+	VMOVDQU q6ScalePair<>(SB), Y12
+	TESTQ   CX, CX
+	JZ      q2kdone
+
+q2kloop:
+	VPMOVZXBW    (SI), Y2
+	VPAND        Y13, Y2, Y3
+	VMOVDQU      Y3, 0(SP)            // scales as int16
+	VPSRLW       $4, Y2, Y2           // mins as int16
+	VPMADDWD     260(DI), Y2, Y2
+	VEXTRACTI128 $1, Y2, X3
+	VPADDD       X3, X2, X2
+	VCVTDQ2PS    X2, X2
+	VMOVD        80(SI), X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (DI), X6
+	VMULPS       X6, X5, X5           // [d*yd, dmin*yd]
+	VMOVSHDUP    X5, X6
+	VBROADCASTSS X6, X6
+	VFMADD231PS  X2, X6, X1
+	VBROADCASTSS X5, Y5
+	VPXOR        Y9, Y9, Y9
+	VMOVDQU      16(SI), Y2
+	Q2CRUMB(0)
+	PAIRDOT(4, 0)
+	Q2CRUMB(1)
+	PAIRDOT(36, 4)
+	Q2CRUMB(2)
+	PAIRDOT(68, 8)
+	Q2CRUMB(3)
+	PAIRDOT(100, 12)
+	VMOVDQU      48(SI), Y2
+	Q2CRUMB(0)
+	PAIRDOT(132, 16)
+	Q2CRUMB(1)
+	PAIRDOT(164, 20)
+	Q2CRUMB(2)
+	PAIRDOT(196, 24)
+	Q2CRUMB(3)
+	PAIRDOT(228, 28)
+	KFINISH
+	ADDQ         $84, SI
+	ADDQ         $292, DI
+	DECQ         CX
+	JNZ          q2kloop
+
+q2kdone:
+	KRESULT
+	MOVSS X0, ret+24(FP)
+	RET
+
+// Q3VALS forms 32 unsigned values 0..7 in Y3: the 2-bit value at bit 2j of
+// Y2 plus 4 where hmask (Y8) has bit k set; shift moves bit k to bit 2.
+#define Q3VALS(j, shift, n) \
+	VPSRLW $(2*j), Y2, Y3  \
+	VPAND  Y14, Y3, Y3     \
+	shift  $n, Y8, Y10     \
+	VPAND  Y13, Y10, Y10   \
+	VPOR   Y10, Y3, Y3
+
+// func dotQ3_KAVX(w, a *byte, nb int) float32
+// Values are used unsigned (stored value + 4 when the high bit is set, so
+// 0..7); the offset of 4 comes off as 4*sum_g(scale_g * bsum_g).
+TEXT ·dotQ3_KAVX(SB), NOSPLIT, $32-28
+	MOVQ    w+0(FP), SI
+	MOVQ    a+8(FP), DI
+	MOVQ    nb+16(FP), CX
+	VXORPS  Y0, Y0, Y0
+	VXORPS  Y1, Y1, Y1
+	BYTES(Y14, $0x03030303, AX)
+	BYTES(Y13, $0x04040404, AX)
+	MOVL    $0x00200020, AX
+	VMOVD   AX, X11
+	VPBROADCASTD X11, Y11
+	VMOVDQU q6ScalePair<>(SB), Y12
+	TESTQ   CX, CX
+	JZ      q3kdone
+
+q3kloop:
+	// Unpack the sixteen 6-bit scales (ggml's kmask shuffle) into int16 - 32.
+	MOVL      96(SI), R8
+	MOVL      100(SI), R9
+	MOVL      104(SI), R10
+	MOVL      R8, R11
+	SHRL      $4, R11
+	ANDL      $0x0f0f0f0f, R11
+	MOVL      R10, R12
+	SHRL      $4, R12
+	ANDL      $0x03030303, R12
+	SHLL      $4, R12
+	ORL       R12, R11             // scales 8..11
+	MOVL      R9, R13
+	SHRL      $4, R13
+	ANDL      $0x0f0f0f0f, R13
+	MOVL      R10, R12
+	SHRL      $6, R12
+	ANDL      $0x03030303, R12
+	SHLL      $4, R12
+	ORL       R12, R13             // scales 12..15
+	ANDL      $0x0f0f0f0f, R8
+	MOVL      R10, R12
+	ANDL      $0x03030303, R12
+	SHLL      $4, R12
+	ORL       R12, R8              // scales 0..3
+	ANDL      $0x0f0f0f0f, R9
+	MOVL      R10, R12
+	SHRL      $2, R12
+	ANDL      $0x03030303, R12
+	SHLL      $4, R12
+	ORL       R12, R9              // scales 4..7
+	SHLQ      $32, R9
+	ORQ       R9, R8
+	SHLQ      $32, R13
+	ORQ       R13, R11
+	VMOVQ     R8, X2
+	VPINSRQ   $1, R11, X2, X2
+	VPMOVZXBW X2, Y2
+	VPSUBW    Y11, Y2, Y2
+	VMOVDQU   Y2, 0(SP)
+	VPMADDWD  260(DI), Y2, Y7
+	VPSLLD    $2, Y7, Y7           // 4*sum(scale*bsum)
+	MOVWLZX      108(SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       (DI), X5, X5
+	VBROADCASTSS X5, Y5
+	VPXOR     Y9, Y9, Y9
+	VMOVDQU   (SI), Y8             // hmask
+	VMOVDQU   32(SI), Y2
+	Q3VALS(0, VPSLLW, 2)
+	PAIRDOT(4, 0)
+	Q3VALS(1, VPSLLW, 1)
+	PAIRDOT(36, 4)
+	Q3VALS(2, VPSRLW, 0)
+	PAIRDOT(68, 8)
+	Q3VALS(3, VPSRLW, 1)
+	PAIRDOT(100, 12)
+	VMOVDQU   64(SI), Y2
+	Q3VALS(0, VPSRLW, 2)
+	PAIRDOT(132, 16)
+	Q3VALS(1, VPSRLW, 3)
+	PAIRDOT(164, 20)
+	Q3VALS(2, VPSRLW, 4)
+	PAIRDOT(196, 24)
+	Q3VALS(3, VPSRLW, 5)
+	PAIRDOT(228, 28)
+	VPSUBD    Y7, Y9, Y9
+	KFINISH
+	ADDQ      $110, SI
+	ADDQ      $292, DI
+	DECQ      CX
+	JNZ       q3kloop
+
+q3kdone:
+	KRESULT
+	MOVSS X0, ret+24(FP)
+	RET

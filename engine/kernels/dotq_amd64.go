@@ -21,3 +21,9 @@ func blockDot(kernel func(w, a *byte, nb int) float32, blockElems int) func(w, a
 		return kernel(&w[0], &a[0], n/blockElems)
 	}
 }
+
+//go:noescape
+func dotQ4_1AVX(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1AVX(w, a *byte, nb int) float32

@@ -216,3 +216,102 @@ q50done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// SCALE4 converts the d and m (or s) halves of a Q4_1/Q5_1 block and its
+// Q8_1 activation: Y11 = d_w*d_a broadcast, and m_w*s_a is added to X13.
+#define SCALE4 \
+	VMOVD        (SI), X12          \
+	VPINSRD      $1, (DI), X12, X12 \
+	VCVTPH2PS    X12, X11           \
+	VMOVHLPS     X11, X11, X10      \
+	VMULPS       X10, X11, X11      \
+	VMOVSHDUP    X11, X10           \
+	VADDSS       X10, X13, X13      \
+	VBROADCASTSS X11, Y11
+
+// Unsigned q (0..15 or 0..31) in Y2 times the activation at 4(DI), into Y0.
+#define Q81DOT \
+	VPMADDUBSW  4(DI), Y2, Y4 \
+	VPMADDWD    Y15, Y4, Y4   \
+	VCVTDQ2PS   Y4, Y4        \
+	VFMADD231PS Y4, Y11, Y0
+
+// func dotQ4_1AVX(w, a *byte, nb int) float32
+TEXT ·dotQ4_1AVX(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         a+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       X13, X13, X13
+	ONES16(Y15)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	TESTQ        CX, CX
+	JZ           q41done
+
+q41loop:
+	SCALE4
+	VMOVDQU     4(SI), X2
+	VPSRLW      $4, X2, X3
+	VINSERTI128 $1, X3, Y2, Y2
+	VPAND       Y14, Y2, Y2
+	Q81DOT
+	ADDQ        $20, SI
+	ADDQ        $36, DI
+	DECQ        CX
+	JNZ         q41loop
+
+q41done:
+	HSUM8
+	VADDSS X13, X0, X0
+	VZEROUPPER
+	MOVSS  X0, ret+24(FP)
+	RET
+
+// func dotQ5_1AVX(w, a *byte, nb int) float32
+TEXT ·dotQ5_1AVX(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), SI
+	MOVQ         a+8(FP), DI
+	MOVQ         nb+16(FP), CX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       X13, X13, X13
+	ONES16(Y15)
+	MOVL         $0x0f0f0f0f, AX
+	VMOVD        AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL         $0x10101010, AX
+	VMOVD        AX, X6
+	VPBROADCASTD X6, Y6
+	VMOVDQU      q5Spread<>(SB), Y9
+	VPBROADCASTQ q5Bits<>(SB), Y8
+	VPCMPEQB     Y7, Y7, Y7
+	TESTQ        CX, CX
+	JZ           q51done
+
+q51loop:
+	SCALE4
+	VPBROADCASTD 4(SI), Y4
+	VPSHUFB      Y9, Y4, Y4
+	VPOR         Y8, Y4, Y4
+	VPCMPEQB     Y7, Y4, Y4
+	VPAND        Y6, Y4, Y4
+	VMOVDQU      8(SI), X2
+	VPSRLW       $4, X2, X3
+	VINSERTI128  $1, X3, Y2, Y2
+	VPAND        Y14, Y2, Y2
+	VPOR         Y4, Y2, Y2
+	Q81DOT
+	ADDQ         $24, SI
+	ADDQ         $36, DI
+	DECQ         CX
+	JNZ          q51loop
+
+q51done:
+	HSUM8
+	VADDSS X13, X0, X0
+	VZEROUPPER
+	MOVSS  X0, ret+24(FP)
+	RET
