@@ -141,6 +141,20 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 	return out
 }
 
+// bpeWordBytes is bpeWord for a word held in a scratch buffer; the cache is
+// searched without copying it.
+func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
+	if len(word) <= maxCachedWord {
+		t.cacheMu.RLock()
+		ids, ok := t.cache[string(word)]
+		t.cacheMu.RUnlock()
+		if ok {
+			return append(out, ids...)
+		}
+	}
+	return t.bpeWord(string(word), out)
+}
+
 func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
 	syms := make([]bpeSymbol, 0, len(word))
 	for i := 0; i < len(word); {
@@ -319,6 +333,32 @@ func utf8Len(b byte) int {
 // SentencePiece BPE: repeatedly merge the adjacent pair whose concatenation
 // is the highest-scoring vocabulary entry.
 func (t *Tokenizer) spmEncode(text string, out []int32) []int32 {
+	return forEachLine(t.newlineBarrier, text, out, t.spmEncodeRun)
+}
+
+// forEachLine runs enc on each line of text and on each newline separately
+// when barrier is set: no vocabulary entry joins a newline to anything, so
+// no merge can cross one and the result is the same as for the whole text,
+// but merging stays local (and fast) on long texts.
+func forEachLine(barrier bool, text string, out []int32, enc func(string, []int32) []int32) []int32 {
+	if !barrier {
+		return enc(text, out)
+	}
+	for text != "" {
+		k := strings.IndexByte(text, '\n')
+		if k < 0 {
+			return enc(text, out)
+		}
+		if k > 0 {
+			out = enc(text[:k], out)
+		}
+		out = enc(text[k:k+1], out)
+		text = text[k+1:]
+	}
+	return out
+}
+
+func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
 	syms := make([]spmSymbol, 0, len(text))
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)

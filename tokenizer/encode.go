@@ -114,7 +114,7 @@ func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
 		s = strings.ReplaceAll(s, " ", "▁")
 	}
 	if len(t.pre) == 0 {
-		return t.bpeWord(s, out)
+		return forEachLine(t.newlineBarrier, s, out, t.bpeWord)
 	}
 	r := []rune(s)
 	// offs[i] is the byte offset of rune i; invalid bytes decode to one
@@ -131,7 +131,7 @@ func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
 		word := s[offs[w.start]:offs[w.end]]
 		if t.byteLevel {
 			buf = byteEncode(buf[:0], word)
-			out = t.bpeWord(string(buf), out)
+			out = t.bpeWordBytes(buf, out)
 		} else {
 			out = t.bpeWord(word, out)
 		}
@@ -145,6 +145,13 @@ func (t *Tokenizer) piece(id int32) string {
 	if id < 0 || int(id) >= len(t.tokens) {
 		return ""
 	}
+	if t.pieces != nil {
+		return t.pieces[id]
+	}
+	return t.computePiece(id)
+}
+
+func (t *Tokenizer) computePiece(id int32) string {
 	a := t.attrs[id]
 	s := t.tokens[id]
 	switch {

@@ -154,6 +154,12 @@ type Tokenizer struct {
 	// Prepend normalizer) put in front of the text.
 	stripLeadingSpace bool
 
+	// newlineBarrier is set when no vocabulary entry longer than one byte
+	// contains a newline (see forEachLine).
+	newlineBarrier bool
+	// pieces holds the decoded bytes of every token (see piece).
+	pieces []string
+
 	cacheMu sync.RWMutex
 	cache   map[string][]int32
 }
@@ -217,7 +223,11 @@ func (t *Tokenizer) finish() {
 		t.byteTok[i] = -1
 	}
 	t.maxTokenLen = 0
+	t.newlineBarrier = true
 	for id, s := range t.tokens {
+		if len(s) > 1 && strings.IndexByte(s, '\n') >= 0 {
+			t.newlineBarrier = false
+		}
 		if len(s) > t.maxTokenLen {
 			t.maxTokenLen = len(s)
 		}
@@ -237,6 +247,12 @@ func (t *Tokenizer) finish() {
 		return len(t.tokens[t.specials[i]]) > len(t.tokens[t.specials[j]])
 	})
 	t.cache = make(map[string][]int32)
+	t.pieces = nil
+	pieces := make([]string, len(t.tokens))
+	for id := range pieces {
+		pieces[id] = t.computePiece(int32(id))
+	}
+	t.pieces = pieces
 }
 
 func parseHexByte(s string) (byte, bool) {
