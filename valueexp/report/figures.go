@@ -1,0 +1,281 @@
+package report
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
+)
+
+// englishNames returns the English names of vs.
+func englishNames(vs []cvoice.Value) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.English()
+	}
+	return out
+}
+
+// allValues returns the 12 values in canonical order.
+func allValues() []cvoice.Value {
+	out := make([]cvoice.Value, cvoice.NumValues)
+	for i := range out {
+		out[i] = cvoice.Value(i)
+	}
+	return out
+}
+
+// layerFigure stacks, per layer, the number of neurons of each value's set,
+// so the height of a stack is the total summed over values.
+func layerFigure(counts [cvoice.NumValues][]int, layers int, title string) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = "layer"
+	p.Y.Label.Text = "neurons (stacked over values)"
+	leg := newLegend()
+	width := vg.Points(math.Max(4, math.Min(14, 380/float64(max(layers, 1)))))
+	var below *plotter.BarChart
+	for v := range cvoice.NumValues {
+		vals := make([]float64, layers)
+		for l := range layers {
+			if counts[v] != nil {
+				vals[l] = float64(counts[v][l])
+			}
+		}
+		b, err := plotter.NewBarChart(finite(vals), width)
+		if err != nil {
+			return nil, fmt.Errorf("report: layer figure: %w", err)
+		}
+		b.Color = valueColors[v]
+		b.LineStyle.Width = 0
+		if below != nil {
+			b.StackOn(below)
+		}
+		below = b
+		p.Add(b)
+		leg.Add(cvoice.Value(v).English(), b)
+	}
+	ticks := make([]plot.Tick, layers)
+	step := max(1, layers/16)
+	for l := range layers {
+		if l%step == 0 || l == layers-1 {
+			ticks[l] = plot.Tick{Value: float64(l), Label: strconv.Itoa(l)}
+		} else {
+			ticks[l] = plot.Tick{Value: float64(l)}
+		}
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.X.Min, p.X.Max = -0.6, float64(layers)-0.4
+	p.Y.Min = 0
+	p.Add(plotter.NewGrid())
+	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 5 * vg.Inch}, nil
+}
+
+// matrixFigure draws a heatmap with rows and columns named, annotated
+// cells and a colour bar.
+func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, format, title, xLabel, yLabel, barLabel string, highlight func(r, c int) bool) *figure {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = yLabel
+	cellPt := 30.0
+	if len(colNames) > 12 {
+		cellPt = 24
+	}
+	fontSize := vg.Points(9)
+	if len(rowNames) > 30 {
+		fontSize = vg.Points(8)
+	}
+	p.Add(&matrix{vals: vals, scale: scale, format: format, fontSize: fontSize, highlight: highlight})
+	if len(colNames) > 0 {
+		p.NominalX(colNames...)
+	}
+	rev := make([]string, len(rowNames))
+	for i, n := range rowNames {
+		rev[len(rowNames)-1-i] = n
+	}
+	if len(rev) > 0 {
+		p.NominalY(rev...)
+	}
+	p.X.Padding, p.Y.Padding = 0, 0
+	rotateXLabels(p)
+	// Size the image from the grid so cells stay square-ish and readable.
+	longestRow, longestCol := 0.0, 0.0
+	for _, n := range rowNames {
+		longestRow = math.Max(longestRow, float64(p.Y.Tick.Label.Width(n)))
+	}
+	for _, n := range colNames {
+		longestCol = math.Max(longestCol, float64(p.X.Tick.Label.Width(n)))
+	}
+	w := vg.Points(float64(len(colNames))*cellPt*1.6 + longestRow + 150)
+	h := vg.Points(float64(len(rowNames))*cellPt + longestCol*0.75 + 110)
+	return &figure{plot: p, colorBar: colorBar(scale, barLabel), width: max(w, 5*vg.Inch), height: max(h, 4*vg.Inch)}
+}
+
+// valueBarsFigure draws one bar per value (NaN shows as an "n/a" label).
+func valueBarsFigure(vals []float64, title, yLabel string, yMax float64, format string, col color.Color) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = yLabel
+	b, err := plotter.NewBarChart(finite(vals), vg.Points(26))
+	if err != nil {
+		return nil, fmt.Errorf("report: bar figure: %w", err)
+	}
+	b.Color = col
+	b.LineStyle.Width = 0
+	p.Add(plotter.NewGrid(), b)
+	lab, err := barLabels(vals, 0, format, vg.Points(9))
+	if err != nil {
+		return nil, fmt.Errorf("report: bar figure: %w", err)
+	}
+	p.Add(lab)
+	p.NominalX(englishNames(allValues()[:len(vals)])...)
+	rotateXLabels(p)
+	p.Y.Min, p.Y.Max = 0, yMax
+	return &figure{plot: p, width: 8 * vg.Inch, height: 4.5 * vg.Inch}, nil
+}
+
+// groupedBarsFigure draws per value one bar per series side by side.
+func groupedBarsFigure(series [][]float64, names []string, colors []color.Color, title, yLabel string, yMax float64, ref float64) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	leg := newLegend()
+	bw := vg.Points(15)
+	n := len(series)
+	for i, s := range series {
+		b, err := plotter.NewBarChart(finite(s), bw)
+		if err != nil {
+			return nil, fmt.Errorf("report: grouped bars: %w", err)
+		}
+		b.Color = colors[i%len(colors)]
+		b.LineStyle.Width = 0
+		b.Offset = bw * vg.Length(float64(i)-float64(n-1)/2)
+		p.Add(b)
+		leg.Add(names[i], b)
+		// The bar's Offset is in canvas units, so its labels are placed at
+		// draw time with the same offset.
+		p.Add(&offsetLabels{vals: s, offset: b.Offset, format: "%.0f"})
+	}
+	if !math.IsNaN(ref) {
+		l, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref}, {X: float64(len(series[0])) - 0.5, Y: ref}})
+		if err != nil {
+			return nil, fmt.Errorf("report: grouped bars: %w", err)
+		}
+		l.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.LineStyle.Color = color.Gray{0x60}
+		p.Add(l)
+		leg.Add(fmt.Sprintf("%g (indifferent)", ref), l)
+	}
+	p.NominalX(englishNames(allValues()[:len(series[0])])...)
+	rotateXLabels(p)
+	p.Y.Min, p.Y.Max = 0, yMax
+	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 4.8 * vg.Inch}, nil
+}
+
+// offsetLabels writes each value above a bar drawn with the given Offset.
+type offsetLabels struct {
+	vals   []float64
+	offset vg.Length
+	format string
+}
+
+// Plot implements plot.Plotter.
+func (o *offsetLabels) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, ty := p.Transforms(&c)
+	sty := draw.TextStyle{Font: p.X.Tick.Label.Font, XAlign: draw.XCenter, YAlign: 0, Handler: plot.DefaultTextHandler, Color: color.Black}
+	sty.Font.Size = vg.Points(8)
+	for i, v := range o.vals {
+		s, y := "n/a", 0.0
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			s, y = fmt.Sprintf(o.format, v), v
+		}
+		c.FillText(sty, vg.Point{X: tx(float64(i)) + o.offset, Y: ty(y) + vg.Points(2)}, s)
+	}
+}
+
+// histogramFigure draws histograms of one or more samples on shared bins
+// with optional vertical markers.
+func histogramFigure(samples [][]float64, names []string, colors []color.Color, bins int, lo, hi float64, markers []float64, markerNames []string, title, xLabel string, logY bool) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = xLabel
+	p.Y.Label.Text = "neurons"
+	leg := newLegend()
+	if hi <= lo {
+		hi = lo + 1
+	}
+	width := (hi - lo) / float64(bins)
+	ymax := 1.0
+	for i, s := range samples {
+		counts := make([]float64, bins)
+		for _, x := range s {
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				continue
+			}
+			k := int((x - lo) / width)
+			k = max(0, min(bins-1, k))
+			counts[k]++
+		}
+		xys := make(plotter.XYs, 0, 2*bins+2)
+		xys = append(xys, plotter.XY{X: lo, Y: floorLog(0, logY)})
+		for k, n := range counts {
+			y := floorLog(n, logY)
+			xys = append(xys, plotter.XY{X: lo + float64(k)*width, Y: y}, plotter.XY{X: lo + float64(k+1)*width, Y: y})
+			ymax = math.Max(ymax, n)
+		}
+		xys = append(xys, plotter.XY{X: hi, Y: floorLog(0, logY)})
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, fmt.Errorf("report: histogram: %w", err)
+		}
+		l.LineStyle.Color = colors[i%len(colors)]
+		l.LineStyle.Width = vg.Points(1.5)
+		p.Add(l)
+		leg.Add(names[i], l)
+	}
+	for i, m := range markers {
+		if math.IsNaN(m) || math.IsInf(m, 0) {
+			continue
+		}
+		top := ymax * 1.1
+		if logY {
+			top = math.Log10(ymax) + 0.3
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: floorLog(0, logY)}, {X: m, Y: top}})
+		if err != nil {
+			return nil, fmt.Errorf("report: histogram: %w", err)
+		}
+		l.LineStyle.Color = color.RGBA{0xd6, 0x27, 0x28, 0xff}
+		l.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		l.LineStyle.Width = vg.Points(1.5)
+		if i%2 == 1 {
+			l.LineStyle.Color = color.RGBA{0x2c, 0xa0, 0x2c, 0xff}
+		}
+		p.Add(l)
+		leg.Add(markerNames[i], l)
+	}
+	if logY {
+		p.Y.Label.Text = "neurons (log10 count + 1)"
+	}
+	p.Y.Min = 0
+	p.X.Min, p.X.Max = lo, hi
+	p.Add(plotter.NewGrid())
+	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 4.5 * vg.Inch}, nil
+}
+
+// floorLog maps a count to log10(n+1) when logY, so empty bins sit at 0.
+func floorLog(n float64, logY bool) float64 {
+	if logY {
+		return math.Log10(n + 1)
+	}
+	return n
+}
