@@ -64,6 +64,7 @@ type hfComponent struct {
 	Type          string            `json:"type"`
 	Normalizers   []json.RawMessage `json:"normalizers"`
 	Pretokenizers []json.RawMessage `json:"pretokenizers"`
+	Processors    []json.RawMessage `json:"processors"`
 	Prepend       string            `json:"prepend"`
 	Pattern       struct {
 		String *string `json:"String"`
@@ -349,6 +350,12 @@ func (t *Tokenizer) hfPostProcessor(raw json.RawMessage) error {
 	}
 	switch c.Type {
 	case "ByteLevel":
+	case "Sequence":
+		for _, sub := range c.Processors {
+			if err := t.hfPostProcessor(sub); err != nil {
+				return err
+			}
+		}
 	case "TemplateProcessing":
 		seenSeq := false
 		for _, it := range c.Single {

@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -173,6 +172,40 @@ func TestLlamaCppVocabPairs(t *testing.T) {
 	}
 }
 
+// TestQwenTokenizerJSONOnLlamaCppPairs runs llama.cpp's qwen2 and
+// deepseek-r1-qwen test pairs through the Qwen3 tokenizer.json: the GGUFs
+// are not shipped, but Qwen2/2.5/3 share one BPE vocabulary and merge list
+// (refdata README, section 7).
+func TestQwenTokenizerJSONOnLlamaCppPairs(t *testing.T) {
+	tk := loadRef(t, "refdata", "tokenizers", "hf-qwen3")
+	for _, name := range []string{"qwen2", "deepseek-r1-qwen"} {
+		t.Run(name, func(t *testing.T) {
+			inB, err := os.ReadFile(shareddata.Path(t, "refdata", "tokenizers", "ggml-vocab-"+name+".gguf.inp"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			outB, err := os.ReadFile(shareddata.Path(t, "refdata", "tokenizers", "ggml-vocab-"+name+".gguf.out"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			texts := strings.Split(string(inB), "\n__ggml_vocab_test__\n")
+			lines := strings.Split(strings.TrimSuffix(string(outB), "\n"), "\n")
+			if texts[len(texts)-1] == "" {
+				texts = texts[:len(texts)-1]
+			}
+			if len(texts) != len(lines) {
+				t.Fatalf("%d inputs but %d outputs", len(texts), len(lines))
+			}
+			for i, text := range texts {
+				want := parseIDs(t, lines[i])
+				if got := tk.Encode(text, EncodeOptions{}); !equalIDs(got, want) {
+					t.Errorf("case %d: Encode(%q)\n got %v\nwant %v", i, text, got, want)
+				}
+			}
+		})
+	}
+}
+
 func parseIDs(t *testing.T, line string) []int32 {
 	t.Helper()
 	var ids []int32
@@ -255,4 +288,3 @@ func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 	return b
 }
 
-var _ = fmt.Sprintf
