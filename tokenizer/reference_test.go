@@ -287,4 +287,3 @@ func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 	}
 	return b
 }
-
