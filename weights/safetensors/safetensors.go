@@ -100,12 +100,16 @@ func Parse(b []byte) (*File, error) {
 		// different names could then collide.
 		return nil, errors.New("safetensors: bad JSON header: not valid UTF-8")
 	}
-	if err := checkHeaderSyntax(header); err != nil {
-		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
+	if i := bytes.IndexFunc(header, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || header[i] != '{' {
+		return nil, errors.New("safetensors: bad JSON header: the header must be a JSON object")
 	}
-
+	// Unmarshal checks the whole header, so data after the object (other
+	// than the space padding) is an error too.
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(header, &raw); err != nil {
+		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
+	}
+	if err := checkDuplicateKeys(header); err != nil {
 		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
 	}
 	if len(raw) > MaxTensors {
@@ -171,82 +175,85 @@ func Parse(b []byte) (*File, error) {
 	return f, nil
 }
 
-// checkHeaderSyntax walks the header token by token. It requires a single
-// JSON object followed only by whitespace padding, bounds the nesting depth,
-// and rejects a key that appears twice in one object: encoding/json would keep
-// the last value silently, so two readers could disagree about a tensor.
-func checkHeaderSyntax(header []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(header))
-	dec.UseNumber()
+// checkDuplicateKeys scans a header that encoding/json has already accepted
+// and rejects a key that appears twice in one object: encoding/json keeps the
+// last value silently, so two readers could disagree about a tensor. It also
+// bounds the nesting depth. A byte scan is used because json.Decoder.Token
+// allocates for every token, which made opening a large model several times
+// slower.
+func checkDuplicateKeys(header []byte) error {
 	type frame struct {
 		object    bool
-		keys      map[string]bool
 		expectKey bool
-		name      string // the key this container is the value of
+		name      string   // the key this container is the value of
+		keys      []string // small objects: searched linearly
+		set       map[string]bool
 	}
-	var stack []*frame
+	var stack []frame
 	lastKey := ""
-	// valueDone marks the end of a value inside the innermost container.
-	valueDone := func() {
-		if n := len(stack); n > 0 && stack[n-1].object {
-			stack[n-1].expectKey = true
-		}
-	}
-	where := func() string {
-		if len(stack) <= 1 {
-			return "at the top level"
-		}
-		return fmt.Sprintf("in entry %q", stack[1].name)
-	}
-	for first := true; first || len(stack) > 0; first = false {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return fmt.Errorf("the header must be a JSON object, it starts with %v", tok)
+	for i := 0; i < len(header); i++ {
+		switch c := header[i]; c {
+		case '{', '[':
+			if len(stack) >= maxHeaderDepth {
+				return fmt.Errorf("nested deeper than %d levels", maxHeaderDepth)
 			}
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) >= maxHeaderDepth {
-					return fmt.Errorf("nested deeper than %d levels", maxHeaderDepth)
-				}
-				fr := &frame{object: t == '{', expectKey: t == '{', name: lastKey}
-				if fr.object {
-					fr.keys = map[string]bool{}
-				}
-				stack = append(stack, fr)
-			default:
-				stack = stack[:len(stack)-1]
-				valueDone()
+			stack = append(stack, frame{object: c == '{', expectKey: c == '{', name: lastKey})
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+		case ',':
+			if top := &stack[len(stack)-1]; top.object {
+				top.expectKey = true
 			}
-		case string:
-			if top := stack[len(stack)-1]; top.object && top.expectKey {
-				if top.keys[t] {
-					if len(stack) == 1 {
-						return fmt.Errorf("tensor %q appears twice", t)
+		case '"':
+			j := i + 1
+			for j < len(header) && header[j] != '"' {
+				if header[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			top := &stack[len(stack)-1]
+			if top.object && top.expectKey {
+				key := string(header[i+1 : j])
+				if bytes.IndexByte(header[i+1:j], '\\') >= 0 {
+					// Escapes: compare the decoded key, as json does.
+					if err := json.Unmarshal(header[i:j+1], &key); err != nil {
+						return err
 					}
-					return fmt.Errorf("key %q appears twice %s", t, where())
 				}
-				top.keys[t] = true
+				if seen(top.keys, top.set, key) {
+					if len(stack) == 1 {
+						return fmt.Errorf("tensor %q appears twice", key)
+					}
+					return fmt.Errorf("key %q appears twice in entry %q", key, stack[1].name)
+				}
+				if top.set != nil {
+					top.set[key] = true
+				} else if top.keys = append(top.keys, key); len(top.keys) > 16 {
+					top.set = map[string]bool{}
+					for _, k := range top.keys {
+						top.set[k] = true
+					}
+				}
 				top.expectKey = false
-				lastKey = t
-				continue
+				lastKey = key
 			}
-			valueDone()
-		default:
-			valueDone()
+			i = j
 		}
-	}
-	rest := header[dec.InputOffset():]
-	if i := bytes.IndexFunc(rest, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i >= 0 {
-		return fmt.Errorf("unexpected data after the JSON object at header byte %d", dec.InputOffset()+int64(i))
 	}
 	return nil
+}
+
+func seen(keys []string, set map[string]bool, key string) bool {
+	if set != nil {
+		return set[key]
+	}
+	for _, k := range keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 func checkEntry(name string, e headerEntry, data []byte) (ti TensorInfo, lo, hi int64, err error) {

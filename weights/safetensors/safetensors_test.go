@@ -118,11 +118,13 @@ func TestParseBrokenHeaders(t *testing.T) {
 		{"truncated JSON", rawFile(`{"a":{"dtype":"F3`, nil), []string{"bad JSON header"}},
 		{"not an object", rawFile(`[1,2]`, nil), []string{"bad JSON header", "must be a JSON object"}},
 		{"null", rawFile(`null`, nil), []string{"must be a JSON object"}},
-		{"trailing garbage", rawFile(`{"a":`+entry+`}xx`, f32x2), []string{"unexpected data after the JSON object at header byte"}},
-		{"second object", rawFile(`{}{}`, nil), []string{"unexpected data after"}},
-		{"NUL padding", rawFile(`{}`+"\x00\x00", nil), []string{"unexpected data after"}},
+		{"trailing garbage", rawFile(`{"a":`+entry+`}xx`, f32x2), []string{"invalid character 'x' after top-level value"}},
+		{"second object", rawFile(`{}{}`, nil), []string{"after top-level value"}},
+		{"NUL padding", rawFile(`{}`+"\x00\x00", nil), []string{"after top-level value"}},
 		{"not UTF-8", rawFile("{\"a\xff\":"+entry+"}", f32x2), []string{"not valid UTF-8"}},
 		{"duplicate tensor", rawFile(`{"a":`+entry+`,"a":`+entry+`}`, f32x2), []string{`tensor "a" appears twice`}},
+		{"duplicate tensor, escaped", rawFile(`{"a":`+entry+`,"\u0061":`+entry+`}`, f32x2), []string{`tensor "a" appears twice`}},
+		{"many keys, duplicate last", rawFile(`{"__metadata__":{"k0":"","k1":"","k2":"","k3":"","k4":"","k5":"","k6":"","k7":"","k8":"","k9":"","k10":"","k11":"","k12":"","k13":"","k14":"","k15":"","k16":"","k17":"","k3":""}}`, nil), []string{`key "k3" appears twice in entry "__metadata__"`}},
 		{"duplicate field", rawFile(`{"a":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}`, f32x2), []string{`key "dtype" appears twice in entry "a"`}},
 		{"duplicate metadata key", rawFile(`{"__metadata__":{"k":"1","k":"2"}}`, nil), []string{`key "k" appears twice in entry "__metadata__"`}},
 		{"too deep", rawFile(deep, nil), []string{"nested deeper than"}},
@@ -170,7 +172,10 @@ func TestParseBrokenHeaders(t *testing.T) {
 // allows: JSON whitespace padding, zero-size tensors anywhere, and gaps.
 func TestParseAcceptsWhitespaceAndEmpty(t *testing.T) {
 	data := Float32Bytes([]float32{1, 2, 3})
-	header := "\n{ \"a\" : {\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},\t" +
+	// The metadata strings hold quotes, braces, commas and a value equal
+	// to a tensor name: none of them may look like a key to the duplicate
+	// check.
+	header := "\n{ \"__metadata__\": {\"k\": \"a\", \"q\": \"x\\\"a\\\":{,[\\\\\"}, \"a\" : {\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]},\t" +
 		`"z":{"dtype":"BF16","shape":[0,5],"data_offsets":[4,4]}}` + " \r\n  "
 	f, err := Parse(rawFile(header, data))
 	if err != nil {
@@ -182,5 +187,8 @@ func TestParseAcceptsWhitespaceAndEmpty(t *testing.T) {
 	}
 	if z, ok := f.Tensor("z"); !ok || len(z.Data) != 0 {
 		t.Errorf("z = %+v", z)
+	}
+	if f.Metadata["q"] != `x"a":{,[\` || f.Metadata["k"] != "a" {
+		t.Errorf("metadata %q", f.Metadata)
 	}
 }
