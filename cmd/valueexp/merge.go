@@ -1,8 +1,40 @@
 package main
 
-import "errors"
+import (
+	"fmt"
 
-// runMerge is being written; this placeholder keeps the command table stable.
+	"github.com/valueexploration/valueexp/valueexp/record"
+)
+
+// runMerge sums the counts files of a sharded record job.
 func runMerge(e *env, args []string) error {
-	return errors.New("the merge command is not available in this build yet")
+	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors...")
+	out := fs.String("out", "", "merged counts `FILE`")
+	if err := parseFlags(fs, args, true); err != nil {
+		return err
+	}
+	if *out == "" || fs.NArg() == 0 {
+		return usageErr("--out and at least one shard file are required")
+	}
+	var parts []*record.Counts
+	for _, p := range fs.Args() {
+		c, err := record.Load(p)
+		if err != nil {
+			return err
+		}
+		parts = append(parts, c)
+	}
+	m, err := record.Merge(parts...)
+	if err != nil {
+		return err
+	}
+	if err := m.Save(*out); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d shard files, %d of %d items", *out, len(parts), m.Manifest.Coverage.Items(), m.Manifest.Items)
+	if !m.Manifest.Complete {
+		fmt.Fprint(e.stderr, " (incomplete: merge the remaining shards into it later)")
+	}
+	fmt.Fprintln(e.stderr)
+	return nil
 }

@@ -1,8 +1,251 @@
 package main
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
-// runRecord is being written; this placeholder keeps the command table stable.
+	"github.com/valueexploration/valueexp/engine"
+	"github.com/valueexploration/valueexp/tokenizer"
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
+	"github.com/valueexploration/valueexp/valueexp/record"
+)
+
+// runRecord counts, per (value, language) tag, how often each FFN neuron
+// fires while the model reads (or answers) the C-voice activation items.
 func runRecord(e *env, args []string) error {
-	return errors.New("the record command is not available in this build yet")
+	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--shard i/n|auto/n] --out COUNTS.safetensors")
+	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
+	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
+	lang := fs.String("lang", "both", "languages to count: zh, en or both (tags zh first)")
+	count := fs.String("count", "text", "which tokens to count: `text` (story, choices and rationale as plain text, every token) or generated (the authors' variant: only tokens the model generates answering a role-play prompt)")
+	maxNew := fs.Int("max-new-tokens", record.DefaultMaxNewTokens, "answer length for --count generated")
+	batchTokens := fs.Int("batch-tokens", record.DefaultBatchTokens, "tokens packed into one forward pass (--count text)")
+	genBatch := fs.Int("gen-batch", record.DefaultGenBatch, "prompts answered together (--count generated)")
+	shard := fs.String("shard", "", "count only shard `i/n` (items i, i+n, ...); auto/n takes i from $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID")
+	shards := fs.Int("shards", 0, "shorthand for --shard auto/`N`")
+	every := fs.Int("checkpoint-every", 50, "save a checkpoint (OUT.partial) every `N` batches; 0: only on interrupt")
+	fresh := fs.Bool("fresh", false, "ignore an existing checkpoint or output and start over")
+	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
+	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
+	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *model == "" || *out == "" {
+		return usageErr("--model and --out are required")
+	}
+	if *shards > 0 {
+		if *shard != "" {
+			return usageErr("give --shard or --shards, not both")
+		}
+		*shard = fmt.Sprintf("auto/%d", *shards)
+	}
+	sh, err := record.ParseShard(*shard, e.getenv)
+	if err != nil {
+		return usageErr("--shard: %v", err)
+	}
+	langs, err := record.ParseLangs(*lang)
+	if err != nil {
+		return usageErr("--lang: %v", err)
+	}
+	mode := record.Mode(*count)
+	if mode != record.ModeText && mode != record.ModeGenerated {
+		return usageErr("--count %q: want text or generated", *count)
+	}
+	if *batchTokens <= 0 || *genBatch <= 0 || *maxNew <= 0 || *every < 0 {
+		return usageErr("--batch-tokens, --gen-batch and --max-new-tokens must be positive, --checkpoint-every ≥ 0")
+	}
+
+	items, err := loadRecordItems(*data)
+	if err != nil {
+		return err
+	}
+	units, tags, err := record.Units(items, langs, mode)
+	if err != nil {
+		return err
+	}
+	m, err := engine.Load(*model, engine.Options{Threads: *threads})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := tokenizer.Load(*model)
+	if err != nil {
+		return err
+	}
+	langNames := make([]string, len(langs))
+	for i, l := range langs {
+		langNames[i] = string(l)
+	}
+
+	// The first SIGINT/SIGTERM lets the current batch finish and saves a
+	// checkpoint; a second one aborts at once.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	interrupt := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	go func() {
+		n := 0
+		for range sig {
+			if n++; n == 1 {
+				fmt.Fprintln(e.stderr, "\nvalueexp record: interrupted; finishing the current batch and saving a checkpoint (interrupt again to abort)")
+				close(interrupt)
+			} else {
+				cancel()
+				return
+			}
+		}
+	}()
+
+	prog := newRecordProgress(e.stderr, writerIsTerminal(e.stderr))
+	job := &record.Job{
+		Model: m, Encode: func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) },
+		ModelName: filepath.Base(filepath.Clean(*model)), Fingerprint: record.Fingerprint(m.Weights),
+		Units: units, Tags: tags, Langs: langNames, Mode: mode, Shard: sh,
+		BatchTokens: *batchTokens, GenBatch: *genBatch, MaxNewTokens: *maxNew,
+		Out: *out, CheckpointEvery: *every, Fresh: *fresh || !*resume, Interrupt: interrupt,
+		Progress: prog.update,
+	}
+	fmt.Fprintf(e.stderr, "record: %s, %d items (%s, shard %v: %d items), %d tags, counting %s tokens\n",
+		job.ModelName, len(units), *lang, sh, sh.Size(len(units)), len(tags), mode)
+	res, err := job.Run(ctx)
+	prog.finish()
+	if err != nil {
+		if errors.Is(err, record.ErrInterrupted) {
+			return err
+		}
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("aborted; the last periodic checkpoint (if any) is %s", record.CheckpointPath(*out))
+		}
+		return err
+	}
+	c := res.Counts
+	switch {
+	case res.AlreadyDone:
+		fmt.Fprintf(e.stderr, "record: %s already holds this job's shard %v; nothing to do (--fresh recounts)\n", *out, sh)
+	case res.Resumed > 0:
+		fmt.Fprintf(e.stderr, "record: resumed after %d items\n", res.Resumed)
+	}
+	if c.Manifest.Truncated > 0 {
+		fmt.Fprintf(e.stderr, "record: %d texts were cut at the context length of %d tokens\n", c.Manifest.Truncated, m.Config.ContextLength)
+	}
+	var tokens uint64
+	for k := range c.Prob.Tags {
+		tokens += c.Prob.Tokens[k*c.Prob.Layers]
+	}
+	fmt.Fprintf(e.stderr, "wrote %s: %d items, %d counted tokens, %d tags × %d layers × %d neurons",
+		*out, c.Manifest.Coverage.Items(), tokens, c.Prob.Tags, c.Prob.Layers, c.Prob.Dim)
+	if !c.Manifest.Complete {
+		fmt.Fprintf(e.stderr, " (shard %v; combine the shards with valueexp merge)", sh)
+	}
+	fmt.Fprintln(e.stderr)
+	return nil
+}
+
+// loadRecordItems reads comma-separated JSONL files, or the embedded sample.
+func loadRecordItems(data string) ([]cvoice.Item, error) {
+	if data == "" {
+		d, err := sample.Load()
+		if err != nil {
+			return nil, err
+		}
+		return d.Items(), nil
+	}
+	var paths []string
+	for _, p := range strings.Split(data, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	d, err := cvoice.LoadJSONL(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return d.Items(), nil
+}
+
+// writerIsTerminal reports whether w is a character device (an interactive
+// terminal), where a redrawn progress bar makes sense.
+func writerIsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// recordProgress draws a one-line bar redrawn with \r on a terminal, and a plain
+// line about every 10 seconds otherwise (logs of batch jobs).
+type recordProgress struct {
+	w        io.Writer
+	terminal bool
+	every    time.Duration
+	last     time.Time
+	drawn    bool
+	now      func() time.Time
+}
+
+func newRecordProgress(w io.Writer, terminal bool) *recordProgress {
+	return &recordProgress{w: w, terminal: terminal, every: 10 * time.Second, now: time.Now}
+}
+
+func (p *recordProgress) update(s record.Progress) {
+	now := p.now()
+	done := s.Items >= s.ItemsTotal
+	if p.terminal {
+		if !done && now.Sub(p.last) < 100*time.Millisecond {
+			return
+		}
+	} else if !done && now.Sub(p.last) < p.every {
+		return
+	}
+	p.last = now
+	line := progressLine(s)
+	if p.terminal {
+		fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+		p.drawn = true
+	} else {
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+func (p *recordProgress) finish() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+// progressLine renders items done, a bar, tokens/s and the ETA. Rates count
+// only this process's work, so a resumed run's ETA is not skewed.
+func progressLine(s record.Progress) string {
+	const width = 24
+	frac := 0.0
+	if s.ItemsTotal > 0 {
+		frac = float64(s.Items) / float64(s.ItemsTotal)
+	}
+	filled := int(frac * width)
+	bar := strings.Repeat("#", filled) + strings.Repeat(".", width-filled)
+	secs := s.Elapsed.Seconds()
+	rate, eta := 0.0, "?"
+	if secs > 0 {
+		rate = float64(s.Tokens) / secs
+		if doneHere := s.Items - s.Resumed; doneHere > 0 {
+			left := time.Duration(float64(s.ItemsTotal-s.Items) / float64(doneHere) * secs * float64(time.Second))
+			eta = left.Round(time.Second).String()
+		}
+	}
+	return fmt.Sprintf("[%s] %d/%d items %5.1f%%  %.0f tok/s  ETA %s", bar, s.Items, s.ItemsTotal, 100*frac, rate, eta)
 }
