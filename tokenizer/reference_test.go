@@ -287,3 +287,28 @@ func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 	}
 	return b
 }
+
+// TestConcurrentEncode shares one tokenizer (and its word cache) between
+// goroutines; run with -race.
+func TestConcurrentEncode(t *testing.T) {
+	tk := loadRef(t, "refdata", "tokenizers", "hf-qwen3")
+	cases := readCases(t, shareddata.Path(t, "refdata", "tokenizers", "qwen3-npm.bilingual.jsonl"))
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(cases))
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, c := range cases {
+				if got := tk.Encode(c.Text, EncodeOptions{}); !equalIDs(got, c.IDs) {
+					errs <- c.Case
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for c := range errs {
+		t.Errorf("%s: wrong ids under concurrency", c)
+	}
+}
