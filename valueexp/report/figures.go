@@ -104,7 +104,7 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	if len(rev) > 0 {
 		p.NominalY(rev...)
 	}
-	p.X.Padding, p.Y.Padding = 0, 0
+	p.X.Padding, p.Y.Padding = vg.Points(3), vg.Points(3)
 	rotateXLabels(p)
 	// Size the image from the grid so cells stay square-ish and readable.
 	longestRow, longestCol := 0.0, 0.0
@@ -114,7 +114,7 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	for _, n := range colNames {
 		longestCol = math.Max(longestCol, float64(p.X.Tick.Label.Width(n)))
 	}
-	w := vg.Points(float64(len(colNames))*cellPt*1.6 + longestRow + 150)
+	w := vg.Points(float64(len(colNames))*cellPt*1.3 + longestRow + 150)
 	h := vg.Points(float64(len(rowNames))*cellPt + longestCol*0.75 + 110)
 	return &figure{plot: p, colorBar: colorBar(scale, barLabel), width: max(w, 5*vg.Inch), height: max(h, 4*vg.Inch)}
 }
@@ -202,8 +202,9 @@ func (o *offsetLabels) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 }
 
-// histogramFigure draws histograms of one or more samples on shared bins
-// with optional vertical markers.
+// histogramFigure draws histograms of one or more samples on shared bins,
+// as outlines, with optional vertical markers. With logY the y axis is
+// logarithmic over count+1, so empty bins sit on the axis at 1.
 func histogramFigure(samples [][]float64, names []string, colors []color.Color, bins int, lo, hi float64, markers []float64, markerNames []string, title, xLabel string, logY bool) (*figure, error) {
 	p := plot.New()
 	p.Title.Text = title
@@ -213,8 +214,15 @@ func histogramFigure(samples [][]float64, names []string, colors []color.Color, 
 	if hi <= lo {
 		hi = lo + 1
 	}
+	base := 0.0
+	if logY {
+		base = 1
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Label.Text = "neurons + 1 (log scale)"
+	}
 	width := (hi - lo) / float64(bins)
-	ymax := 1.0
+	ymax := base + 1
 	for i, s := range samples {
 		counts := make([]float64, bins)
 		for _, x := range s {
@@ -226,56 +234,43 @@ func histogramFigure(samples [][]float64, names []string, colors []color.Color, 
 			counts[k]++
 		}
 		xys := make(plotter.XYs, 0, 2*bins+2)
-		xys = append(xys, plotter.XY{X: lo, Y: floorLog(0, logY)})
+		xys = append(xys, plotter.XY{X: lo, Y: base})
 		for k, n := range counts {
-			y := floorLog(n, logY)
-			xys = append(xys, plotter.XY{X: lo + float64(k)*width, Y: y}, plotter.XY{X: lo + float64(k+1)*width, Y: y})
-			ymax = math.Max(ymax, n)
+			xys = append(xys, plotter.XY{X: lo + float64(k)*width, Y: n + base}, plotter.XY{X: lo + float64(k+1)*width, Y: n + base})
+			ymax = math.Max(ymax, n+base)
 		}
-		xys = append(xys, plotter.XY{X: hi, Y: floorLog(0, logY)})
+		xys = append(xys, plotter.XY{X: hi, Y: base})
 		l, err := plotter.NewLine(xys)
 		if err != nil {
 			return nil, fmt.Errorf("report: histogram: %w", err)
 		}
 		l.LineStyle.Color = colors[i%len(colors)]
-		l.LineStyle.Width = vg.Points(1.5)
+		// Earlier samples are drawn wider, so a later subset that coincides
+		// with them still leaves them visible.
+		l.LineStyle.Width = vg.Points(1.5 + 1.5*float64(len(samples)-1-i))
 		p.Add(l)
 		leg.Add(names[i], l)
+	}
+	top := ymax * 1.1
+	if logY {
+		top = ymax * 2
 	}
 	for i, m := range markers {
 		if math.IsNaN(m) || math.IsInf(m, 0) {
 			continue
 		}
-		top := ymax * 1.1
-		if logY {
-			top = math.Log10(ymax) + 0.3
-		}
-		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: floorLog(0, logY)}, {X: m, Y: top}})
+		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: base}, {X: m, Y: top}})
 		if err != nil {
 			return nil, fmt.Errorf("report: histogram: %w", err)
 		}
 		l.LineStyle.Color = color.RGBA{0xd6, 0x27, 0x28, 0xff}
 		l.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		l.LineStyle.Width = vg.Points(1.5)
-		if i%2 == 1 {
-			l.LineStyle.Color = color.RGBA{0x2c, 0xa0, 0x2c, 0xff}
-		}
 		p.Add(l)
 		leg.Add(markerNames[i], l)
 	}
-	if logY {
-		p.Y.Label.Text = "neurons (log10 count + 1)"
-	}
-	p.Y.Min = 0
+	p.Y.Min, p.Y.Max = base, top
 	p.X.Min, p.X.Max = lo, hi
 	p.Add(plotter.NewGrid())
 	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 4.5 * vg.Inch}, nil
-}
-
-// floorLog maps a count to log10(n+1) when logY, so empty bins sit at 0.
-func floorLog(n float64, logY bool) float64 {
-	if logY {
-		return math.Log10(n + 1)
-	}
-	return n
 }

@@ -34,7 +34,7 @@ func (d *doc) table(header []string, rows [][]string) {
 	sep := make([]string, len(header))
 	for i := range sep {
 		sep[i] = "---"
-		if i > 0 {
+		if i > 0 && numericColumn(rows, i) {
 			sep[i] = "---:"
 		}
 	}
@@ -73,4 +73,30 @@ func signed(x float64, prec int) string {
 		return s
 	}
 	return "+" + s
+}
+
+// numericColumn reports whether every cell of column i reads as a number
+// (or a placeholder), so the column is right-aligned.
+func numericColumn(rows [][]string, i int) bool {
+	for _, r := range rows {
+		if i >= len(r) {
+			continue
+		}
+		c := strings.TrimSpace(r[i])
+		if c == "" || c == "—" || c == "n/a" {
+			continue
+		}
+		if !strings.ContainsAny(c[:1], "+-0123456789") {
+			return false
+		}
+	}
+	return true
+}
+
+// plural writes n and the noun, with an "s" unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

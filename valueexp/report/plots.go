@@ -145,7 +145,10 @@ func (m *matrix) Plot(c draw.Canvas, p *plot.Plot) {
 				continue
 			}
 			s := "n/a"
-			if !math.IsNaN(v) {
+			switch {
+			case v == 0:
+				s = "0"
+			case !math.IsNaN(v):
 				s = fmt.Sprintf(m.format, v)
 				if s == "-0" || s == "-0.0" || s == "-0.00" {
 					s = s[1:]
@@ -193,7 +196,9 @@ func (f *figure) save(path string) error {
 		strip := draw.Crop(dc, f.width-w+vg.Points(10), -vg.Points(10), vg.Points(40), -vg.Points(40))
 		f.colorBar.Draw(strip)
 	}
-	f.plot.Draw(main)
+	// A small margin all round: gonum measures label extents tightly and
+	// anti-aliased glyphs can otherwise lose a pixel column at the edge.
+	f.plot.Draw(draw.Crop(main, vg.Points(6), -vg.Points(4), vg.Points(4), -vg.Points(4)))
 	out, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -237,7 +242,9 @@ func colorBar(scale *ramp, label string) *plot.Plot {
 func rotateXLabels(p *plot.Plot) {
 	p.X.Tick.Label.Rotation = math.Pi / 4
 	p.X.Tick.Label.XAlign = draw.XRight
-	p.X.Tick.Label.YAlign = draw.YCenter
+	// gonum anchors tick labels at the top of the label band; aligning the
+	// text's top there keeps rotated labels out of the data area.
+	p.X.Tick.Label.YAlign = draw.YTop
 }
 
 // finite replaces NaN and ±Inf by 0, which gonum's plotters reject; callers

@@ -187,7 +187,11 @@ func (w *writer) header() {
 	add("Model", strings.Join(w.models(), "; "))
 	if ns := w.in.Neurons; ns != nil && ns.Model != nil {
 		m := ns.Model
-		add("Model shape", fmt.Sprintf("%d layers, d_model %d, d_mlp %d (%s)", m.Layers, m.DModel, m.DMLP, orDash(m.Arch)))
+		shape := fmt.Sprintf("%d layers, d_model %d, d_mlp %d", m.Layers, m.DModel, m.DMLP)
+		if m.Arch != "" {
+			shape += ", arch " + m.Arch
+		}
+		add("Model shape", shape)
 	}
 	if c := w.in.Counts; c != nil {
 		src := fileNote(w.in.CountsFile)
@@ -200,13 +204,13 @@ func (w *writer) header() {
 		}
 	}
 	if ns := w.in.Neurons; ns != nil {
-		add("Neuron sets", fmt.Sprintf("%s%d sets (%d value sets, %d random controls, %d other)", fileNote(w.in.NeuronsFile), len(ns.NeuronSets), w.valueSetCount(), len(w.inv.Controls), len(w.inv.Other)))
+		add("Neuron sets", fmt.Sprintf("%s%s (%s, %s, %d other)", fileNote(w.in.NeuronsFile), plural(len(ns.NeuronSets), "set"), plural(w.valueSetCount(), "value set"), plural(len(w.inv.Controls), "random control"), len(w.inv.Other)))
 		add("Selection", w.provenance())
 	}
 	if r := w.in.Results; r != nil {
 		add("Evaluation", fmt.Sprintf("%smode %s; option order swapped too: %s; chat template: %s; items per value and language: %s", fileNote(w.in.ResultsFile), orDash(string(r.Mode)), yesNo(r.SwapOrder), yesNo(r.Chat), capText(r.MaxItems)))
 		add("Evaluation data", r.Data)
-		add("Conditions", fmt.Sprintf("%d (plain model, %d deactivated sets, %d random controls)", len(w.res.conds), w.countKind("deactivate"), w.countKind("random")))
+		add("Conditions", fmt.Sprintf("%d (plain model, %s, %s)", len(w.res.conds), plural(w.countKind("deactivate"), "deactivated set"), plural(w.countKind("random"), "random control")))
 	}
 	w.md.table([]string{"input", "value"}, rows)
 	w.md.p("Value order everywhere: the 12 Core Socialist Values in the order of METHOD.md §1 (富强 Prosperity … 友善 Friendliness). Figures use the English names, tables both.")
@@ -416,7 +420,7 @@ func (w *writer) layerSection() error {
 	// Set sizes per value and language.
 	header := []string{"value"}
 	for _, g := range w.inv.Groups {
-		header = append(header, "|N| "+langTitle(g.Lang))
+		header = append(header, "neurons, "+langTitle(g.Lang))
 	}
 	var rows [][]string
 	for _, v := range allValues() {
@@ -610,10 +614,13 @@ func (w *writer) effectSection() error {
 			return signed(w.res.deltaVsNone(c.Name, v, lang), 2)
 		})
 		if w.countKind("random") > 0 {
-			w.conditionMatrix(lang, vals, conds, "Δ support rate vs the set's random control (points)", func(c condition, v cvoice.Value) string {
-				if c.Kind != "deactivate" {
-					return "—"
+			var sets []condition
+			for _, c := range conds {
+				if c.Kind == "deactivate" {
+					sets = append(sets, c)
 				}
+			}
+			w.conditionMatrix(lang, vals, sets, "Δ support rate vs the set's random control (points)", func(c condition, v cvoice.Value) string {
 				return signed(w.res.deltaVsRandom(c, v, lang), 2)
 			})
 		}
@@ -810,7 +817,7 @@ func (w *writer) countsSection() error {
 		return nil
 	}
 	const filterRate, topRate = 0.95, 0.01
-	w.md.p("**What this shows.** Left: the distribution of activation probabilities p (the fraction of a value's tokens on which a neuron's SiLU(gate) > 0) over all neurons, layers and values of one language, with the 95th percentile that LAPE uses both as filter and as assignment bar. Right: the distribution of VAPE, the entropy of a neuron's normalised probabilities over the values (0 = fires for one value only, ln K = evenly for all), for all neurons that fire at all and for the candidates passing the filter, with the cut-off below which the lowest 1 %% of all neurons would be kept. These are recomputed here with LAPE's default rates (filter 0.95, top 1 %%), which may differ from the rates the neuron sets were selected with. **Caveats:** with few tokens per value, p is coarse and many neurons tie, so the histograms look spiky.")
+	w.md.p("**What this shows.** The first figure is the distribution of activation probabilities p (the fraction of a value's tokens on which a neuron's SiLU(gate) > 0) over all neurons, layers and values of one language, with the 95th percentile that LAPE uses both as filter and as assignment bar. The second is the distribution of VAPE, the entropy of a neuron's normalised probabilities over the values (0 = fires for one value only, ln K = evenly for all), for all neurons that fire at all and for the candidates passing the filter, with the cut-off below which the lowest 1 %% of all neurons would be kept. These are recomputed here with LAPE's default rates (filter 0.95, top 1 %%), which may differ from the rates the neuron sets were selected with. **Caveats:** with few tokens per value, p is coarse and many neurons tie, so the histograms look spiky.")
 	for _, g := range groups {
 		st := computeVAPE(c, g, filterRate, topRate)
 		w.md.p("### %s", langTitle(g.Lang))
@@ -823,7 +830,7 @@ func (w *writer) countsSection() error {
 			return err
 		}
 		hmax := math.Log(float64(max(st.Values, 2)))
-		vf, err := histogramFigure([][]float64{st.Entropy, st.Candidates}, []string{"all active neurons", "candidates (pass filter)"}, []color.Color{color.Gray{0x70}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}, 50, 0, hmax*1.0001,
+		vf, err := histogramFigure([][]float64{st.Entropy, st.Candidates}, []string{"all active neurons", "candidates (pass filter)"}, []color.Color{color.Gray{0xb0}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}, 50, 0, hmax*1.0001,
 			[]float64{st.Cutoff}, []string{fmt.Sprintf("1%% cut-off = %.3f", st.Cutoff)}, "VAPE (entropy over values), "+asciiLang(g.Lang), fmt.Sprintf("VAPE (nats; max ln %d = %.2f)", st.Values, hmax), true)
 		if err != nil {
 			return err
