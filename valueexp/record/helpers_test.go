@@ -10,6 +10,7 @@ import (
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
 	"github.com/valueexploration/valueexp/weights"
 )
 
@@ -65,7 +66,7 @@ func writeRandomLlama(t testing.TB, seed uint64) string {
 		{Key: "llama.attention.head_count_kv", Value: uint32(kv)},
 		{Key: "llama.attention.key_length", Value: uint32(hd)},
 		{Key: "llama.feed_forward_length", Value: uint32(ffn)},
-		{Key: "llama.context_length", Value: uint32(384)},
+		{Key: "llama.context_length", Value: uint32(256)},
 		{Key: "llama.rope.freq_base", Value: float32(10000)},
 		{Key: "llama.attention.layer_norm_rms_epsilon", Value: float32(1e-5)},
 		{Key: "tokenizer.ggml.bos_token_id", Value: uint32(1)},
@@ -108,11 +109,7 @@ func byteEncode(s string) []int32 {
 // sampleItems loads the repository's embedded C-voice sample.
 func sampleItems(t testing.TB) []cvoice.Item {
 	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("..", "cvoice", "sample", "*.jsonl"))
-	if err != nil || len(paths) == 0 {
-		t.Skipf("C-voice sample not found (%v)", err)
-	}
-	d, err := cvoice.LoadJSONL(paths...)
+	d, err := sample.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -261,7 +261,7 @@ func TestResumeRefusesOtherJobs(t *testing.T) {
 		change func(*Job)
 		want   string
 	}{
-		{"other data", func(j *Job) { j.Units = j.Units[1:] }, "data digest"},
+		{"other data", func(j *Job) { j.Units = j.Units[1:] }, "item count"},
 		{"other text", func(j *Job) { j.Units[0].Text += "!" }, "data digest"},
 		{"other shard", func(j *Job) { j.Shard = Shard{Index: 0, Count: 2} }, "shard"},
 		{"other model", func(j *Job) { j.Fingerprint = "feed" }, "fingerprint"},
@@ -316,7 +316,7 @@ func TestMergeRefusesMismatches(t *testing.T) {
 	}{
 		{"same shard twice", []*Counts{a, a}, "counted twice"},
 		{"overlapping shards", []*Counts{a, overlapping}, "overlap"},
-		{"other data", []*Counts{a, otherData}, "data digest"},
+		{"other data", []*Counts{a, otherData}, "item count"},
 		{"checkpoint", []*Counts{a, unfinished}, "unfinished"},
 		{"nothing", nil, "no inputs"},
 	} {
