@@ -33,9 +33,11 @@ func TestParseRejects(t *testing.T) {
 		t.Fatalf("valid file: %v", err)
 	}
 	for name, mutate := range map[string]func([]byte) []byte{
-		"truncated":        func(b []byte) []byte { return b[:len(b)/2] },
-		"no manifest":      func(b []byte) []byte { return bytes.Replace(b, []byte(`"record"`), []byte(`"recorx"`), 1) },
-		"bad mode":         func(b []byte) []byte { return bytes.Replace(b, []byte(`\"mode\":\"text\"`), []byte(`\"mode\":\"toks\"`), 1) },
+		"truncated":   func(b []byte) []byte { return b[:len(b)/2] },
+		"no manifest": func(b []byte) []byte { return bytes.Replace(b, []byte(`"record"`), []byte(`"recorx"`), 1) },
+		"bad mode": func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`\"mode\":\"text\"`), []byte(`\"mode\":\"toks\"`), 1)
+		},
 		"coverage overrun": func(b []byte) []byte { return bytes.Replace(b, []byte(`\"items\":3`), []byte(`\"items\":1`), 1) },
 		"unknown field":    func(b []byte) []byte { return bytes.Replace(b, []byte(`\"truncated\"`), []byte(`\"truncates\"`), 1) },
 	} {
