@@ -501,9 +501,27 @@ func Summary(w io.Writer, f *hooks.NeuronSetFile, layers int) {
 				total[l] += n
 			}
 		}
-		fmt.Fprintf(w, "%-24s %7d  %s\n", s.Name, s.Size(), joinInts(per))
+		fmt.Fprintf(w, "%s %7d  %s\n", padName(s.Name, 24), s.Size(), joinInts(per))
 	}
-	fmt.Fprintf(w, "%-24s %7d  %s\n", "per-layer total", sum(total), joinInts(total))
+	fmt.Fprintf(w, "%s %7d  %s\n", padName("per-layer total", 24), sum(total), joinInts(total))
+}
+
+// padName pads s with spaces to width terminal columns, counting CJK and
+// other wide characters as two, so that Chinese set names line up.
+func padName(s string, width int) string {
+	w := 0
+	for _, r := range s {
+		w++
+		if r >= 0x1100 && (r <= 0x115F || r >= 0x2E80 && r <= 0xA4CF || r >= 0xAC00 && r <= 0xD7A3 ||
+			r >= 0xF900 && r <= 0xFAFF || r >= 0xFE30 && r <= 0xFE4F || r >= 0xFF00 && r <= 0xFF60 || r >= 0xFFE0 && r <= 0xFFE6 ||
+			r >= 0x20000 && r <= 0x3FFFD) {
+			w++
+		}
+	}
+	if w >= width {
+		return s
+	}
+	return s + strings.Repeat(" ", width-w)
 }
 
 func joinInts(v []int) string {

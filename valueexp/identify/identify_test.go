@@ -306,3 +306,15 @@ func TestSummary(t *testing.T) {
 		}
 	}
 }
+
+func TestPadName(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int // trailing spaces
+	}{{"abc", 5}, {"诚信/zh", 1}, {"abcdefghij", 0}} {
+		got := padName(tc.in, 8)
+		if got != tc.in+strings.Repeat(" ", tc.want) {
+			t.Errorf("padName(%q) = %q", tc.in, got)
+		}
+	}
+}
