@@ -28,19 +28,27 @@ func rate(b *testing.B, units float64, name string, cpu0 time.Duration) {
 	}
 }
 
-// BenchmarkGemmF32 reports GFLOP/s for C[64×896] = A[64×896]·B[896×896]ᵀ.
+// BenchmarkGemmF32 reports GFLOP/s for C[m×n] = A[m×k]·B[n×k]ᵀ on the
+// brief's shape (64×896×896, a 64-token batch through a 896×896 projection)
+// and on an attention-score shape (64 queries × 512 keys, head dim 64).
 func BenchmarkGemmF32(b *testing.B) {
-	const m, n, k = 64, 896, 896
-	r := rand.New(rand.NewPCG(1, 2))
-	a, w, c := randF32(r, m*k), randF32(r, n*k), make([]float32, m*n)
-	benchImpls(b, func(b *testing.B, ks *kernelSet) {
-		defer lockThread()()
-		cpu0 := threadCPU()
-		for b.Loop() {
-			ks.gemmF32(c, a, w, m, n, k)
-		}
-		rate(b, float64(2*m*n*k)/1e9, "GFLOP/s", cpu0)
-	})
+	for _, s := range []struct {
+		name    string
+		m, n, k int
+	}{{"64x896x896", 64, 896, 896}, {"64x512x64", 64, 512, 64}} {
+		r := rand.New(rand.NewPCG(1, 2))
+		a, w, c := randF32(r, s.m*s.k), randF32(r, s.n*s.k), make([]float32, s.m*s.n)
+		b.Run(s.name, func(b *testing.B) {
+			benchImpls(b, func(b *testing.B, ks *kernelSet) {
+				defer lockThread()()
+				cpu0 := threadCPU()
+				for b.Loop() {
+					ks.gemmF32(c, a, w, s.m, s.n, s.k)
+				}
+				rate(b, float64(2*s.m*s.n*s.k)/1e9, "GFLOP/s", cpu0)
+			})
+		})
+	}
 }
 
 // BenchmarkMatvecQuant multiplies a 896×4864 weight matrix (4864×896 for

@@ -12,7 +12,7 @@ func axpyF32AVX(y *float32, alpha float32, x *float32, n int)
 func scaleF32AVX(x *float32, s float32, n int)
 
 //go:noescape
-func gemm4x3AVX(a *float32, lda int, b *float32, ldb int, k int, out *[12]float32)
+func gemm4x3PanelAVX(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, tiles int)
 
 //go:noescape
 func dot1x4AVX(x *float32, y *float32, ldy int, k int, out *[4]float32)
@@ -38,11 +38,12 @@ func scaleF32SIMD(x []float32, s float32) {
 	scaleF32AVX(&x[0], s, len(x))
 }
 
-// gemmF32SIMD walks C in 4×3 tiles, B tiles outermost so that three rows of
-// B stay in L1 while all of A streams past them. The assembly covers the
-// first k&^7 elements of every dot product; the last few are added here.
-// Rows and columns left over from the tiling use the 1×4 kernel, which
-// serves both because C[i][j] = A_i·B_j is symmetric in the two operands.
+// gemmF32SIMD walks C in 4×3 tiles: for each group of three rows of B the
+// panel kernel runs down all whole 4-row tiles of A, storing into C. The
+// assembly covers the first k&^7 elements of every dot product; the last
+// few are added afterwards. Rows and columns left over from the tiling use
+// the 1×4 kernel, which serves both because C[i][j] = A_i·B_j is symmetric
+// in the two operands.
 func gemmF32SIMD(c, a, b []float32, m, n, k int) {
 	if m == 0 || n == 0 {
 		return
@@ -52,42 +53,19 @@ func gemmF32SIMD(c, a, b []float32, m, n, k int) {
 		return
 	}
 	k8 := k &^ 7
-	tail := func(x, y []float32) float32 {
-		var s float32
-		for p := k8; p < k; p++ {
-			s += x[p] * y[p]
-		}
-		return s
-	}
 	m4, n3 := m&^3, n-n%3
-	var out [12]float32
-	for j := 0; j < n3; j += 3 {
-		for i := 0; i < m4; i += 4 {
-			gemm4x3AVX(&a[i*k], k, &b[j*k], k, k8, &out)
-			for r := range 4 {
-				ar := a[(i+r)*k : (i+r)*k+k]
-				for cc := range 3 {
-					s := out[r*3+cc]
-					if k8 < k {
-						s += tail(ar, b[(j+cc)*k:(j+cc)*k+k])
-					}
-					c[(i+r)*n+j+cc] = s
-				}
-			}
+	if m4 > 0 {
+		for j := 0; j < n3; j += 3 {
+			gemm4x3PanelAVX(&c[j], n, &a[0], k, &b[j*k], k, k8, m4/4)
 		}
 	}
 	var o4 [4]float32
 	// Leftover columns j >= n3 for the tiled rows: B_j against four rows of A.
 	for j := n3; j < n; j++ {
-		bj := b[j*k : j*k+k]
 		for i := 0; i < m4; i += 4 {
-			dot1x4AVX(&bj[0], &a[i*k], k, k8, &o4)
+			dot1x4AVX(&b[j*k], &a[i*k], k, k8, &o4)
 			for r := range 4 {
-				s := o4[r]
-				if k8 < k {
-					s += tail(bj, a[(i+r)*k:(i+r)*k+k])
-				}
-				c[(i+r)*n+j] = s
+				c[(i+r)*n+j] = o4[r]
 			}
 		}
 	}
@@ -97,16 +75,24 @@ func gemmF32SIMD(c, a, b []float32, m, n, k int) {
 		j := 0
 		for ; j+4 <= n; j += 4 {
 			dot1x4AVX(&ai[0], &b[j*k], k, k8, &o4)
-			for cc := range 4 {
-				s := o4[cc]
-				if k8 < k {
-					s += tail(ai, b[(j+cc)*k:(j+cc)*k+k])
-				}
-				c[i*n+j+cc] = s
-			}
+			copy(c[i*n+j:i*n+j+4], o4[:])
 		}
 		for ; j < n; j++ {
-			c[i*n+j] = dotF32SIMD(ai, b[j*k:j*k+k])
+			c[i*n+j] = dotF32SIMD(ai[:k8], b[j*k:j*k+k8])
+		}
+	}
+	if k8 == k {
+		return
+	}
+	for i := range m {
+		ai := a[i*k+k8 : i*k+k]
+		for j := range n {
+			bj := b[j*k+k8 : j*k+k]
+			s := c[i*n+j]
+			for p, v := range ai {
+				s += v * bj[p]
+			}
+			c[i*n+j] = s
 		}
 	}
 }

@@ -161,26 +161,45 @@ scaledone:
 	VZEROUPPER
 	RET
 
-// func gemm4x3AVX(a *float32, lda int, b *float32, ldb int, k int, out *[12]float32)
-// Dot products of four rows of A (stride lda elements) with three rows of B
-// (stride ldb) over the first k elements, k a multiple of 8. out[r*3+c] is
-// row r of A with row c of B. Twelve accumulators, three B vectors and one A
-// vector use all sixteen YMM registers.
-TEXT ·gemm4x3AVX(SB), NOSPLIT, $0-48
-	MOVQ a+0(FP), R8
-	MOVQ lda+8(FP), AX
-	SHLQ $2, AX
-	LEAQ (R8)(AX*1), R9
-	LEAQ (R9)(AX*1), R10
-	LEAQ (R10)(AX*1), R11
-	MOVQ b+16(FP), R12
-	MOVQ ldb+24(FP), BX
-	SHLQ $2, BX
-	LEAQ (R12)(BX*1), R13
-	LEAQ (R13)(BX*1), R14
-	MOVQ k+32(FP), DX
-	SHLQ $2, DX
-	XORQ AX, AX
+// ROW3 reduces three accumulators (one row of a tile) and stores the three
+// sums at (DI), (DI)+4, (DI)+8. Uses Y12..Y14.
+#define ROW3(acc0, acc1, acc2) \
+	VHADDPS      acc1, acc0, Y12  \
+	VHADDPS      acc2, acc2, Y13  \
+	VHADDPS      Y13, Y12, Y12    \
+	VEXTRACTF128 $1, Y12, X14     \
+	VADDPS       X14, X12, X12    \
+	VMOVLPS      X12, (DI)        \
+	VEXTRACTPS   $2, X12, 8(DI)
+
+// func gemm4x3PanelAVX(c *float32, ldc int, a *float32, lda int, b *float32, ldb int, k int, tiles int)
+// For t < tiles, C[4t+r][c] = A[4t+r]·B[c] over the first k elements (k a
+// multiple of 8), r < 4, c < 3; strides are in elements. Twelve
+// accumulators, three B vectors and one A vector use all sixteen YMM
+// registers; the three B rows stay in L1 while the tiles of A stream past.
+TEXT ·gemm4x3PanelAVX(SB), NOSPLIT, $0-64
+	MOVQ  c+0(FP), DI
+	MOVQ  ldc+8(FP), R15
+	SHLQ  $2, R15
+	MOVQ  a+16(FP), R8
+	MOVQ  lda+24(FP), BX
+	SHLQ  $2, BX
+	MOVQ  b+32(FP), R12
+	MOVQ  ldb+40(FP), AX
+	SHLQ  $2, AX
+	LEAQ  (R12)(AX*1), R13
+	LEAQ  (R13)(AX*1), R14
+	MOVQ  k+48(FP), DX
+	SHLQ  $2, DX
+	MOVQ  tiles+56(FP), CX
+	TESTQ CX, CX
+	JZ    panel_done
+
+panel_tile:
+	LEAQ   (R8)(BX*1), R9
+	LEAQ   (R9)(BX*1), R10
+	LEAQ   (R10)(BX*1), R11
+	XORQ   AX, AX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -193,10 +212,10 @@ TEXT ·gemm4x3AVX(SB), NOSPLIT, $0-48
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	TESTQ DX, DX
-	JZ    g43reduce
+	TESTQ  DX, DX
+	JZ     panel_store
 
-g43loop:
+panel_k:
 	VMOVUPS     (R12)(AX*1), Y12
 	VMOVUPS     (R13)(AX*1), Y13
 	VMOVUPS     (R14)(AX*1), Y14
@@ -218,28 +237,22 @@ g43loop:
 	VFMADD231PS Y14, Y15, Y11
 	ADDQ        $32, AX
 	CMPQ        AX, DX
-	JL          g43loop
+	JL          panel_k
 
-g43reduce:
-	MOVQ         out+40(FP), DI
-	VHADDPS      Y1, Y0, Y0
-	VHADDPS      Y3, Y2, Y2
-	VHADDPS      Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS       X1, X0, X0
-	VMOVUPS      X0, (DI)
-	VHADDPS      Y5, Y4, Y4
-	VHADDPS      Y7, Y6, Y6
-	VHADDPS      Y6, Y4, Y4
-	VEXTRACTF128 $1, Y4, X5
-	VADDPS       X5, X4, X4
-	VMOVUPS      X4, 16(DI)
-	VHADDPS      Y9, Y8, Y8
-	VHADDPS      Y11, Y10, Y10
-	VHADDPS      Y10, Y8, Y8
-	VEXTRACTF128 $1, Y8, X9
-	VADDPS       X9, X8, X8
-	VMOVUPS      X8, 32(DI)
+panel_store:
+	ROW3(Y0, Y1, Y2)
+	ADDQ R15, DI
+	ROW3(Y3, Y4, Y5)
+	ADDQ R15, DI
+	ROW3(Y6, Y7, Y8)
+	ADDQ R15, DI
+	ROW3(Y9, Y10, Y11)
+	ADDQ R15, DI
+	LEAQ (R11)(BX*1), R8
+	DECQ CX
+	JNZ  panel_tile
+
+panel_done:
 	VZEROUPPER
 	RET
 
