@@ -80,7 +80,7 @@ func layerFigure(counts [cvoice.NumValues][]int, layers int, title string) (*fig
 
 // matrixFigure draws a heatmap with rows and columns named, annotated
 // cells and a colour bar.
-func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, format, title, xLabel, yLabel, barLabel string, highlight func(r, c int) bool) *figure {
+func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, format, title, xLabel, yLabel, barLabel string, highlight func(r, c int) bool, breaks []int) *figure {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
@@ -93,7 +93,7 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	if len(rowNames) > 30 {
 		fontSize = vg.Points(8)
 	}
-	p.Add(&matrix{vals: vals, scale: scale, format: format, fontSize: fontSize, highlight: highlight})
+	p.Add(&matrix{vals: vals, scale: scale, format: format, fontSize: fontSize, highlight: highlight, breaks: breaks})
 	if len(colNames) > 0 {
 		p.NominalX(colNames...)
 	}
@@ -116,7 +116,9 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	}
 	w := vg.Points(float64(len(colNames))*cellPt*1.3 + longestRow + 150)
 	h := vg.Points(float64(len(rowNames))*cellPt + longestCol*0.75 + 110)
-	return &figure{plot: p, colorBar: colorBar(scale, barLabel), width: max(w, 5*vg.Inch), height: max(h, 4*vg.Inch)}
+	// Wide enough for the title too, which gonum would otherwise clip.
+	w = max(w, 5*vg.Inch, p.Title.TextStyle.Width(title)+vg.Points(130))
+	return &figure{plot: p, colorBar: colorBar(scale, barLabel), width: w, height: max(h, 4*vg.Inch)}
 }
 
 // valueBarsFigure draws one bar per value (NaN shows as an "n/a" label).

@@ -177,6 +177,10 @@ func overlapMatrix(g *valueSets) (jac [][]float64, inter [][]int) {
 		jac[u] = make([]float64, cvoice.NumValues)
 		inter[u] = make([]int, cvoice.NumValues)
 		for v := range cvoice.NumValues {
+			if g.Sets[u] == nil || g.Sets[v] == nil {
+				jac[u][v] = math.NaN()
+				continue
+			}
 			jac[u][v], inter[u][v] = jaccard(keys[u], keys[v])
 		}
 	}

@@ -122,6 +122,7 @@ type matrix struct {
 	format    string // fmt verb for annotations; "" for none
 	fontSize  vg.Length
 	highlight func(r, c int) bool // cells to outline, e.g. a set's own value
+	breaks    []int               // draw a rule above these rows, between blocks
 }
 
 // Plot implements plot.Plotter.
@@ -158,6 +159,14 @@ func (m *matrix) Plot(c draw.Canvas, p *plot.Plot) {
 			c.FillText(sty, vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}, s)
 		}
 	}
+	if len(m.vals) == 0 {
+		return
+	}
+	left, right := tx(-0.5), tx(float64(len(m.vals[0]))-0.5)
+	for _, r := range m.breaks {
+		y := ty(float64(rows-r) - 0.5)
+		c.StrokeLine2(draw.LineStyle{Color: color.Gray{0x30}, Width: vg.Points(1.5)}, left, y, right, y)
+	}
 }
 
 // DataRange implements plot.DataRanger.
@@ -193,7 +202,9 @@ func (f *figure) save(path string) error {
 	case f.colorBar != nil:
 		w := vg.Points(80)
 		main = draw.Crop(dc, 0, -w, 0, 0)
-		strip := draw.Crop(dc, f.width-w+vg.Points(10), -vg.Points(10), vg.Points(40), -vg.Points(40))
+		// A colour bar taller than about five inches only spreads its ticks.
+		pad := max(vg.Points(40), (f.height-5*vg.Inch)/2)
+		strip := draw.Crop(dc, f.width-w+vg.Points(10), -vg.Points(10), pad, -pad)
 		f.colorBar.Draw(strip)
 	}
 	// A small margin all round: gonum measures label extents tightly and

@@ -486,7 +486,7 @@ func (w *writer) overlapSection() error {
 	for _, g := range w.inv.Groups {
 		jac, inter := overlapMatrix(g)
 		f := matrixFigure(jac, names, names, &ramp{min: 0, max: 1, stops: sequentialStops}, "%.2f",
-			"Jaccard overlap of value neuron sets, "+asciiLang(g.Lang), "value", "value", "Jaccard", nil)
+			"Jaccard overlap of value neuron sets, "+asciiLang(g.Lang), "value", "value", "Jaccard", nil, nil)
 		w.md.p("### %s", langTitle(g.Lang))
 		if err := w.savePNG(f, "overlap_"+langFile(g.Lang)+".png", "overlap between values, "+langTitle(g.Lang)); err != nil {
 			return err
@@ -600,11 +600,17 @@ func (w *writer) effectSection() error {
 		if m == 0 {
 			m = 1
 		}
+		var breaks []int
+		for r := 1; r < len(conds); r++ {
+			if conds[r].Kind != conds[r-1].Kind {
+				breaks = append(breaks, r)
+			}
+		}
 		highlight := func(r, c int) bool {
 			return conds[r].Kind != "none" && conds[r].HasOwn && conds[r].Own == vals[c]
 		}
 		f := matrixFigure(mat, rowNames, englishNames(vals), &ramp{min: -m, max: m, stops: divergingStops}, "%+.1f",
-			"Change in support rate vs plain model, evaluated in "+asciiLang(lang), "evaluated value", "", "delta support rate (points)", highlight)
+			"Change in support rate vs plain model, evaluated in "+asciiLang(lang), "evaluated value", "", "delta support rate (points)", highlight, breaks)
 		w.md.p("### Evaluated in %s", langTitle(lang))
 		if err := w.savePNG(f, "effect_"+langFile(lang)+".png", "deactivation effects, "+langTitle(lang)); err != nil {
 			return err
