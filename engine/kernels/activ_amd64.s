@@ -254,7 +254,7 @@ ess_done:
 	VADDPD       X8, X7, X7
 	VHADDPD      X7, X7, X7
 	VZEROUPPER
-	MOVSD        X7, ret+24(FP)
+	VMOVSD        X7, ret+24(FP)
 	RET
 
 // func maxF32AVX(x *float32, n int) float32, n a positive multiple of 8
@@ -277,7 +277,7 @@ max_loop:
 	VPERMILPS    $0xb1, X0, X1
 	VMAXPS       X1, X0, X0
 	VZEROUPPER
-	MOVSS        X0, ret+16(FP)
+	VMOVSS        X0, ret+16(FP)
 	RET
 
 // func sumSquaresAVX(x *float32, n int) float64, n a multiple of 8
@@ -308,7 +308,7 @@ ssq_done:
 	VADDPD       X8, X7, X7
 	VHADDPD      X7, X7, X7
 	VZEROUPPER
-	MOVSD        X7, ret+16(FP)
+	VMOVSD        X7, ret+16(FP)
 	RET
 
 // func scaleMulAVX(dst, x, w *float32, s float32, n int), n a multiple of 8

@@ -131,7 +131,7 @@ q4kloop:
 
 q4kdone:
 	KRESULT
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // FIFTH ORs the fifth bit of sub-block k, taken from qh in Y8, into Y3 or
@@ -183,7 +183,7 @@ q5kloop:
 
 q5kdone:
 	KRESULT
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // Q6QUARTER forms 32 unsigned 6-bit values from a nibble source (already
@@ -254,7 +254,7 @@ q6kloop:
 
 q6kdone:
 	KRESULT
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // PAIRDOT multiplies 32 unsigned values in Y3 by the activation at aoff and
@@ -331,7 +331,7 @@ q2kloop:
 
 q2kdone:
 	KRESULT
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // Q3VALS forms 32 unsigned values 0..7 in Y3: the 2-bit value at bit 2j of
@@ -438,5 +438,5 @@ q3kloop:
 
 q3kdone:
 	KRESULT
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET

@@ -95,7 +95,7 @@ q80one:
 q80done:
 	HSUM8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // Q4_0 block body: 16 nibble bytes at wq, a at aq. The nibbles are used
@@ -150,7 +150,7 @@ q40one:
 q40done:
 	HSUM8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // Q5_0 block body: qh at wh, nibbles at wq. The 32 fifth bits are spread
@@ -214,7 +214,7 @@ q50one:
 q50done:
 	HSUM8
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // SCALE4 converts the d and m (or s) halves of a Q4_1/Q5_1 block and its
@@ -267,7 +267,7 @@ q41done:
 	HSUM8
 	VADDSS X13, X0, X0
 	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
+	VMOVSS  X0, ret+24(FP)
 	RET
 
 // func dotQ5_1AVX(w, a *byte, nb int) float32
@@ -313,5 +313,5 @@ q51done:
 	HSUM8
 	VADDSS X13, X0, X0
 	VZEROUPPER
-	MOVSS  X0, ret+24(FP)
+	VMOVSS  X0, ret+24(FP)
 	RET

@@ -60,7 +60,7 @@ dot1:
 
 dotdone:
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // func axpyF32AVX(y *float32, alpha float32, x *float32, n int)

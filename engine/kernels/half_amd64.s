@@ -66,7 +66,7 @@ f16by1:
 
 f16done:
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET
 
 // func dotBF16AVX(w *byte, x *float32, n int) float32
@@ -129,5 +129,5 @@ bf16by1:
 
 bf16done:
 	VZEROUPPER
-	MOVSS X0, ret+24(FP)
+	VMOVSS X0, ret+24(FP)
 	RET

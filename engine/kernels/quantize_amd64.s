@@ -156,8 +156,8 @@ mm_loop:
 	VPERMILPS    $0xb1, X1, X2
 	VMAXPS       X2, X1, X1
 	VZEROUPPER
-	MOVSS        X0, lo+16(FP)
-	MOVSS        X1, hi+20(FP)
+	VMOVSS        X0, lo+16(FP)
+	VMOVSS        X1, hi+20(FP)
 	RET
 
 // func quantizeQ8_KBlockAVX(dst *byte, x *float32, iscale float32)
