@@ -1,8 +1,97 @@
 package main
 
-import "errors"
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
 
-// runSynth is being written; this placeholder keeps the command table stable.
+	"github.com/valueexploration/valueexp/weights"
+	"github.com/valueexploration/valueexp/weights/synth"
+)
+
+const synthHelp = `Writes a GGUF with random weights in a real model's shape, which llama.cpp
+and this engine both load, for benchmarks and the demo.
+
+Shapes: qwen2.5-0.5b, qwen2.5-1.5b (qwen2), llama-3.2-1b (llama, llama3 rope
+scaling written as rope_freqs.weight), qwen3-0.6b (qwen3; llama.cpp builds
+before Qwen3 support cannot load it), and the toy shapes tiny (hidden 128,
+4 layers) and small (hidden 512, 8 layers), whose architecture is --arch
+(default qwen2).
+
+Dtypes, per tensor as llama-quantize chooses them; 1-D tensors (norms,
+biases, rope_freqs) are always F32:
+  f32, f16, bf16, q8_0   every matrix in that type
+  q4_0                   Q4_0; the output head (token_embd when tied) Q6_K
+  q4_k                   llama-quantize's Q4_K_M: Q4_K; the output head Q6_K;
+                         attn_v and ffn_down Q6_K in the first and last eighth
+                         of the layers and every third layer between
+  A matrix whose rows are not a multiple of 256 falls back like llama-quantize:
+  Q4_K -> Q5_0, Q6_K -> Q8_0 (so most Qwen2.5-0.5B tensors, 896 wide, are Q5_0).
+
+Weights: embeddings N(0,0.02), projections N(0,1/fan_in), norms 1+N(0,0.1),
+biases N(0,0.1), from --seed (same seed, same bytes). The vocabulary is a
+small SentencePiece one (specials, 256 byte tokens, common English pieces, the
+12 core values) padded with unused tokens; any text encodes via byte fallback.
+The file says valueexp.synthetic = true.`
+
 func runSynth(e *env, args []string) error {
-	return errors.New("the synth command is not available in this build yet")
+	fs := newFlags(e, "synth", "--shape NAME --dtype TYPE --out FILE.gguf [--arch ARCH] [--seed N] [--layers N]\n\n"+synthHelp)
+	arch := fs.String("arch", "", "architecture: must match a real shape; llama, qwen2 or qwen3 for tiny/small (default qwen2)")
+	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
+	dtype := fs.String("dtype", "f16", "tensor type mix: f32, f16, bf16, q8_0, q4_0, q4_k")
+	out := fs.String("out", "", "output `FILE` (.gguf)")
+	seed := fs.Uint64("seed", 1, "random seed")
+	layers := fs.Int("layers", 0, "override the layer count (0: the shape's)")
+	vocab := fs.Int("vocab", 0, "override the vocabulary size (0: the shape's)")
+	threads := fs.Int("threads", 0, "threads drawing and quantizing weights (0: all cores; does not change the output)")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *shapeName == "" || *out == "" {
+		return usageErr("--shape and --out are required")
+	}
+	shape, err := synth.LookupShape(*shapeName)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if shape, err = shape.WithArch(*arch); err != nil {
+		return usageErr("%v", err)
+	}
+	mix, err := synth.ParseMix(*dtype)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if *layers < 0 || *vocab < 0 {
+		return usageErr("--layers and --vocab must not be negative")
+	}
+	start := time.Now()
+	sum, err := synth.WriteFile(*out, synth.Options{Shape: shape, Mix: mix, Layers: *layers, Vocab: *vocab, Seed: *seed, Threads: *threads})
+	if err != nil {
+		return err
+	}
+	p := sum.Plan
+	fmt.Fprintf(e.stderr, "wrote %s: %s, %d tensors (%s), %.2f M params, %.1f MiB in %.1fs\n",
+		*out, p.Name(), len(p.Tensors), typeCounts(p.TypeCounts()), float64(p.Params())/1e6,
+		float64(sum.Bytes)/(1<<20), time.Since(start).Seconds())
+	return nil
+}
+
+// typeCounts formats tensor counts per type, most frequent first: "Q5_0 132, Q8_0 13".
+func typeCounts(c map[weights.DType]int) string {
+	types := make([]weights.DType, 0, len(c))
+	for t := range c {
+		types = append(types, t)
+	}
+	sort.Slice(types, func(i, j int) bool {
+		if c[types[i]] != c[types[j]] {
+			return c[types[i]] > c[types[j]]
+		}
+		return types[i] < types[j]
+	})
+	parts := make([]string, len(types))
+	for i, t := range types {
+		parts[i] = fmt.Sprintf("%v %d", t, c[t])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -1,0 +1,122 @@
+package synth
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/valueexploration/valueexp/weights"
+)
+
+// Shape is the architecture of a model to synthesise: the hyperparameters a
+// GGUF file's "{arch}.*" keys carry, plus the features that decide which
+// tensors exist.
+type Shape struct {
+	Name    string
+	Arch    string // "llama", "qwen2" or "qwen3"; "" for the toy shapes, which take Options.Arch
+	Hidden  int
+	Layers  int
+	Heads   int
+	KVHeads int
+	HeadDim int
+	FFN     int
+	// Vocab is the vocabulary size; 0 means the synthetic tokenizer's own
+	// size (no padding tokens).
+	Vocab     int
+	Context   int
+	RopeTheta float64
+	NormEps   float64
+	// Tied is true when there is no output.weight and the LM head reuses
+	// token_embd.weight.
+	Tied     bool
+	AttnBias bool // q/k/v biases (qwen2)
+	QKNorm   bool // per-head q/k RMSNorm (qwen3)
+	// RopeScaling is the Hugging Face rope scaling; "llama3" scaling is
+	// written as llama.cpp's rope_freqs.weight tensor.
+	RopeScaling weights.RopeScaling
+}
+
+// The real shapes come from each model's Hugging Face config.json.
+var shapes = []Shape{
+	{Name: "qwen2.5-0.5b", Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, HeadDim: 64, FFN: 4864,
+		Vocab: 151936, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, AttnBias: true},
+	{Name: "qwen2.5-1.5b", Arch: "qwen2", Hidden: 1536, Layers: 28, Heads: 12, KVHeads: 2, HeadDim: 128, FFN: 8960,
+		Vocab: 151936, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, AttnBias: true},
+	{Name: "llama-3.2-1b", Arch: "llama", Hidden: 2048, Layers: 16, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192,
+		Vocab: 128256, Context: 131072, RopeTheta: 500000, NormEps: 1e-5, Tied: true,
+		RopeScaling: weights.RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}},
+	{Name: "qwen3-0.6b", Arch: "qwen3", Hidden: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072,
+		Vocab: 151936, Context: 40960, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true},
+	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
+	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
+	// rows take real Q4_K and Q6_K blocks.
+	{Name: "tiny", Hidden: 128, Layers: 4, Heads: 4, KVHeads: 2, HeadDim: 32, FFN: 384, Context: 2048},
+	{Name: "small", Hidden: 512, Layers: 8, Heads: 8, KVHeads: 2, HeadDim: 64, FFN: 1536, Context: 4096},
+}
+
+// Shapes returns the known shapes, real models first.
+func Shapes() []Shape { return append([]Shape(nil), shapes...) }
+
+// ShapeNames returns the names of the known shapes.
+func ShapeNames() []string {
+	names := make([]string, len(shapes))
+	for i, s := range shapes {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// LookupShape returns the shape with the given name (case-insensitive).
+func LookupShape(name string) (Shape, error) {
+	for _, s := range shapes {
+		if strings.EqualFold(s.Name, name) {
+			return s, nil
+		}
+	}
+	return Shape{}, fmt.Errorf("synth: unknown shape %q (known: %s)", name, strings.Join(ShapeNames(), ", "))
+}
+
+// WithArch returns the shape for architecture arch. A real shape keeps its
+// own architecture, and arch must be "" or equal to it. A toy shape takes
+// the architecture's features: llama gets an untied output head; qwen2 a
+// tied head and q/k/v biases; qwen3 a tied head and q/k norms (with
+// RopeTheta and NormEps of the real families).
+func (s Shape) WithArch(arch string) (Shape, error) {
+	if s.Arch != "" {
+		if arch != "" && arch != s.Arch {
+			return s, fmt.Errorf("synth: shape %s is a %s model, not %s", s.Name, s.Arch, arch)
+		}
+		return s, nil
+	}
+	if arch == "" {
+		arch = "qwen2"
+	}
+	s.Arch = arch
+	switch arch {
+	case "llama":
+		s.RopeTheta, s.NormEps = 10000, 1e-5
+	case "qwen2":
+		s.RopeTheta, s.NormEps, s.Tied, s.AttnBias = 1e6, 1e-6, true, true
+	case "qwen3":
+		s.RopeTheta, s.NormEps, s.Tied, s.QKNorm = 1e6, 1e-6, true, true
+	default:
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3)", arch)
+	}
+	return s, nil
+}
+
+// validate checks that the shape describes a model the engine can run.
+func (s Shape) validate() error {
+	switch {
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3":
+		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
+	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
+		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
+	case s.Heads%s.KVHeads != 0:
+		return fmt.Errorf("synth: shape %s: %d heads is not a multiple of %d kv heads", s.Name, s.Heads, s.KVHeads)
+	case s.HeadDim%2 != 0:
+		return fmt.Errorf("synth: shape %s: head dim %d is odd", s.Name, s.HeadDim)
+	case s.Hidden%weights.QK != 0 || s.FFN%weights.QK != 0 || s.Heads*s.HeadDim%weights.QK != 0:
+		return fmt.Errorf("synth: shape %s: hidden, ffn and q widths must be multiples of %d for the block quant types", s.Name, weights.QK)
+	}
+	return nil
+}

@@ -1,0 +1,454 @@
+package synth
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/valueexploration/valueexp/engine"
+	"github.com/valueexploration/valueexp/internal/shareddata"
+	"github.com/valueexploration/valueexp/tokenizer"
+	"github.com/valueexploration/valueexp/weights"
+)
+
+// hfConfig holds, for each real shape, the values of the model's Hugging
+// Face config.json (typed in from the published files, not from the shape
+// table): hidden_size, num_hidden_layers, num_attention_heads,
+// num_key_value_heads, head_dim, intermediate_size, vocab_size,
+// rope_theta, rms_norm_eps, tie_word_embeddings, and the architecture's
+// q/k/v bias and q/k norm.
+var hfConfig = map[string]weights.Config{
+	"qwen2.5-0.5b": {Arch: "qwen2", HiddenSize: 896, Layers: 24, Heads: 14, KVHeads: 2, HeadDim: 64, FFNSize: 4864, VocabSize: 151936,
+		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 64, NormEps: 1e-6, TiedEmbeddings: true, AttnBias: true},
+	"qwen2.5-1.5b": {Arch: "qwen2", HiddenSize: 1536, Layers: 28, Heads: 12, KVHeads: 2, HeadDim: 128, FFNSize: 8960, VocabSize: 151936,
+		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 128, NormEps: 1e-6, TiedEmbeddings: true, AttnBias: true},
+	"llama-3.2-1b": {Arch: "llama", HiddenSize: 2048, Layers: 16, Heads: 32, KVHeads: 8, HeadDim: 64, FFNSize: 8192, VocabSize: 128256,
+		ContextLength: 131072, RopeTheta: 500000, RopeDim: 64, NormEps: 1e-5, TiedEmbeddings: true},
+	"qwen3-0.6b": {Arch: "qwen3", HiddenSize: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFNSize: 3072, VocabSize: 151936,
+		ContextLength: 40960, RopeTheta: 1e6, RopeDim: 128, NormEps: 1e-6, TiedEmbeddings: true, QKNorm: true},
+}
+
+func writeTemp(t *testing.T, opt Options) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "model.gguf")
+	if _, err := WriteFile(path, opt); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestEveryShapeAndMix writes every shape in every mix with two layers and a
+// reduced vocabulary, and checks that weights.Open reads back the shape's
+// config and the engine runs it.
+func TestEveryShapeAndMix(t *testing.T) {
+	for _, s := range Shapes() {
+		for _, mix := range Mixes() {
+			t.Run(s.Name+"/"+string(mix), func(t *testing.T) {
+				t.Parallel()
+				shape, err := s.WithArch("")
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Real shapes get one layer and a 3000-token vocabulary to keep
+				// the test quick; toy shapes two layers and their own vocabulary.
+				layers, vocab := 2, 0
+				if s.Vocab != 0 {
+					layers, vocab = 1, 3000
+				}
+				path := writeTemp(t, Options{Shape: shape, Mix: mix, Layers: layers, Vocab: vocab, Seed: 7})
+				m, err := engine.Load(path, engine.Options{Threads: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				got := m.Config
+				if got.BOS != BOSID || len(got.EOS) != 1 || got.EOS[0] != EOSID {
+					t.Errorf("bos %d eos %v, want %d [%d]", got.BOS, got.EOS, BOSID, EOSID)
+				}
+				if want, ok := hfConfig[s.Name]; ok {
+					want.Layers, want.VocabSize = layers, vocab
+					// GGUF stores the epsilon as a float32.
+					want.NormEps = float64(float32(want.NormEps))
+					cmp := got
+					cmp.BOS, cmp.EOS, cmp.RopeScaling = 0, nil, weights.RopeScaling{}
+					if fmt.Sprint(cmp) != fmt.Sprint(want) {
+						t.Errorf("config\n got %+v\nwant %+v", cmp, want)
+					}
+				}
+				if v, ok := m.Weights.GGUF.Bool("valueexp.synthetic"); !ok || !v {
+					t.Error("valueexp.synthetic is not true")
+				}
+				name, _ := m.Weights.GGUF.String("general.name")
+				if !strings.HasPrefix(name, "valueexp synth ") || !strings.Contains(name, "(random weights)") || !strings.Contains(name, string(mix)) {
+					t.Errorf("general.name %q", name)
+				}
+				logits, err := m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: []int32{1, 300, 301, 302}, Tag: -1, Logits: engine.AllLogits}}, engine.RunOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(logits[0]) != 4*got.VocabSize {
+					t.Fatalf("%d logits, want %d", len(logits[0]), 4*got.VocabSize)
+				}
+				var maxAbs float64
+				for _, x := range logits[0] {
+					if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+						t.Fatalf("logit %v", x)
+					}
+					maxAbs = max(maxAbs, math.Abs(float64(x)))
+				}
+				if maxAbs == 0 || maxAbs > 100 {
+					t.Errorf("max |logit| = %g, want O(1)", maxAbs)
+				}
+			})
+		}
+	}
+}
+
+// TestFullVocab writes Qwen2.5-0.5B with its real 151,936-token vocabulary
+// (one layer) and checks the padding: unique unused tokens up to the size.
+func TestFullVocab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 130 MB")
+	}
+	s, _ := LookupShape("qwen2.5-0.5b")
+	path := writeTemp(t, Options{Shape: s, Mix: MixQ8_0, Layers: 1, Seed: 1})
+	w, err := weights.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if w.Config.VocabSize != 151936 {
+		t.Fatalf("vocab %d", w.Config.VocabSize)
+	}
+	tok, err := tokenizer.FromGGUF(w.GGUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.VocabSize() != 151936 {
+		t.Fatalf("tokenizer has %d tokens", tok.VocabSize())
+	}
+	types, _ := w.GGUF.Int32s("tokenizer.ggml.token_type")
+	if types[151935] != 5 {
+		t.Errorf("last token type %d, want 5 (unused)", types[151935])
+	}
+}
+
+// TestTokenizerRoundTrip checks that the synthetic vocabulary loads in the
+// tokenizer package, adds BOS, encodes common words as single pieces and
+// round-trips any text, Chinese and emoji included, through byte fallback.
+func TestTokenizerRoundTrip(t *testing.T) {
+	s, _ := LookupShape("tiny")
+	s, _ = s.WithArch("llama")
+	path := writeTemp(t, Options{Shape: s, Mix: MixF32, Layers: 1, Seed: 1})
+	g, err := weights.OpenGGUF(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	tok, err := tokenizer.FromGGUF(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Kind() != tokenizer.KindSPM || tok.BOS() != BOSID || !tok.AddsBOS() {
+		t.Fatalf("kind %v bos %d adds bos %v", tok.Kind(), tok.BOS(), tok.AddsBOS())
+	}
+	the, ok := tok.TokenID("\u2581the")
+	if !ok {
+		t.Fatal("no ▁the piece")
+	}
+	if got := tok.Encode("the", tokenizer.EncodeOptions{AddSpecial: true}); fmt.Sprint(got) != fmt.Sprint([]int32{BOSID, the}) {
+		t.Errorf("Encode(the) = %v, want [%d %d]", got, BOSID, the)
+	}
+	for _, text := range []string{
+		"Once upon a time, there was a little girl named Lily.",
+		"诚信是社会主义核心价值观之一。Honesty matters!",
+		"  two spaces, a\ttab, a newline\nand 🇨🇳 emoji 😀",
+		"富强、民主、文明、和谐",
+		"Zygote xylophone QUIZ 12345 ~`^|",
+	} {
+		ids := tok.Encode(text, tokenizer.EncodeOptions{})
+		if got := tok.Decode(ids); got != text {
+			t.Errorf("round trip of %q gave %q (ids %v)", text, got, ids)
+		}
+		for _, id := range ids {
+			if id < 0 || int(id) >= tok.VocabSize() {
+				t.Fatalf("id %d outside the vocabulary", id)
+			}
+		}
+	}
+	// Chinese outside the value words falls back to bytes: 3 byte tokens per character.
+	if ids := tok.Encode("社", tokenizer.EncodeOptions{}); len(ids) != 3+1 && len(ids) != 3 {
+		t.Errorf("社 encoded as %v, want its 3 UTF-8 byte tokens (after a ▁ piece)", ids)
+	}
+}
+
+// TestDeterminism: the same seed gives the same bytes whatever the thread
+// count; another seed gives other weights.
+func TestDeterminism(t *testing.T) {
+	s, _ := LookupShape("small")
+	s, _ = s.WithArch("qwen2")
+	write := func(seed uint64, threads int) []byte {
+		var b bytes.Buffer
+		if _, err := Write(&b, Options{Shape: s, Mix: MixQ4_K, Layers: 2, Seed: seed, Threads: threads}); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	a, b, c := write(3, 1), write(3, 5), write(4, 2)
+	if !bytes.Equal(a, b) {
+		t.Error("seed 3 with 1 and 5 threads gave different files")
+	}
+	if bytes.Equal(a, c) {
+		t.Error("seeds 3 and 4 gave the same file")
+	}
+	if len(a) != len(c) {
+		t.Errorf("sizes differ between seeds: %d, %d", len(a), len(c))
+	}
+}
+
+// TestHeaderMatchesWriteGGUF re-encodes a synthetic file with the weights
+// package's own GGUF writer, from what weights.OpenGGUF parsed, and expects
+// the same bytes: the streaming header encoder agrees with the reference one.
+func TestHeaderMatchesWriteGGUF(t *testing.T) {
+	for _, arch := range []string{"llama", "qwen2", "qwen3"} {
+		s, _ := LookupShape("tiny")
+		s, _ = s.WithArch(arch)
+		var b bytes.Buffer
+		if _, err := Write(&b, Options{Shape: s, Mix: MixQ8_0, Layers: 2, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		g, err := weights.ParseGGUF(b.Bytes(), arch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var again bytes.Buffer
+		if err := weights.WriteGGUF(&again, g.KV, g.Tensors); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(b.Bytes(), again.Bytes()) {
+			t.Errorf("%s: %d bytes, WriteGGUF gives %d (or different content)", arch, b.Len(), again.Len())
+		}
+	}
+}
+
+// TestWeightStatistics checks the drawn distributions on an F32 file:
+// means and standard deviations within sampling error of the targets.
+func TestWeightStatistics(t *testing.T) {
+	s, _ := LookupShape("small")
+	s, _ = s.WithArch("qwen2")
+	path := writeTemp(t, Options{Shape: s, Mix: MixF32, Layers: 1, Seed: 11})
+	w, err := weights.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	for _, c := range []struct {
+		name      string
+		mean, std float64
+	}{
+		{"token_embd.weight", 0, 0.02},
+		{"blk.0.attn_q.weight", 0, 1 / math.Sqrt(512)},
+		{"blk.0.ffn_down.weight", 0, 1 / math.Sqrt(1536)},
+		{"blk.0.attn_norm.weight", 1, 0.1},
+		{"blk.0.attn_q.bias", 0, 0.1},
+	} {
+		tn, err := w.Tensor(c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := tn.Float32()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sum, sq float64
+		for _, v := range x {
+			sum += float64(v)
+		}
+		mean := sum / float64(len(x))
+		for _, v := range x {
+			sq += (float64(v) - mean) * (float64(v) - mean)
+		}
+		std := math.Sqrt(sq / float64(len(x)-1))
+		n := float64(len(x))
+		if math.Abs(mean-c.mean) > 5*c.std/math.Sqrt(n) || math.Abs(std-c.std) > 5*c.std/math.Sqrt(2*n) {
+			t.Errorf("%s: mean %.5f std %.5f, want %.5f and %.5f (n=%d)", c.name, mean, std, c.mean, c.std, len(x))
+		}
+	}
+}
+
+// TestMixMatchesLlamaQuantize compares the tensor types the mixes choose
+// with the files llama-quantize wrote in refdata (README §4): llama-tiny
+// (64-wide rows, so K-quants fall back) and llama256 (K-quants apply), in
+// Q4_0, Q4_K_M, Q8_0 and F16.
+func TestMixMatchesLlamaQuantize(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		mix  Mix
+	}{
+		{"llama-tiny/llama-tiny-Q4_K_M.gguf", MixQ4_K},
+		{"llama-tiny/llama-tiny-Q4_0.gguf", MixQ4_0},
+		{"llama-tiny/llama-tiny-Q8_0.gguf", MixQ8_0},
+		{"llama-tiny/llama-tiny-F16.gguf", MixF16},
+		{"llama-tiny/llama-tiny-BF16.gguf", MixBF16},
+		{"llama256/llama256-Q4_K_M.gguf", MixQ4_K},
+		{"llama256/llama256-Q4_0.gguf", MixQ4_0},
+		{"llama256/llama256-Q8_0.gguf", MixQ8_0},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			g, err := weights.OpenGGUF(shareddata.Path(t, "refdata", "models", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer g.Close()
+			layers, _ := g.Int("llama.block_count")
+			_, untied := g.Tensor("output.weight")
+			layerName := regexp.MustCompile(`^blk\.(\d+)\.(\w+)\.weight$`)
+			checked := 0
+			for _, tn := range g.Tensors {
+				if len(tn.Shape) != 2 {
+					continue
+				}
+				role, layer := strings.TrimSuffix(tn.Name, ".weight"), -1
+				if m := layerName.FindStringSubmatch(tn.Name); m != nil {
+					layer, _ = strconv.Atoi(m[1])
+					role = m[2]
+				}
+				head := role == "output" || (role == "token_embd" && !untied)
+				if got := c.mix.matrixType(role, layer, int(layers), tn.Cols(), head); got != tn.DType {
+					t.Errorf("%s: mix %s chooses %v, llama-quantize wrote %v", tn.Name, c.mix, got, tn.DType)
+				}
+				checked++
+			}
+			if checked == 0 {
+				t.Fatal("no matrices")
+			}
+		})
+	}
+}
+
+// TestQwen25Q4KMCounts compares the Q4_K_M plan for Qwen2.5-0.5B with the
+// tensor counts llama-quantize produced for that shape (refdata README §8):
+// 132 Q5_0, 13 Q8_0 (token_embd included), 12 Q4_K and 12 Q6_K, and with
+// the file sizes there (F16 988 MB, Q8_0 530 MB, Q4_K_M 396 MB) within 1 %
+// (the vocabularies differ, so the metadata does).
+func TestQwen25Q4KMCounts(t *testing.T) {
+	s, _ := LookupShape("qwen2.5-0.5b")
+	p, err := NewPlan(Options{Shape: s, Mix: MixQ4_K})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.TypeCounts()
+	want := map[weights.DType]int{weights.Q5_0: 132, weights.Q8_0: 13, weights.Q4_K: 12, weights.Q6_K: 12, weights.F32: 121}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("types %v, want %v", got, want)
+	}
+	for _, c := range []struct {
+		mix Mix
+		mb  float64
+	}{{MixF16, 988}, {MixQ8_0, 530}, {MixQ4_K, 396}} {
+		p, err := NewPlan(Options{Shape: s, Mix: c.mix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, _, err := encodeHeader(p.KV, p.Tensors, 32)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(len(header))
+		for i := range p.Tensors {
+			n += p.Tensors[i].Bytes()
+		}
+		if mb := float64(n) / 1e6; math.Abs(mb-c.mb) > 0.01*c.mb {
+			t.Errorf("%s: %.1f MB, llama.cpp's file is %.0f MB", c.mix, mb, c.mb)
+		}
+	}
+}
+
+// TestLlama3RopeFreqs checks the rope_freqs.weight tensor against the
+// engine's own llama3 scaling from the Hugging Face config: the same model
+// with the tensor removed and Config.RopeScaling set instead must give the
+// same logits, and plain unscaled rope must not.
+func TestLlama3RopeFreqs(t *testing.T) {
+	s, _ := LookupShape("llama-3.2-1b")
+	path := writeTemp(t, Options{Shape: s, Mix: MixF16, Layers: 1, Vocab: 3000, Seed: 5})
+	tokens := make([]int32, 300)
+	for i := range tokens {
+		tokens[i] = int32(300 + i*7%1000)
+	}
+	run := func(edit func(w *weights.Model)) []float32 {
+		w, err := weights.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		edit(w)
+		m, err := engine.New(w, engine.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		out, err := m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: tokens, Tag: -1, Logits: engine.LastLogits}}, engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	withTensor := run(func(*weights.Model) {})
+	fromConfig := run(func(w *weights.Model) {
+		delete(w.Tensors, "rope_freqs.weight")
+		w.Config.RopeScaling = weights.RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}
+	})
+	unscaled := run(func(w *weights.Model) { delete(w.Tensors, "rope_freqs.weight") })
+	maxDiff := func(a, b []float32) float64 {
+		var d float64
+		for i := range a {
+			d = max(d, math.Abs(float64(a[i]-b[i])))
+		}
+		return d
+	}
+	if d := maxDiff(withTensor, fromConfig); d > 1e-5 {
+		t.Errorf("rope_freqs tensor vs llama3 config: max logit diff %g", d)
+	}
+	if d := maxDiff(withTensor, unscaled); d < 1e-4 {
+		t.Errorf("scaled and unscaled rope give nearly the same logits (diff %g): the test cannot tell them apart", d)
+	}
+}
+
+func TestWriteFileLeavesNoTempOnError(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := LookupShape("tiny")
+	s, _ = s.WithArch("llama")
+	if _, err := WriteFile(filepath.Join(dir, "x.gguf"), Options{Shape: s, Mix: "q3_k"}); err == nil {
+		t.Fatal("no error for an unknown mix")
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("left %d files behind", len(ents))
+	}
+}
+
+func TestLookupErrors(t *testing.T) {
+	if _, err := LookupShape("gpt-5"); err == nil || !strings.Contains(err.Error(), "qwen2.5-0.5b") {
+		t.Errorf("unknown shape: %v", err)
+	}
+	s, _ := LookupShape("qwen2.5-0.5b")
+	if _, err := s.WithArch("llama"); err == nil {
+		t.Error("qwen2.5-0.5b accepted arch llama")
+	}
+	tiny, _ := LookupShape("tiny")
+	if _, err := tiny.WithArch("gpt2"); err == nil {
+		t.Error("tiny accepted arch gpt2")
+	}
+	if _, err := ParseMix("Q4_K_M"); err != nil {
+		t.Errorf("Q4_K_M: %v", err)
+	}
+	if _, err := NewPlan(Options{Shape: s, Mix: MixF16, Vocab: 100}); err == nil {
+		t.Error("a vocabulary smaller than the tokenizer's was accepted")
+	}
+}
