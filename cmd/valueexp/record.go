@@ -37,6 +37,7 @@ func runRecord(e *env, args []string) error {
 	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
 	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: auto (when the model has one), on or off")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -61,6 +62,9 @@ func runRecord(e *env, args []string) error {
 	if mode != record.ModeText && mode != record.ModeGenerated {
 		return usageErr("--count %q: want text or generated", *count)
 	}
+	if *chat != "auto" && *chat != "on" && *chat != "off" {
+		return usageErr("--chat %q: want auto, on or off", *chat)
+	}
 	if *batchTokens <= 0 || *genBatch <= 0 || *maxNew <= 0 || *every < 0 {
 		return usageErr("--batch-tokens, --gen-batch and --max-new-tokens must be positive, --checkpoint-every ≥ 0")
 	}
@@ -81,6 +85,25 @@ func runRecord(e *env, args []string) error {
 	tok, err := tokenizer.Load(*model)
 	if err != nil {
 		return err
+	}
+	encode := func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) }
+	template := ""
+	if mode == record.ModeGenerated && *chat != "off" {
+		if _, err := tok.RenderChat([]tokenizer.Message{{Role: "user", Content: units[0].Text}}, true); err == nil {
+			if template = tokenizer.TemplateFamily(tok.ChatTemplate()); template == "" {
+				template = "model"
+			}
+			// A rendered template carries its own special tokens.
+			encode = func(s string) []int32 {
+				text, err := tok.RenderChat([]tokenizer.Message{{Role: "user", Content: s}}, true)
+				if err != nil { // cannot happen: the same template rendered above
+					text = s
+				}
+				return tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})
+			}
+		} else if *chat == "on" || !errors.Is(err, tokenizer.ErrNoTemplate) {
+			return fmt.Errorf("--chat %s: %w (use --chat off for plain-text prompts)", *chat, err)
+		}
 	}
 	langNames := make([]string, len(langs))
 	for i, l := range langs {
@@ -110,7 +133,7 @@ func runRecord(e *env, args []string) error {
 
 	prog := newRecordProgress(e.stderr, writerIsTerminal(e.stderr))
 	job := &record.Job{
-		Model: m, Encode: func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) },
+		Model: m, Encode: encode, Template: template,
 		ModelName: filepath.Base(filepath.Clean(*model)), Fingerprint: record.Fingerprint(m.Weights),
 		Units: units, Tags: tags, Langs: langNames, Mode: mode, Shard: sh,
 		BatchTokens: *batchTokens, GenBatch: *genBatch, MaxNewTokens: *maxNew,
@@ -119,6 +142,9 @@ func runRecord(e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "record: %s, %d items (%s, shard %v: %d items), %d tags, counting %s tokens\n",
 		job.ModelName, len(units), *lang, sh, sh.Size(len(units)), len(tags), mode)
+	if template != "" {
+		fmt.Fprintf(e.stderr, "record: prompts use the model's chat template (%s)\n", template)
+	}
 	res, err := job.Run(ctx)
 	prog.finish()
 	if err != nil {

@@ -39,7 +39,11 @@ type Job struct {
 	Tags        []string // the tag names units index
 	Langs       []string // informative, stored in the manifest
 	Mode        Mode
-	Shard       Shard // zero value: the whole job
+	// Template names the chat template Encode wraps prompts in, "" for
+	// plain text; it is stored with the format so runs with and without a
+	// template never mix.
+	Template string
+	Shard    Shard // zero value: the whole job
 	// BatchTokens bounds the tokens of one packed forward pass in ModeText
 	// (a longer text runs alone). GenBatch is the number of prompts per
 	// Generate call and MaxNewTokens the answer length in ModeGenerated.
@@ -92,6 +96,9 @@ func (j *Job) manifest() Manifest {
 	m.Shape.Name = j.ModelName
 	if j.Mode == ModeGenerated {
 		m.Format, m.MaxNewTokens, m.RepetitionPenalty = PromptFormat, j.MaxNewTokens, GenRepetitionPenalty
+	}
+	if j.Template != "" {
+		m.Format += "+template:" + j.Template
 	}
 	return m
 }

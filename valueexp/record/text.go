@@ -30,8 +30,8 @@ func ActivationText(it cvoice.Item) string {
 // "support" role play (METHOD.md §2.4), rewritten in our own words, asking
 // the model to argue as someone raised to revere the item's value and to
 // answer the dilemma in the first person. The English prompt mirrors the
-// Chinese one. It is plain text: the tokenizer package has no chat-template
-// renderer yet.
+// Chinese one. It is the content of one user turn; the caller may wrap it in
+// the model's chat template (Job.Template), as the authors did.
 func RolePlayPrompt(it cvoice.Item) string {
 	v := it.Value.Name(it.Language)
 	if it.Language == cvoice.LangChinese {
