@@ -1,8 +1,98 @@
 package main
 
-import "errors"
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
 
-// runReport is being written; this placeholder keeps the command table stable.
+	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/valueexp/evaluate"
+	"github.com/valueexploration/valueexp/valueexp/report"
+	"github.com/valueexploration/valueexp/weights/safetensors"
+)
+
 func runReport(e *env, args []string) error {
-	return errors.New("the report command is not available in this build yet")
+	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE] --out DIR [--title TEXT] [--demo]")
+	counts := fs.String("counts", "", "activation counts `FILE` from valueexp record (safetensors)")
+	neurons := fs.String("neurons", "", "neuron-set `FILE` from valueexp identify (JSON)")
+	results := fs.String("results", "", "evaluation results `FILE` from valueexp evaluate (JSON)")
+	out := fs.String("out", "", "output `DIR` for report.md and the PNG figures")
+	title := fs.String("title", "", "report `TITLE` (default \"ValueExploration report\")")
+	demo := fs.Bool("demo", false, "mark the report as a demonstration on a random-weight model")
+	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if *out == "" {
+		return usageErr("--out is required")
+	}
+	if *counts == "" && *neurons == "" && *results == "" {
+		return usageErr("give at least one of --counts, --neurons and --results")
+	}
+	in := report.Inputs{Title: *title, Demo: *demo, CountsFile: *counts, NeuronsFile: *neurons, ResultsFile: *results}
+	if *counts != "" {
+		b, err := os.ReadFile(*counts)
+		if err != nil {
+			return err
+		}
+		if in.Counts, err = hooks.ParseActProb(b); err != nil {
+			return fmt.Errorf("%s: %w", *counts, err)
+		}
+		// ParseActProb has already validated the file, so this cannot fail
+		// for a reason it did not report; the metadata holds the manifest.
+		f, err := safetensors.Parse(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *counts, err)
+		}
+		in.CountsMeta = f.Metadata
+	}
+	if *neurons != "" {
+		f, err := hooks.LoadNeuronSets(*neurons)
+		if err != nil {
+			return err
+		}
+		in.Neurons = f
+	}
+	if *results != "" {
+		r, err := loadResults(*results)
+		if err != nil {
+			return err
+		}
+		in.Results = r
+	}
+	files, err := report.Write(*out, in)
+	if err != nil {
+		return err
+	}
+	pngs := 0
+	for _, f := range files {
+		if filepath.Ext(f) == ".png" {
+			pngs++
+		}
+	}
+	fmt.Fprintf(e.stderr, "wrote %s with %d figures\n", filepath.Join(*out, report.ReportFile), pngs)
+	for _, f := range files {
+		fmt.Fprintln(e.stdout, f)
+	}
+	return nil
+}
+
+// loadResults reads the JSON that valueexp evaluate writes. Unknown fields
+// are allowed, so a report still reads results from a newer version.
+func loadResults(path string) (*evaluate.Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r evaluate.Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: results: %w", path, err)
+	}
+	if r.Format != "" && r.Format != "valueexp-results" {
+		return nil, fmt.Errorf("%s: results: format is %q, want %q", path, r.Format, "valueexp-results")
+	}
+	if len(r.Cells) == 0 {
+		return nil, fmt.Errorf("%s: results: no cells", path)
+	}
+	return &r, nil
 }

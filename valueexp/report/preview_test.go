@@ -1,6 +1,7 @@
 package report
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -18,6 +19,20 @@ func TestPreview(t *testing.T) {
 		t.Skip("set REPORT_PREVIEW=DIR to write preview reports")
 	}
 	if _, err := Write(filepath.Join(dir, "fixture"), Inputs{Counts: fixtureCounts(), Neurons: fixtureNeurons(), Results: fixtureResults(true), Demo: true}); err != nil {
+		t.Fatal(err)
+	}
+	// The fixture inputs as files, for trying "valueexp report" by hand.
+	if err := fixtureNeurons().Save(filepath.Join(dir, "neurons.json")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fixtureCounts().Save(filepath.Join(dir, "counts.safetensors")); err != nil {
+		t.Fatal(err)
+	}
+	rj, err := json.MarshalIndent(fixtureResults(true), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), rj, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	deg := degenerateInputs(t)
