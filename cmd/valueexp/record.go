@@ -117,7 +117,7 @@ func runRecord(e *env, args []string) error {
 	interrupt := make(chan struct{})
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sig)
+	defer func() { signal.Stop(sig); close(sig) }() // ends the goroutine below
 	go func() {
 		n := 0
 		for range sig {
