@@ -51,9 +51,11 @@ type KV struct {
 
 // GGUF is a parsed GGUF file (version 2 or 3).
 type GGUF struct {
-	Path       string
-	Version    uint32
-	Alignment  int
+	Path      string
+	Version   uint32
+	Alignment int
+	// DataOffset is where the aligned data section starts; for a file with
+	// no tensors that ends before that point, it is the file's length.
 	DataOffset int64
 	KV         []KV      // metadata in file order
 	Tensors    []*Tensor // in file order; names as stored, Shape outermost first
