@@ -22,16 +22,12 @@ func sumSquaresAVX(x *float32, n int) float64
 //go:noescape
 func scaleMulAVX(dst, x, w *float32, s float32, n int)
 
-// The element-wise kernels run whole vectors of eight in assembly; the last
-// n%8 elements go through the same assembly in a padded stack buffer, so
-// every element gets the same arithmetic wherever it sits.
+// The element-wise kernels run whole groups of eight in assembly. The last
+// n%8 elements take ggml's scalar route (see activ.go), shared with the
+// generic code, except in RMSNorm, where padding with zeros is exact.
 
-// pad8 copies the tail of x (fewer than 8 elements) into a buffer filled
-// with fill.
-func pad8(x []float32, fill float32) (buf [8]float32) {
-	for i := range buf {
-		buf[i] = fill
-	}
+// pad8 copies the tail of x (fewer than 8 elements) into a zeroed buffer.
+func pad8(x []float32) (buf [8]float32) {
 	copy(buf[:], x)
 	return buf
 }
@@ -41,10 +37,8 @@ func siluSIMD(dst, x []float32) {
 	if n8 > 0 {
 		siluAVX(&dst[0], &x[0], n8)
 	}
-	if n8 < len(x) {
-		buf := pad8(x[n8:], 0)
-		siluAVX(&buf[0], &buf[0], 8)
-		copy(dst[n8:], buf[:])
+	for i := n8; i < len(x); i++ {
+		dst[i] = x[i] / (1 + expF32(-x[i]))
 	}
 }
 
@@ -53,10 +47,10 @@ func swigluSIMD(dst, gate, up []float32) {
 	if n8 > 0 {
 		swigluAVX(&dst[0], &gate[0], &up[0], n8)
 	}
-	if n8 < len(dst) {
-		g, u := pad8(gate[n8:], 0), pad8(up[n8:], 0)
-		swigluAVX(&g[0], &g[0], &u[0], 8)
-		copy(dst[n8:], g[:])
+	for i := n8; i < len(dst); i++ {
+		g := gate[i]
+		s := g / (1 + expF32(-g))
+		dst[i] = s * up[i]
 	}
 }
 
@@ -70,7 +64,7 @@ func rmsNormSIMD(dst, x, w []float32, eps float32) {
 		sum = sumSquaresAVX(&x[0], n8)
 	}
 	if n8 < len(x) {
-		buf := pad8(x[n8:], 0)
+		buf := pad8(x[n8:])
 		sum += sumSquaresAVX(&buf[0], 8)
 	}
 	scale := rmsScale(sum, len(x), eps)
@@ -78,7 +72,7 @@ func rmsNormSIMD(dst, x, w []float32, eps float32) {
 		scaleMulAVX(&dst[0], &x[0], &w[0], scale, n8)
 	}
 	if n8 < len(x) {
-		xb, wb := pad8(x[n8:], 0), pad8(w[n8:], 0)
+		xb, wb := pad8(x[n8:]), pad8(w[n8:])
 		scaleMulAVX(&xb[0], &xb[0], &wb[0], scale, 8)
 		copy(dst[n8:], xb[:])
 	}
@@ -89,23 +83,21 @@ func softmaxSIMD(x []float32) {
 		return
 	}
 	n8 := len(x) &^ 7
-	negInf := float32(math.Inf(-1))
-	var tail [8]float32
-	mx := negInf
+	mx := float32(math.Inf(-1))
 	if n8 > 0 {
 		mx = maxF32AVX(&x[0], n8)
 	}
-	if n8 < len(x) {
-		tail = pad8(x[n8:], negInf)
-		mx = max(mx, maxF32AVX(&tail[0], 8))
+	for _, v := range x[n8:] {
+		mx = max(mx, v)
 	}
 	var sum float64
 	if n8 > 0 {
 		sum = expSubSumAVX(&x[0], n8, mx)
 	}
-	if n8 < len(x) {
-		sum += expSubSumAVX(&tail[0], 8, mx) // padding adds exp(-inf) = 0
-		copy(x[n8:], tail[:])
+	for i := n8; i < len(x); i++ {
+		e := expF32(x[i] - mx)
+		x[i] = e
+		sum += float64(e)
 	}
 	scaleF32SIMD(x, float32(1/sum))
 }

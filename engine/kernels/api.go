@@ -192,16 +192,20 @@ func DotQ6_K(w, a []byte, n int) float32 {
 	return active.dotQ6_K(w, a, n)
 }
 
-// SiLU sets dst[i] = x[i]/(1+exp(-x[i])). dst and x must have equal lengths
-// and may be the same slice.
+// SiLU sets dst[i] = x[i]/(1+exp(-x[i])) exactly as ggml computes it on an
+// AVX2 machine: elements in whole groups of eight from the start of the
+// slice use ggml's vector exp approximation (under 2 ulp), the last len%8
+// a correctly rounded exp, as ggml's scalar tail loop does. On llama.cpp's
+// own tensors the result is bit-identical. dst and x must have equal
+// lengths and may be the same slice.
 func SiLU(dst, x []float32) {
 	sameLen("SiLU", len(dst), len(x))
 	active.silu(dst, x)
 }
 
-// SwiGLU sets dst[i] = silu(gate[i])*up[i], rounding silu(gate[i]) to
-// float32 before the product as llama.cpp's separate silu and mul ops do.
-// dst may alias gate or up.
+// SwiGLU sets dst[i] = silu(gate[i])*up[i], with silu as in SiLU and
+// rounded to float32 before the product, as llama.cpp's separate silu and
+// mul ops do. dst may alias gate or up.
 func SwiGLU(dst, gate, up []float32) {
 	sameLen("SwiGLU", len(dst), len(gate))
 	sameLen("SwiGLU", len(dst), len(up))
@@ -217,6 +221,10 @@ func RMSNorm(dst, x, w []float32, eps float32) {
 	active.rmsNorm(dst, x, w, eps)
 }
 
-// Softmax replaces x with exp(x-max(x)) / sum, the sum taken in float64 as
-// in ggml. An empty slice is left alone.
+// Softmax replaces x with exp(x-max(x))/sum as ggml_vec_soft_max_f32 does
+// on AVX2: exps as in SiLU (ggml's vector exp for whole groups of eight,
+// a rounded exp for the tail), each group of eight summed in float32 and
+// added to a float64 total, then every element multiplied by the float32
+// 1/sum. -Inf entries (masked positions) come out as exactly 0. An empty
+// slice is left alone.
 func Softmax(x []float32) { active.softmax(x) }

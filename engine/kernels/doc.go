@@ -12,7 +12,12 @@
 // Q8_1, and the K-quants (Q2_K..Q6_K) against Q8_K. The activation
 // quantizers reproduce, bit for bit, the ones ggml runs on an AVX2 machine
 // (see QuantizeQ8_0), so an engine built on them rounds its activations the
-// way llama.cpp does.
+// way llama.cpp does. RMSNorm, SiLU, SwiGLU and Softmax likewise follow
+// ggml's AVX2 arithmetic (its exp approximation and summation order); on
+// llama.cpp's reference tensors RMSNorm, SiLU and SwiGLU are bit-identical.
+//
+// All kernels are pure functions of their arguments and safe to call from
+// many goroutines at once.
 //
 // Kernels take raw slices. Lengths that do not fit (mismatched operands, a
 // byte slice too short for n elements, n not a multiple of the block size)

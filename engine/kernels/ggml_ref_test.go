@@ -3,6 +3,7 @@ package kernels
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,9 +16,10 @@ import (
 	"github.com/valueexploration/valueexp/weights"
 )
 
-// readDequantRefs reads a refs/dequant safetensors file: F32 tensors that
-// ggml's own to_float produced from the GGUF's quantized tensors, and the
-// metadata "types" naming each tensor's ggml type.
+// readDequantRefs reads the F32 tensors of a refdata safetensors file and,
+// for refs/dequant files (whose tensors ggml's own to_float produced from
+// the GGUF's quantized tensors), the metadata "types" naming each tensor's
+// ggml type.
 func readDequantRefs(t *testing.T, path string) (map[string][]float32, map[string]string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -38,6 +40,9 @@ func readDequantRefs(t *testing.T, path string) (map[string][]float32, map[strin
 			if err := json.Unmarshal(raw, &md); err != nil {
 				t.Fatalf("%s: metadata: %v", path, err)
 			}
+			if md["types"] == "" {
+				continue
+			}
 			if err := json.Unmarshal([]byte(md["types"]), &types); err != nil {
 				t.Fatalf("%s: types: %v", path, err)
 			}
@@ -47,8 +52,11 @@ func readDequantRefs(t *testing.T, path string) (map[string][]float32, map[strin
 			DType   string `json:"dtype"`
 			Offsets [2]int `json:"data_offsets"`
 		}
-		if err := json.Unmarshal(raw, &info); err != nil || info.DType != "F32" {
-			t.Fatalf("%s: tensor %q: dtype %q, %v", path, name, info.DType, err)
+		if err := json.Unmarshal(raw, &info); err != nil {
+			t.Fatalf("%s: tensor %q: %v", path, name, err)
+		}
+		if info.DType != "F32" {
+			continue // token ids and other non-float tensors are not needed here
 		}
 		v := make([]float32, (info.Offsets[1]-info.Offsets[0])/4)
 		for i := range v {
@@ -157,4 +165,63 @@ func TestKernelsMatchGGMLDequant(t *testing.T) {
 	}
 	sort.Strings(kinds)
 	t.Logf("checked %s rows of types %v", strconv.Itoa(checked), kinds)
+}
+
+// TestActivationsMatchLlamaCpp runs RMSNorm, SiLU and SwiGLU on llama.cpp's
+// own intermediate tensors of llama-tiny (refs/llama-tiny.refs.safetensors)
+// and requires the next tensor llama.cpp computed, bit for bit: attn_norm
+// from inp_embd, ffn_gate_act from ffn_gate, ffn_act from ffn_gate and
+// ffn_up.
+func TestActivationsMatchLlamaCpp(t *testing.T) {
+	refs, _ := readDequantRefs(t, shareddata.Path(t, "refdata", "refs", "llama-tiny.refs.safetensors"))
+	g, err := weights.OpenGGUF(shareddata.Path(t, "refdata", "models", "llama-tiny", "llama-tiny.gguf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	nw, ok := g.Tensor("blk.0.attn_norm.weight")
+	if !ok || nw.DType != weights.F32 {
+		t.Fatal("llama-tiny.gguf: blk.0.attn_norm.weight missing or not F32")
+	}
+	w := make([]float32, nw.Elems())
+	for i := range w {
+		w[i] = math.Float32frombits(binary.LittleEndian.Uint32(nw.Data[4*i:]))
+	}
+	const H, F, eps = 64, 160, 1e-5
+	for _, ks := range impls() {
+		worst := map[string]float64{}
+		check := func(what string, got []float32, want []float32) {
+			for i := range got {
+				d := ulpDiff(got[i], float64(want[i]))
+				if math.Abs(float64(got[i]-want[i])) < 1e-30 {
+					d = 0
+				}
+				worst[what] = max(worst[what], d)
+			}
+		}
+		for _, seq := range []string{"seq0", "seq1"} {
+			emb, norm := refs[seq+".inp_embd"], refs[seq+".blk.0.attn_norm"]
+			out := make([]float32, H)
+			for row := 0; row < len(emb)/H; row++ {
+				ks.rmsNorm(out, emb[row*H:(row+1)*H], w, eps)
+				check("rmsnorm", out, norm[row*H:(row+1)*H])
+			}
+			for l := range 3 {
+				pre := fmt.Sprintf("%s.blk.%d.", seq, l)
+				gate, up := refs[pre+"ffn_gate"], refs[pre+"ffn_up"]
+				act := make([]float32, len(gate))
+				ks.silu(act, gate)
+				check("silu", act, refs[pre+"ffn_gate_act"])
+				ks.swiglu(act, gate, up)
+				check("swiglu", act, refs[pre+"ffn_act"])
+			}
+		}
+		_ = F
+		t.Logf("%s: worst ulp vs llama.cpp: %v", ks.name, worst)
+		for what, d := range worst {
+			if d != 0 {
+				t.Errorf("%s %s: %.1f ulp from llama.cpp, want bit-exact", ks.name, what, d)
+			}
+		}
+	}
 }
