@@ -28,6 +28,7 @@ func runEvaluate(e *env, args []string) error {
 	chat := fs.String("chat", "auto", "wrap prompts in the model's chat template: auto (if it has one), on, off")
 	seed := fs.Uint64("seed", 1, "seed of the random control sets")
 	noRandom := fs.Bool("no-random-control", false, "skip the random same-size control sets")
+	sameLang := fs.Bool("same-language", false, "evaluate a per-language set (诚信/zh) only on its own language (default: on both)")
 	out := fs.String("out", "", "results `FILE` (JSON)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	if err := parseFlags(fs, args, false); err != nil {
@@ -68,7 +69,7 @@ func runEvaluate(e *env, args []string) error {
 		return usageErr("--chat %q: want auto, on or off", *chat)
 	}
 	opt := evaluate.Options{Mode: evaluate.Mode(*mode), SwapOrder: *swap, MaxItems: *maxItems, MaxTokens: *maxTokens,
-		Chat: useChat, RandomSeed: *seed, NoRandomControl: *noRandom}
+		Chat: useChat, RandomSeed: *seed, NoRandomControl: *noRandom, SameLanguage: *sameLang}
 	var sets *hooks.NeuronSetFile
 	var names []string
 	if *neurons != "" {

@@ -59,6 +59,10 @@ type Options struct {
 	RandomSeed uint64
 	// NoRandomControl skips the random control conditions.
 	NoRandomControl bool
+	// SameLanguage evaluates a per-language set ("诚信/zh") and its control
+	// only on items of that language; by default every set is evaluated on
+	// every language (the 2×2 design of METHOD.md §3.7).
+	SameLanguage bool
 	// Progress, if set, is called after each batch with items done and total.
 	Progress func(done, total int)
 }
@@ -69,7 +73,8 @@ type Condition struct {
 	Name      string `json:"name"`
 	Kind      string `json:"kind"` // "none", "deactivate" or "random"
 	Set       string `json:"set,omitempty"`
-	Value     string `json:"value,omitempty"` // the value the set belongs to, if its name says
+	Value     string `json:"value,omitempty"`    // the value the set belongs to, if its name says
+	Language  string `json:"language,omitempty"` // the set's language, if its name says ("诚信/zh")
 	Neurons   int    `json:"neurons"`
 	ControlOf string `json:"control_of,omitempty"`
 	Seed      uint64 `json:"seed,omitempty"`
@@ -107,23 +112,27 @@ type ItemResult struct {
 
 // Results is what Run returns and what `valueexp evaluate` writes as JSON.
 type Results struct {
-	Format     string       `json:"format"`
-	Version    int          `json:"version"`
-	Model      string       `json:"model"`
-	Mode       Mode         `json:"mode"`
-	SwapOrder  bool         `json:"swap_order"`
-	Chat       bool         `json:"chat"`
-	MaxItems   int          `json:"max_items"`
-	Data       string       `json:"data"`
-	Neurons    string       `json:"neurons,omitempty"`
-	Conditions []Condition  `json:"conditions"`
-	Cells      []Cell       `json:"cells"`
-	Items      []ItemResult `json:"items"`
+	Format    string `json:"format"`
+	Version   int    `json:"version"`
+	Model     string `json:"model"`
+	Mode      Mode   `json:"mode"`
+	SwapOrder bool   `json:"swap_order"`
+	Chat      bool   `json:"chat"`
+	MaxItems  int    `json:"max_items"`
+	// SameLanguage: per-language sets were evaluated only in their language.
+	SameLanguage bool         `json:"same_language"`
+	Data         string       `json:"data"`
+	Neurons      string       `json:"neurons,omitempty"`
+	Conditions   []Condition  `json:"conditions"`
+	Cells        []Cell       `json:"cells"`
+	Items        []ItemResult `json:"items"`
 }
 
 // Conditions builds the conditions to run: the plain model, each named set
 // of f zeroed at every position, and (unless disabled) for each such set a
-// random set with the same per-layer sizes. names nil means every set.
+// random set with the same per-layer sizes: the file's own "random:NAME" set
+// when it has one (as `valueexp identify --random-control` writes), else one
+// drawn here. names nil means every set except the "random:" ones.
 func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, opt Options) ([]Condition, error) {
 	conds := []Condition{{Name: "none", Kind: "none"}}
 	if f == nil {
@@ -134,7 +143,9 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 	}
 	if names == nil {
 		for _, s := range f.NeuronSets {
-			names = append(names, s.Name)
+			if !strings.HasPrefix(s.Name, "random:") {
+				names = append(names, s.Name)
+			}
 		}
 	}
 	for i, name := range names {
@@ -149,16 +160,28 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 		if site != hooks.SiteMLPAct {
 			return nil, fmt.Errorf("neuron set %q is at %s; deactivation uses mlp.hook_act", name, set.Site)
 		}
-		value := ""
-		if v, ok := cvoice.LookupValue(strings.SplitN(name, "/", 2)[0]); ok {
+		value, lang := "", ""
+		base, suffix, _ := strings.Cut(name, "/")
+		if v, ok := cvoice.LookupValue(base); ok {
 			value = v.Chinese()
+		}
+		if suffix == string(cvoice.LangChinese) || suffix == string(cvoice.LangEnglish) {
+			lang = suffix
 		}
 		h := hooks.New(shape.Layers)
 		if err := hooks.ZeroSets(h, f, []string{name}, hooks.When{}); err != nil {
 			return nil, err
 		}
-		conds = append(conds, Condition{Name: name, Kind: "deactivate", Set: name, Value: value, Neurons: set.Size(), hooks: h})
+		conds = append(conds, Condition{Name: name, Kind: "deactivate", Set: name, Value: value, Language: lang, Neurons: set.Size(), hooks: h})
 		if opt.NoRandomControl {
+			continue
+		}
+		if own, ok := f.Find("random:" + name); ok {
+			rh := hooks.New(shape.Layers)
+			if err := hooks.ZeroSets(rh, f, []string{own.Name}, hooks.When{}); err != nil {
+				return nil, err
+			}
+			conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			continue
 		}
 		sel := &selection.Selection{Tags: []string{name}, Layers: shape.Layers, Dim: shape.DMLP, Neurons: [][][]int32{make([][]int32, shape.Layers)}}
@@ -186,7 +209,7 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 				return nil, err
 			}
 		}
-		conds = append(conds, Condition{Name: "random:" + name, Kind: "random", Set: name, Value: value, Neurons: rnd.Size(0), ControlOf: name, Seed: seed, hooks: rh})
+		conds = append(conds, Condition{Name: "random:" + name, Kind: "random", Set: name, Value: value, Language: lang, Neurons: rnd.Size(0), ControlOf: name, Seed: seed, hooks: rh})
 	}
 	return conds, nil
 }
@@ -214,11 +237,27 @@ func Run(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, data *c
 	if opt.SwapOrder {
 		orders = append(orders, true)
 	}
-	total := len(conds) * len(items)
+	itemsFor := func(c Condition) []cvoice.Item {
+		if !opt.SameLanguage || c.Language == "" {
+			return items
+		}
+		var sub []cvoice.Item
+		for _, it := range items {
+			if string(it.Language) == c.Language {
+				sub = append(sub, it)
+			}
+		}
+		return sub
+	}
+	total := 0
+	for _, c := range conds {
+		total += len(itemsFor(c))
+	}
 	done := 0
 	for _, c := range conds {
 		var results []ItemResult
 		var err error
+		items := itemsFor(c)
 		switch opt.Mode {
 		case Likelihood:
 			results, err = likelihood(ctx, m, tok, items, orders, c, opt, func(n int) {
@@ -241,6 +280,7 @@ func Run(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, data *c
 		res.Items = append(res.Items, results...)
 		res.Conditions = append(res.Conditions, c)
 	}
+	res.SameLanguage = opt.SameLanguage
 	res.Cells = summarize(items, res.Conditions, res.Items)
 	return res, nil
 }

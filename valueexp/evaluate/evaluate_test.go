@@ -143,3 +143,38 @@ func TestParseSupport(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionsUseFileControlsAndLanguages checks that a file's own
+// "random:NAME" set becomes NAME's control, that "random:" sets are not
+// deactivated on their own, and that SameLanguage limits a per-language set
+// to its language.
+func TestConditionsUseFileControlsAndLanguages(t *testing.T) {
+	m, tok := loadStories(t)
+	f := &hooks.NeuronSetFile{Format: "neuron-sets", Version: 1, NeuronSets: []hooks.NeuronSet{
+		{Name: "诚信/zh", Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 0, Indices: []int32{1, 2}}}},
+		{Name: "random:诚信/zh", Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 0, Indices: []int32{9, 99}}}},
+	}}
+	conds, err := Conditions(f, nil, m.Shape(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conds) != 3 || conds[1].Name != "诚信/zh" || conds[1].Language != "zh" || conds[2].Name != "random:诚信/zh" || conds[2].ControlOf != "诚信/zh" || conds[2].Seed != 0 {
+		t.Fatalf("conditions %+v", conds)
+	}
+	all, err := sample.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := all.Select(cvoice.Query{Values: []cvoice.Value{0}})
+	res, err := Run(context.Background(), m, tok, data, conds, Options{MaxItems: 1, SameLanguage: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := map[string]int{}
+	for _, r := range res.Items {
+		per[r.Condition]++
+	}
+	if per["none"] != 2 || per["诚信/zh"] != 1 || per["random:诚信/zh"] != 1 {
+		t.Errorf("items per condition %v, want none 2 (zh+en), the zh set and its control 1 each", per)
+	}
+}
