@@ -65,7 +65,7 @@ func layerFigure(counts [cvoice.NumValues][]int, layers int, title string) (*fig
 	ticks := make([]plot.Tick, layers)
 	step := max(1, layers/16)
 	for l := range layers {
-		if l%step == 0 || l == layers-1 {
+		if l%step == 0 {
 			ticks[l] = plot.Tick{Value: float64(l), Label: strconv.Itoa(l)}
 		} else {
 			ticks[l] = plot.Tick{Value: float64(l)}
@@ -74,6 +74,7 @@ func layerFigure(counts [cvoice.NumValues][]int, layers int, title string) (*fig
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.X.Min, p.X.Max = -0.6, float64(layers)-0.4
 	p.Y.Min = 0
+	p.Y.Tick.Marker = integerTicks{}
 	p.Add(plotter.NewGrid())
 	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 5 * vg.Inch}, nil
 }
@@ -216,32 +217,36 @@ func histogramFigure(samples [][]float64, names []string, colors []color.Color, 
 	if hi <= lo {
 		hi = lo + 1
 	}
-	base := 0.0
+	// On a log axis bars show log10(count+1), so empty bins sit at 0; the
+	// axis is linear in that quantity, labelled in counts. (gonum's own
+	// LogScale misplaces a centred axis label and leaves a gap above.)
+	tr := func(n float64) float64 { return n }
 	if logY {
-		base = 1
-		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-		p.Y.Label.Text = "neurons + 1 (log scale)"
+		tr = func(n float64) float64 { return math.Log10(n + 1) }
+		p.Y.Tick.Marker = logCountTicks{}
+		p.Y.Label.Text = "neurons (log scale)"
 	}
 	width := (hi - lo) / float64(bins)
-	ymax := base + 1
+	ymax := 1.0
 	for i, s := range samples {
 		counts := make([]float64, bins)
 		for _, x := range s {
 			if math.IsNaN(x) || math.IsInf(x, 0) {
 				continue
 			}
-			k := int((x - lo) / width)
+			// The tiny nudge keeps values on a bin edge (0.3 with width
+			// 0.1) in the bin they start, despite rounding.
+			k := int(math.Floor((x-lo)/width + 1e-9))
 			k = max(0, min(bins-1, k))
 			counts[k]++
 		}
 		xys := make(plotter.XYs, 0, 2*bins+2)
-		xys = append(xys, plotter.XY{X: lo, Y: base})
+		xys = append(xys, plotter.XY{X: lo, Y: 0})
 		for k, n := range counts {
-			xys = append(xys, plotter.XY{X: lo + float64(k)*width, Y: n + base}, plotter.XY{X: lo + float64(k+1)*width, Y: n + base})
-			ymax = math.Max(ymax, n+base)
+			xys = append(xys, plotter.XY{X: lo + float64(k)*width, Y: tr(n)}, plotter.XY{X: lo + float64(k+1)*width, Y: tr(n)})
+			ymax = math.Max(ymax, n)
 		}
-		xys = append(xys, plotter.XY{X: hi, Y: base})
+		xys = append(xys, plotter.XY{X: hi, Y: 0})
 		l, err := plotter.NewLine(xys)
 		if err != nil {
 			return nil, fmt.Errorf("report: histogram: %w", err)
@@ -255,13 +260,13 @@ func histogramFigure(samples [][]float64, names []string, colors []color.Color, 
 	}
 	top := ymax * 1.1
 	if logY {
-		top = ymax * 2
+		top = math.Ceil(math.Log10(ymax*1.5) + 0.01)
 	}
 	for i, m := range markers {
 		if math.IsNaN(m) || math.IsInf(m, 0) {
 			continue
 		}
-		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: base}, {X: m, Y: top}})
+		l, err := plotter.NewLine(plotter.XYs{{X: m, Y: 0}, {X: m, Y: top}})
 		if err != nil {
 			return nil, fmt.Errorf("report: histogram: %w", err)
 		}
@@ -271,8 +276,68 @@ func histogramFigure(samples [][]float64, names []string, colors []color.Color, 
 		p.Add(l)
 		leg.Add(markerNames[i], l)
 	}
-	p.Y.Min, p.Y.Max = base, top
+	p.Y.Min, p.Y.Max = 0, top
 	p.X.Min, p.X.Max = lo, hi
 	p.Add(plotter.NewGrid())
 	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 4.5 * vg.Inch}, nil
+}
+
+// integerTicks label a count axis at about five round whole numbers (steps
+// of 1, 2 or 5 times a power of ten), with a minor tick between labels.
+type integerTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	span := hi - lo
+	if !(span > 0) || math.IsInf(span, 0) {
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', 0, 64)}}
+	}
+	step := 1.0
+	for mag := 1.0; step*5 < span; mag *= 10 {
+		for _, m := range []float64{1, 2, 5} {
+			if step = m * mag; step*5 >= span {
+				break
+			}
+		}
+	}
+	var ticks []plot.Tick
+	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
+		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
+		if half := v + step/2; step > 1 && half <= hi {
+			ticks = append(ticks, plot.Tick{Value: half})
+		}
+	}
+	return ticks
+}
+
+// logCountTicks label an axis of log10(count+1) in counts: 0, 1, 10, 100,
+// 1k … at whole decades, with unlabelled minor ticks between.
+type logCountTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logCountTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := []plot.Tick{{Value: 0, Label: "0"}}
+	for k := 0.0; math.Log10(math.Pow(10, k)+1) <= hi; k++ {
+		d := math.Pow(10, k)
+		ticks = append(ticks, plot.Tick{Value: math.Log10(d + 1), Label: countLabel(d)})
+		for m := 2.0; m < 10; m++ {
+			if v := math.Log10(m*d + 1); v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v})
+			}
+		}
+	}
+	return ticks
+}
+
+// countLabel writes a power of ten compactly: 1, 10, 100, 1k, 10k, 1M.
+func countLabel(v float64) string {
+	switch {
+	case v >= 1e9:
+		return strconv.FormatFloat(v/1e9, 'f', -1, 64) + "G"
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', -1, 64) + "M"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'f', -1, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
 }
