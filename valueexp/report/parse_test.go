@@ -101,6 +101,19 @@ func TestNumberFormats(t *testing.T) {
 	}
 }
 
+func TestASCIILabel(t *testing.T) {
+	for _, tt := range []struct{ name, want string }{
+		{"诚信/zh", "Integrity/zh"},
+		{"random:法治/en", "random: Rule of Law/en"},
+		{"富强-support", "Prosperity-support"},
+		{"集合✓", "???"},
+	} {
+		if got := asciiLabel(tt.name); got != tt.want {
+			t.Errorf("asciiLabel(%q) = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
 // FuzzParseTag checks that any name either fails or yields a tag whose
 // ASCII label parses back to the same tag.
 func FuzzParseTag(f *testing.F) {

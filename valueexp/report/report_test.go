@@ -256,3 +256,29 @@ func degenerateInputs(t *testing.T) []Inputs {
 		{Results: &evaluate.Results{}},
 	}
 }
+
+// The record manifest in the counts metadata feeds the header, the tag table
+// and the caveats.
+func TestCountsManifest(t *testing.T) {
+	c := fixtureCounts()
+	c.Tokens[0], c.Tokens[1] = 2, 2 // 富强/zh: far fewer tokens than the rest
+	for i := range 32 {
+		c.Count[i] = min(c.Count[i], 2)
+		c.Count[32+i] = min(c.Count[32+i], 2)
+	}
+	perTag := make([]string, 24)
+	for i := range perTag {
+		perTag[i] = fmt.Sprint(100 + i)
+	}
+	meta := map[string]string{"record": `{"version":1,"model":"tiny.gguf","mode":"text","format":"ctx-aligned-violating-rationale","langs":["zh","en"],"items":2424,"data_digest":"0123456789abcdef0123","partial":true,"complete":false,"items_per_tag":[` + strings.Join(perTag, ",") + `],"future_field":1}`}
+	_, md, _ := writeReport(t, Inputs{Counts: c, CountsMeta: meta, CountsFile: "/x/counts.safetensors"})
+	mustContain(t, md,
+		"`counts.safetensors`: 24 tags × 2 layers × 32 neurons at mlp.hook_act",
+		"mode text, format ctx-aligned-violating-rationale, 2424 items, languages zh, en, data digest 0123456789abcdef…",
+		"| Model | fixture-model; tiny.gguf |",
+		"| 富强/zh | Prosperity | 100 | 2 |",
+		"| 友善/en | Friendliness | 123 | 10 |",
+		"**Incomplete counts.**",
+		"**Unequal token totals.** Tags range from 2 to 10 tokens",
+	)
+}

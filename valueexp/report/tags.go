@@ -83,14 +83,18 @@ func provenanceMethod(raw json.RawMessage) string {
 	return p.Method
 }
 
-// asciiLabel makes any name safe for the plot fonts: names of values become
-// English, other non-ASCII characters become '?'.
+// asciiLabel makes any name safe for the plot fonts: Chinese value names
+// become English, other non-ASCII characters become '?'.
 func asciiLabel(name string) string {
 	if t, ok := ParseTag(name); ok {
 		return t.Label()
 	}
 	if rest, ok := randomControlOf(name); ok {
 		return "random: " + asciiLabel(rest)
+	}
+	// Value names inside other names ("富强-support") still read in English.
+	for _, v := range cvoice.Values() {
+		name = strings.ReplaceAll(name, v.Chinese, v.English)
 	}
 	var b strings.Builder
 	for _, r := range name {
