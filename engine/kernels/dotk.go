@@ -91,28 +91,35 @@ func dotQ3_KGeneric(w, a []byte, n int) float32 {
 // Q4_K block: fp16 d, fp16 dmin, 12 bytes of packed 6-bit scales and mins
 // for eight 32-element sub-blocks, 128 bytes of nibbles: bytes 32c..32c+31
 // hold sub-block 2c in their low nibbles and 2c+1 in their high nibbles.
+// The arithmetic is that of ggml's AVX2 kernel: int32 lane l gathers
+// elements 4l..4l+3 of every sub-block times its scale, the mins go to a
+// four-lane accumulator (lane m: sub-blocks 2m and 2m+1), and the result is
+// hsum(acc) + hsum4(acc_m) with acc_m built from -dmin.
 func dotQ4_KGeneric(w, a []byte, n int) float32 {
-	var sum float32
+	var acc lanes8
+	var accM [4]float32
 	for b := range n / qkK {
 		wb := w[b*bQ4_K : b*bQ4_K+bQ4_K]
 		dy, q8, bsum := q8K(a[b*bQ8_K : b*bQ8_K+bQ8_K])
 		scales, qs := wb[4:16], wb[16:144]
-		var isum, msum int32
+		var lanes [8]int32
+		var prod [4]int32
 		for j := range 8 {
 			sc, m := scaleMinK4(j, scales)
-			msum += m * (bsum(2*j) + bsum(2*j+1))
+			prod[j/2] += m * (bsum(2*j) + bsum(2*j+1))
 			shift := 4 * (j % 2)
-			var s int32
 			for l := range 32 {
-				s += int32(qs[j/2*32+l]>>shift&15) * int32(int8(q8[j*32+l]))
+				lanes[l/4] += sc * int32(qs[j/2*32+l]>>shift&15) * int32(int8(q8[j*32+l]))
 			}
-			isum += sc * s
 		}
-		d := f16(wb) * dy
-		dmin := f16(wb[2:]) * dy
-		sum += d*float32(isum) - dmin*float32(msum)
+		d := dy * f16(wb)
+		dmin := -dy * f16(wb[2:])
+		for m := range accM {
+			accM[m] = fma32(dmin, float32(prod[m]), accM[m])
+		}
+		acc.add(d, &lanes)
 	}
-	return sum
+	return acc.hsum() + hsum4(accM)
 }
 
 // Q5_K block: as Q4_K plus 32 bytes of fifth bits after the scales:
@@ -146,22 +153,24 @@ func dotQ5_KGeneric(w, a []byte, n int) float32 {
 // int8 scales (one per 16 elements), fp16 d; values carry an offset of 32.
 // In each 128-element half, lane l (0..31) of quarter s takes its low
 // nibble from ql[64h + l + 32(s&1)] (high nibble when s >= 2) and its high
-// bits from qh[32h + l] bits 2s, 2s+1.
+// bits from qh[32h + l] bits 2s, 2s+1. As in ggml's AVX2 kernel, int32 lane
+// L gathers elements 4L..4L+3 of every 32-element quarter times the scale
+// of its 16-element group, and each super-block adds d·lanes to acc.
 func dotQ6_KGeneric(w, a []byte, n int) float32 {
-	var sum float32
+	var acc lanes8
 	for b := range n / qkK {
 		wb := w[b*bQ6_K : b*bQ6_K+bQ6_K]
 		dy, q8, _ := q8K(a[b*bQ8_K : b*bQ8_K+bQ8_K])
 		ql, qh, sc := wb[0:128], wb[128:192], wb[192:208]
-		var isum int32
+		var lanes [8]int32
 		for e := range qkK {
 			h, r := e/128, e%128
 			s, l := r/32, r%32
 			lo := int32(ql[64*h+l+32*(s&1)] >> (4 * (s / 2)) & 15)
 			hi := int32(qh[32*h+l] >> (2 * s) & 3)
-			isum += int32(int8(sc[e/16])) * (lo | hi<<4 - 32) * int32(int8(q8[e]))
+			lanes[l/4] += int32(int8(sc[e/16])) * (lo | hi<<4 - 32) * int32(int8(q8[e]))
 		}
-		sum += f16(wb[208:]) * dy * float32(isum)
+		acc.add(dy*f16(wb[208:]), &lanes)
 	}
-	return sum
+	return acc.hsum()
 }

@@ -89,14 +89,20 @@ GLOBL q6ScalePair<>(SB), RODATA|NOPTR, $32
 	VCVTDQ2PS   Y9, Y9 \
 	VFMADD231PS Y9, Y5, Y0
 
-// KRESULT returns hsum(Y0) - hsum(X1).
+// KRESULT returns hsum(Y0) - hsum4(X1), both in ggml's reduction order
+// (X1 holds the mins term with dmin's sign flipped relative to ggml, which
+// negates it exactly).
 #define KRESULT \
 	VEXTRACTF128 $1, Y0, X2 \
-	VADDPS       X2, X0, X0 \
-	VHADDPS      X0, X0, X0 \
-	VHADDPS      X0, X0, X0 \
-	VHADDPS      X1, X1, X1 \
-	VHADDPS      X1, X1, X1 \
+	VADDPS       X0, X2, X2 \
+	VMOVHLPS     X2, X2, X3 \
+	VADDPS       X3, X2, X2 \
+	VMOVSHDUP    X2, X3     \
+	VADDSS       X3, X2, X0 \
+	VMOVHLPS     X1, X1, X3 \
+	VADDPS       X3, X1, X1 \
+	VMOVSHDUP    X1, X3     \
+	VADDSS       X3, X1, X1 \
 	VSUBSS       X1, X0, X0 \
 	VZEROUPPER
 
@@ -196,6 +202,8 @@ q5kdone:
 	VPAND        Y13, Y10, Y10   \
 	VPOR         Y10, Y3, Y3     \
 	VPMADDUBSW   aoff(DI), Y3, Y3 \
+	VPMADDUBSW   aoff(DI), Y15, Y10 \
+	VPSUBW       Y10, Y3, Y3     \
 	VPBROADCASTD soff(SP), Y6    \
 	VPSHUFB      Y12, Y6, Y6     \
 	VPMADDWD     Y6, Y3, Y3      \
@@ -218,8 +226,9 @@ q5kdone:
 	Q6QUARTER(VPSRLW, 2, a3, s3)
 
 // func dotQ6_KAVX(w, a *byte, nb int) float32
-// Values are used unsigned (0..63); the offset of 32 comes off at the end
-// as 32*sum_g(scale_g * bsum_g), from the activation's 16-element sums.
+// Values are used unsigned (0..63); the offset of 32 comes off each int16
+// pair sum as 32*(a0+a1) before the scales apply, as in ggml's kernel, so
+// the int32 lanes hold exactly ggml's sums.
 TEXT ·dotQ6_KAVX(SB), NOSPLIT, $32-28
 	MOVQ    w+0(FP), SI
 	MOVQ    a+8(FP), DI
@@ -228,6 +237,7 @@ TEXT ·dotQ6_KAVX(SB), NOSPLIT, $32-28
 	VXORPS  Y1, Y1, Y1
 	BYTES(Y14, $0x0f0f0f0f, AX)
 	BYTES(Y13, $0x30303030, AX)
+	BYTES(Y15, $0x20202020, AX)
 	VMOVDQU q6ScalePair<>(SB), Y12
 	TESTQ   CX, CX
 	JZ      q6kdone
@@ -235,12 +245,9 @@ TEXT ·dotQ6_KAVX(SB), NOSPLIT, $32-28
 q6kloop:
 	VPMOVSXBW    192(SI), Y2
 	VMOVDQU      Y2, 0(SP)
-	VPMADDWD     260(DI), Y2, Y7
-	VPSLLD       $5, Y7, Y7
 	VPXOR        Y9, Y9, Y9
 	Q6HALF(0, 32, 128, 4, 36, 68, 100, 0, 4, 8, 12)
 	Q6HALF(64, 96, 160, 132, 164, 196, 228, 16, 20, 24, 28)
-	VPSUBD       Y7, Y9, Y9
 	MOVWLZX      208(SI), AX
 	VMOVD        AX, X5
 	VCVTPH2PS    X5, X5

@@ -39,13 +39,15 @@ GLOBL q5Bits<>(SB), RODATA|NOPTR, $8
 	VBROADCASTSS X11, Y11          \
 	VBROADCASTSS X10, Y10
 
-// HSUM8 reduces Y0+Y1 to a float32 in X0.
+// HSUM8 reduces Y0 to a float32 in X0 in the order of ggml's
+// hsum_float_8: high half + low half, lanes 0+2 and 1+3, then their sum.
 #define HSUM8 \
-	VADDPS       Y1, Y0, Y0 \
 	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS       X1, X0, X0 \
-	VHADDPS      X0, X0, X0 \
-	VHADDPS      X0, X0, X0
+	VADDPS       X0, X1, X1 \
+	VMOVHLPS     X1, X1, X2 \
+	VADDPS       X2, X1, X1 \
+	VMOVSHDUP    X1, X2     \
+	VADDSS       X2, X1, X0
 
 // Sixteen-bit ones for VPMADDWD, which adds neighbouring int16 pairs.
 #define ONES16(r) \
@@ -63,6 +65,10 @@ GLOBL q5Bits<>(SB), RODATA|NOPTR, $8
 	VCVTDQ2PS   Y6, Y6      \
 	VFMADD231PS Y6, sc, acc
 
+// The 32-element kernels add every block into the single accumulator Y0,
+// in block order, as ggml's AVX2 vec_dot does; the per-block work is long
+// enough to hide the FMA latency, so one chain costs nothing.
+
 // func dotQ8_0AVX(w, a *byte, nb int) float32
 // Y2 holds |w| and Y3 a with w's sign, so the unsigned×signed VPMADDUBSW
 // forms w*a; |w| <= 128 and |a| <= 127 keep the pair sums within int16.
@@ -79,7 +85,7 @@ TEXT ·dotQ8_0AVX(SB), NOSPLIT, $0-28
 q80two:
 	SCALE2((SI), (DI), 34(SI), 34(DI))
 	Q80(2(SI), 2(DI), Y11, Y0)
-	Q80(36(SI), 36(DI), Y10, Y1)
+	Q80(36(SI), 36(DI), Y10, Y0)
 	ADDQ $68, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -134,7 +140,7 @@ TEXT ·dotQ4_0AVX(SB), NOSPLIT, $0-28
 q40two:
 	SCALE2((SI), (DI), 18(SI), 34(DI))
 	Q40(2(SI), 2(DI), Y11, Y0)
-	Q40(20(SI), 36(DI), Y10, Y1)
+	Q40(20(SI), 36(DI), Y10, Y0)
 	ADDQ $36, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
@@ -198,7 +204,7 @@ TEXT ·dotQ5_0AVX(SB), NOSPLIT, $0-28
 q50two:
 	SCALE2((SI), (DI), 22(SI), 34(DI))
 	Q50(2(SI), 6(SI), 2(DI), Y11, Y0)
-	Q50(24(SI), 28(SI), 36(DI), Y10, Y1)
+	Q50(24(SI), 28(SI), 36(DI), Y10, Y0)
 	ADDQ $44, SI
 	ADDQ $68, DI
 	SUBQ $2, CX
