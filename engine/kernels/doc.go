@@ -9,12 +9,20 @@
 //
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
 // multiplied against the activation quantized to Q8_0, Q4_1 and Q5_1 against
-// Q8_1, and the K-quants (Q2_K..Q6_K) against Q8_K. The activation
+// Q8_1, and the K-quants (Q2_K..Q6_K) against Q8_K. Blocks are summed
+// exactly in integers; for Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K and Q6_K the
+// float32 arithmetic after that (eight lane accumulators, ggml's reduction
+// order) is also ggml's AVX2 arithmetic, in both implementations. Q2_K,
+// Q3_K and Q5_K agree with ggml up to the order of float32 additions. The activation
 // quantizers reproduce, bit for bit, the ones ggml runs on an AVX2 machine
 // (see QuantizeQ8_0), so an engine built on them rounds its activations the
 // way llama.cpp does. RMSNorm, SiLU, SwiGLU and Softmax likewise follow
 // ggml's AVX2 arithmetic (its exp approximation and summation order); on
 // llama.cpp's reference tensors RMSNorm, SiLU and SwiGLU are bit-identical.
+//
+// DotF32, DotF16 and DotBF16 keep four accumulators for speed. llama.cpp's
+// F16 matmul (llamafile's tinyBLAS) uses one, so their results can differ
+// from its in the last bits.
 //
 // All kernels are pure functions of their arguments and safe to call from
 // many goroutines at once.
