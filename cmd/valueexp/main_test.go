@@ -190,3 +190,42 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("missing model: exit %d, %q", code, stderr)
 	}
 }
+
+// TestInspectJSON checks `inspect --json` on a GGUF and an HF folder against
+// the README's table for llama-tiny and qwen2-tiny.
+func TestInspectJSON(t *testing.T) {
+	for _, c := range []struct {
+		path                []string
+		arch                string
+		hidden, layers, ffn int
+		params              int64
+		tied, bias          bool
+	}{
+		{[]string{"refdata", "models", "llama-tiny", "llama-tiny.gguf"}, "llama", 64, 3, 160, 195008, false, false},
+		{[]string{"refdata", "models", "qwen2-tiny", "hf"}, "qwen2", 64, 3, 160, 162624, true, true},
+	} {
+		code, stdout, stderr := runCLI(t, "", "inspect", "--json", "--model", shareddata.Path(t, c.path...))
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var r struct {
+			Params int64 `json:"params"`
+			Config struct {
+				Arch   string `json:"arch"`
+				Hidden int    `json:"hidden_size"`
+				Layers int    `json:"layers"`
+				FFN    int    `json:"ffn_size"`
+				Tied   bool   `json:"tied_embeddings"`
+				Bias   bool   `json:"attn_bias"`
+			} `json:"config"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatal(err)
+		}
+		got := fmt.Sprint(r.Config.Arch, r.Config.Hidden, r.Config.Layers, r.Config.FFN, r.Params, r.Config.Tied, r.Config.Bias)
+		want := fmt.Sprint(c.arch, c.hidden, c.layers, c.ffn, c.params, c.tied, c.bias)
+		if got != want {
+			t.Errorf("%v: %s, want %s", c.path, got, want)
+		}
+	}
+}
