@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 	"github.com/valueexploration/valueexp/valueexp/report"
+	"github.com/valueexploration/valueexp/weights"
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
 
@@ -20,6 +22,7 @@ func runReport(e *env, args []string) error {
 	out := fs.String("out", "", "output `DIR` for report.md and the PNG figures")
 	title := fs.String("title", "", "report `TITLE` (default \"ValueExploration report\")")
 	demo := fs.Bool("demo", false, "mark the report as a demonstration on a random-weight model")
+	model := fs.String("model", "", "model `FILE` (.gguf) to check for random weights (default: the model the results name, if it is a readable .gguf)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -60,6 +63,19 @@ func runReport(e *env, args []string) error {
 		}
 		in.Results = r
 	}
+	if !in.Demo {
+		path := *model
+		if path == "" && in.Results != nil && strings.HasSuffix(strings.ToLower(in.Results.Model), ".gguf") {
+			path = in.Results.Model
+		}
+		if path != "" {
+			syn, why, err := syntheticGGUF(path)
+			if err != nil && *model != "" {
+				return err
+			}
+			in.Demo, in.DemoReason = syn, why
+		}
+	}
 	files, err := report.Write(*out, in)
 	if err != nil {
 		return err
@@ -75,6 +91,24 @@ func runReport(e *env, args []string) error {
 		fmt.Fprintln(e.stdout, f)
 	}
 	return nil
+}
+
+// syntheticGGUF reports whether the GGUF at path is a random-weight model
+// written by valueexp synth (key valueexp.synthetic, or a general.name that
+// says so), and the sentence for the report's notice.
+func syntheticGGUF(path string) (bool, string, error) {
+	g, err := weights.OpenGGUF(path)
+	if err != nil {
+		return false, "", err
+	}
+	defer g.Close()
+	if syn, _ := g.Bool("valueexp.synthetic"); syn {
+		return true, fmt.Sprintf("The model file %s says valueexp.synthetic = true: its weights are random.", filepath.Base(path)), nil
+	}
+	if name, ok := g.String("general.name"); ok && strings.Contains(strings.ToLower(name), "random weights") {
+		return true, fmt.Sprintf("The model %q has random weights.", name), nil
+	}
+	return false, "", nil
 }
 
 // loadResults reads the JSON that valueexp evaluate writes. Unknown fields

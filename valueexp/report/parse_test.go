@@ -114,6 +114,16 @@ func TestASCIILabel(t *testing.T) {
 	}
 }
 
+func TestTrimZero(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"+0.00", "0.00"}, {"-0.0", "0.0"}, {"+0.01", "+0.01"}, {"-1.5", "-1.5"}, {"0.33", "0.33"},
+	} {
+		if got := trimZero(tt.in); got != tt.want {
+			t.Errorf("trimZero(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 // FuzzParseTag checks that any name either fails or yields a tag whose
 // ASCII label parses back to the same tag.
 func FuzzParseTag(f *testing.F) {

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"os"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -148,12 +149,9 @@ func (m *matrix) Plot(c draw.Canvas, p *plot.Plot) {
 			s := "n/a"
 			switch {
 			case v == 0:
-				s = "0"
+				s = "0" // exact zeros stand out from small values
 			case !math.IsNaN(v):
-				s = fmt.Sprintf(m.format, v)
-				if s == "-0" || s == "-0.0" || s == "-0.00" {
-					s = s[1:]
-				}
+				s = trimZero(fmt.Sprintf(m.format, v))
 			}
 			sty.Color = textOn(bg)
 			c.FillText(sty, vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}, s)
@@ -294,4 +292,17 @@ func barLabels(vals []float64, off float64, format string, size vg.Length) (*plo
 	}
 	l.Offset = vg.Point{Y: vg.Points(2)}
 	return l, nil
+}
+
+// trimZero drops the sign of a formatted number that rounds to zero, so
+// tiny changes read "0.00" rather than "+0.00" or "-0.00".
+func trimZero(s string) string {
+	digits := strings.TrimLeft(s, "+-")
+	if strings.Trim(digits, "0.") != "" {
+		return s
+	}
+	if digits == "" {
+		return "0"
+	}
+	return digits
 }

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,6 +40,9 @@ type Inputs struct {
 	// a notice that it demonstrates the pipeline and shows no finding. Model
 	// names that say "random weights" or "synthetic" set it too.
 	Demo bool
+	// DemoReason, if set with Demo, says in the notice how the random
+	// weights were recognised.
+	DemoReason string
 }
 
 // ReportFile is the name of the Markdown file Write creates.
@@ -129,11 +131,22 @@ func (w *writer) render() error {
 // models lists the distinct model names the inputs give.
 func (w *writer) models() []string {
 	var out []string
+	// A model named by its path in one file and by its file name in
+	// another is one model.
 	add := func(s string) {
 		s = strings.TrimSpace(s)
-		if s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
+		if s == "" {
+			return
 		}
+		for i, o := range out {
+			if filepath.Base(o) == filepath.Base(s) {
+				if len(s) > len(o) {
+					out[i] = s
+				}
+				return
+			}
+		}
+		out = append(out, s)
 	}
 	if w.in.Results != nil {
 		add(w.in.Results.Model)
@@ -154,6 +167,9 @@ func (w *writer) models() []string {
 // and why.
 func (w *writer) isDemo() (bool, string) {
 	if w.in.Demo {
+		if w.in.DemoReason != "" {
+			return true, w.in.DemoReason
+		}
 		return true, "This report was made with --demo: the model has random weights."
 	}
 	for _, m := range w.models() {
@@ -234,25 +250,29 @@ func (w *writer) countKind(kind string) int {
 	return n
 }
 
-// provenance summarises how the value sets were selected, from the first
-// value set's provenance (scalar fields; nested ones as compact JSON).
+// provenance summarises how each language group's sets were selected,
+// from the provenance of the group's first set that has one.
 func (w *writer) provenance() string {
-	var raw json.RawMessage
+	var parts []string
 	for _, g := range w.inv.Groups {
 		for _, s := range g.Sets {
 			if s != nil && len(s.Provenance) > 0 {
-				raw = s.Provenance
+				p := summariseJSON(s.Provenance)
+				if len(w.inv.Groups) > 1 {
+					p = langTitle(g.Lang) + ": " + p
+				}
+				parts = append(parts, p)
 				break
 			}
 		}
-		if raw != nil {
-			break
-		}
 	}
-	if raw == nil {
-		return ""
-	}
-	var obj map[string]json.RawMessage
+	return strings.Join(parts, " — ")
+}
+
+// summariseJSON renders a provenance object as "key value; ..." with
+// numbers to four significant digits and long lists as their length.
+func summariseJSON(raw json.RawMessage) string {
+	var obj map[string]any
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		return clip(string(raw), 300)
 	}
@@ -261,16 +281,35 @@ func (w *writer) provenance() string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	parts := make([]string, 0, len(keys))
+	var parts []string
 	for _, k := range keys {
-		v := string(obj[k])
-		var s string
-		if json.Unmarshal(obj[k], &s) == nil {
-			v = s
-		}
-		parts = append(parts, k+" "+clip(v, 120))
+		parts = append(parts, k+" "+summariseValue(obj[k]))
 	}
-	return clip(strings.Join(parts, "; "), 600)
+	return clip(strings.Join(parts, "; "), 800)
+}
+
+func summariseValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return clip(x, 80)
+	case float64:
+		return strconv.FormatFloat(x, 'g', 4, 64)
+	case []any:
+		if len(x) > 3 {
+			return fmt.Sprintf("[%d items]", len(x))
+		}
+		items := make([]string, len(x))
+		for i, e := range x {
+			items[i] = summariseValue(e)
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	case map[string]any:
+		b, _ := json.Marshal(x)
+		return clip(string(b), 120)
+	case nil:
+		return "null"
+	}
+	return fmt.Sprint(v)
 }
 
 // caveats writes the list of warnings the inputs call for.
@@ -609,7 +648,11 @@ func (w *writer) effectSection() error {
 		highlight := func(r, c int) bool {
 			return conds[r].Kind != "none" && conds[r].HasOwn && conds[r].Own == vals[c]
 		}
-		f := matrixFigure(mat, rowNames, englishNames(vals), &ramp{min: -m, max: m, stops: divergingStops}, "%+.1f",
+		format := "%+.1f"
+		if m < 1 {
+			format = "%+.2f" // small effects would otherwise all read 0.0
+		}
+		f := matrixFigure(mat, rowNames, englishNames(vals), &ramp{min: -m, max: m, stops: divergingStops}, format,
 			"Change in support rate vs plain model, evaluated in "+asciiLang(lang), "evaluated value", "", "delta support rate (points)", highlight, breaks)
 		w.md.p("### Evaluated in %s", langTitle(lang))
 		if err := w.savePNG(f, "effect_"+langFile(lang)+".png", "deactivation effects, "+langTitle(lang)); err != nil {
@@ -836,7 +879,14 @@ func (w *writer) countsSection() error {
 			return err
 		}
 		hmax := math.Log(float64(max(st.Values, 2)))
-		vf, err := histogramFigure([][]float64{st.Entropy, st.Candidates}, []string{"all active neurons", "candidates (pass filter)"}, []color.Color{color.Gray{0xb0}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}, 50, 0, hmax*1.0001,
+		// Zoom in on the occupied range: in small or random models every
+		// entropy sits just below ln K.
+		hmin := hmax
+		for _, h := range st.Entropy {
+			hmin = math.Min(hmin, h)
+		}
+		hmin = math.Max(0, math.Floor(hmin*10-1)/10)
+		vf, err := histogramFigure([][]float64{st.Entropy, st.Candidates}, []string{"all active neurons", "candidates (pass filter)"}, []color.Color{color.Gray{0xb0}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}, 50, hmin, hmax*1.0001,
 			[]float64{st.Cutoff}, []string{fmt.Sprintf("1%% cut-off = %.3f", st.Cutoff)}, "VAPE (entropy over values), "+asciiLang(g.Lang), fmt.Sprintf("VAPE (nats; max ln %d = %.2f)", st.Values, hmax), true)
 		if err != nil {
 			return err

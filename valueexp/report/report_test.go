@@ -218,6 +218,11 @@ func TestDemoNoticeFromModelName(t *testing.T) {
 	}
 }
 
+func TestDemoReason(t *testing.T) {
+	_, md, _ := writeReport(t, Inputs{Results: fixtureResults(true), Demo: true, DemoReason: "The model file m.gguf says so."})
+	mustContain(t, md, "**DEMONSTRATION OF THE PIPELINE — random weights, not a finding.**\n> The model file m.gguf says so.")
+}
+
 // Degenerate inputs: empty and missing sets, a one-layer model, cells with
 // no answers, NaN rates, no plain model, tags without tokens or names.
 func TestDegenerateInputs(t *testing.T) {
