@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -288,22 +289,44 @@ type integerTicks struct{}
 
 // Ticks implements plot.Ticker.
 func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
+	return roundTicks(lo, hi, 1)
+}
+
+// niceTicks label any axis at about five round numbers.
+type niceTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (niceTicks) Ticks(lo, hi float64) []plot.Tick {
+	return roundTicks(lo, hi, 0)
+}
+
+// roundTicks returns labelled ticks at multiples of a step of 1, 2 or 5
+// times a power of ten (at least minStep when positive) giving about five
+// labels over [lo, hi], with a minor tick halfway.
+func roundTicks(lo, hi, minStep float64) []plot.Tick {
 	span := hi - lo
 	if !(span > 0) || math.IsInf(span, 0) {
-		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'f', 0, 64)}}
+		return []plot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', 4, 64)}}
 	}
-	step := 1.0
-	for mag := 1.0; step*5 < span; mag *= 10 {
-		for _, m := range []float64{1, 2, 5} {
-			if step = m * mag; step*5 >= span {
-				break
-			}
+	mag := math.Pow(10, math.Floor(math.Log10(span/6)))
+	step := 10 * mag
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag*6 >= span {
+			step = m * mag
+			break
 		}
 	}
+	step = math.Max(step, minStep)
+	decimals := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
 	var ticks []plot.Tick
-	for v := math.Ceil(lo/step) * step; v <= hi; v += step {
-		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', 0, 64)})
-		if half := v + step/2; step > 1 && half <= hi {
+	for i := math.Ceil(lo/step - 1e-9); i*step <= hi+1e-9*step; i++ {
+		v := i * step
+		label := trimZero(strconv.FormatFloat(v, 'f', decimals, 64))
+		if strings.Contains(label, ".") {
+			label = strings.TrimSuffix(strings.TrimRight(label, "0"), ".")
+		}
+		ticks = append(ticks, plot.Tick{Value: v, Label: label})
+		if half := v + step/2; (minStep == 0 || step > minStep) && half <= hi {
 			ticks = append(ticks, plot.Tick{Value: half})
 		}
 	}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
@@ -120,6 +121,33 @@ func TestTrimZero(t *testing.T) {
 	} {
 		if got := trimZero(tt.in); got != tt.want {
 			t.Errorf("trimZero(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRoundTicks(t *testing.T) {
+	labels := func(lo, hi, min float64) []string {
+		var out []string
+		for _, tk := range roundTicks(lo, hi, min) {
+			if tk.Label != "" {
+				out = append(out, tk.Label)
+			}
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		lo, hi, min float64
+		want        string
+	}{
+		{0, 5220, 1, "0 1000 2000 3000 4000 5000"},
+		{0, 96, 1, "0 20 40 60 80"},
+		{0, 3, 1, "0 1 2 3"},
+		{-1.4, 1.4, 0, "-1 -0.5 0 0.5 1"},
+		{0, 1, 0, "0 0.2 0.4 0.6 0.8 1"},
+		{-10, 10, 0, "-10 -5 0 5 10"},
+	} {
+		if got := strings.Join(labels(tt.lo, tt.hi, tt.min), " "); got != tt.want {
+			t.Errorf("roundTicks(%v, %v, %v) labels %q, want %q", tt.lo, tt.hi, tt.min, got, tt.want)
 		}
 	}
 }

@@ -244,6 +244,7 @@ func colorBar(scale *ramp, label string) *plot.Plot {
 	cb.Y.Label.Text = label
 	cb.Y.Label.TextStyle.Font.Size = vg.Points(10)
 	cb.Y.Tick.Label.Font.Size = vg.Points(9)
+	cb.Y.Tick.Marker = niceTicks{}
 	return cb
 }
 
