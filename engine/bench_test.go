@@ -19,7 +19,7 @@ func benchModelPath(b *testing.B) string {
 		return p
 	}
 	benchOnce.Do(func() {
-		_, benchHF = writeRandomModel(b, randSpec{arch: "qwen2", layers: 4, hidden: 896, ffn: 4864, heads: 14, kv: 2, hd: 64, vocab: 4096, seed: 11})
+		_, benchHF = writeRandomModel(b, randSpec{Arch: "qwen2", Layers: 4, Hidden: 896, FFN: 4864, Heads: 14, KV: 2, HeadDim: 64, Vocab: 4096, Seed: 11})
 	})
 	return benchHF
 }

@@ -61,10 +61,10 @@ func zeroDownColumns(t *testing.T, path string, cols map[int][]int32) *Model {
 // sets, for every architecture.
 func TestZeroingActEqualsZeroingDownColumns(t *testing.T) {
 	for _, spec := range randSpecs {
-		t.Run(spec.arch, func(t *testing.T) {
+		t.Run(spec.Arch, func(t *testing.T) {
 			_, hf := writeRandomModel(t, spec)
 			m := mustLoad(t, hf, 2)
-			toks := randTokens(spec.seed+5, 10, m.Config.VocabSize)
+			toks := randTokens(spec.Seed+5, 10, m.Config.VocabSize)
 			for si, set := range []map[int][]int32{
 				{0: {3, 17, 50}},
 				{1: {0, 1, 2, 95}},

@@ -54,11 +54,11 @@ func prefill(t *testing.T, m *Model, toks []int32) []float32 {
 func TestInvariants(t *testing.T) {
 	ctx := context.Background()
 	for _, spec := range randSpecs {
-		t.Run(spec.arch, func(t *testing.T) {
+		t.Run(spec.Arch, func(t *testing.T) {
 			ggufPath, hfDir := writeRandomModel(t, spec)
 			m := mustLoad(t, hfDir, 2)
 			V := m.Config.VocabSize
-			toks := randTokens(spec.seed, 12, V)
+			toks := randTokens(spec.Seed, 12, V)
 			full := prefill(t, m, toks)
 
 			t.Run("prefill equals decode steps", func(t *testing.T) {
@@ -78,7 +78,7 @@ func TestInvariants(t *testing.T) {
 			})
 
 			t.Run("packed batch equals sequences alone", func(t *testing.T) {
-				seqs := [][]int32{randTokens(spec.seed+10, 7, V), toks, randTokens(spec.seed+11, 3, V)}
+				seqs := [][]int32{randTokens(spec.Seed+10, 7, V), toks, randTokens(spec.Seed+11, 3, V)}
 				var in []Input
 				for _, sq := range seqs {
 					in = append(in, Input{Seq: m.NewSequence(), Tokens: sq, Logits: AllLogits})
@@ -126,15 +126,15 @@ func TestInvariants(t *testing.T) {
 func TestSlidingWindow(t *testing.T) {
 	spec := randSpecs[1]
 	_, windowed := writeRandomModel(t, spec)
-	spec.window = 0
+	spec.Window = 0
 	_, full := writeRandomModel(t, spec)
 	mw, mf := mustLoad(t, windowed, 2), mustLoad(t, full, 2)
 	V := mw.Config.VocabSize
 	toks := randTokens(99, 12, V)
 	lw, lf := prefill(t, mw, toks), prefill(t, mf, toks)
-	w := spec.window
+	w := spec.Window
 	if w == 0 {
-		w = randSpecs[1].window
+		w = randSpecs[1].Window
 	}
 	bitsEqual(t, "positions inside the window", lw[:w*V], lf[:w*V])
 	differs := 0
@@ -147,7 +147,7 @@ func TestSlidingWindow(t *testing.T) {
 		t.Errorf("%d of %d positions past the window differ; want all", differs, len(toks)-w)
 	}
 	// A window as long as the sequence is the same as none.
-	spec.window = len(toks)
+	spec.Window = len(toks)
 	_, long := writeRandomModel(t, spec)
 	bitsEqual(t, "window = sequence length", prefill(t, mustLoad(t, long, 2), toks), lf)
 }
