@@ -1,0 +1,223 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// The matrix-product kernels below multiply a block of weight rows with a
+// batch of activation rows. Every output element has exactly the bits of
+// the single dot product named in each function's comment, however many
+// rows and tokens the call covers and wherever the element falls in a tile;
+// so a prefill and a token-by-token decode, or a batch and its rows one at a
+// time, agree bit for bit. The speed comes from tiles of several weight
+// rows × several activation rows: each weight vector loaded (and for F16
+// converted) serves four tokens, each activation vector several rows.
+
+// tokensPerBlock returns how many activation rows of rowBytes bytes one
+// pass over the weight rows should cover, so that they stay in the L2
+// cache while every weight row meets them (a multiple of 4, at least 4).
+func tokensPerBlock(rowBytes int) int {
+	const budget = 384 << 10
+	t := budget / max(rowBytes, 1)
+	return max(4, t&^3)
+}
+
+func checkMatMul(kernel string, dst []float32, ldd, rows, n, k, xLen int) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	if ldd < rows || len(dst) < (n-1)*ldd+rows {
+		panic(fmt.Sprintf("kernels: %s: dst has %d values (ldd %d), %d tokens × %d rows need %d", kernel, len(dst), ldd, n, rows, (n-1)*ldd+rows))
+	}
+	if xLen < n*k {
+		panic(fmt.Sprintf("kernels: %s: %d activation values, %d tokens × %d need %d", kernel, xLen, n, k, n*k))
+	}
+}
+
+// MatMulF32 sets dst[t*ldd+r] = DotF32(w[r], x[t*k:(t+1)*k]) for every
+// weight row r and token t < n, where k = len(w[r]) is the same for every
+// row; each element is bit-identical to that DotF32 call.
+func MatMulF32(dst []float32, ldd int, w [][]float32, x []float32, n int) {
+	if len(w) == 0 || n == 0 {
+		return
+	}
+	k := len(w[0])
+	for r := range w {
+		sameLen("MatMulF32", len(w[r]), k)
+	}
+	checkMatMul("MatMulF32", dst, ldd, len(w), n, k, len(x))
+	if active.name == "generic" || k == 0 {
+		for t := 0; t < n; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = active.dotF32(wr, xt)
+			}
+		}
+		return
+	}
+	matMulF32SIMD(dst, ldd, w, x, n, k)
+}
+
+// MatMulF16 sets dst[t*ldd+r] = DotF16(w[r], x[t*k:(t+1)*k]) for every
+// weight row r (k half-precision values, 2k bytes, the same for every row)
+// and token t < n; each element is bit-identical to that DotF16 call.
+func MatMulF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
+	if len(w) == 0 || n == 0 {
+		return
+	}
+	k := len(w[0]) / 2
+	for r := range w {
+		sameLen("MatMulF16", len(w[r]), 2*k)
+	}
+	checkMatMul("MatMulF16", dst, ldd, len(w), n, k, len(x))
+	if active.name == "generic" || k == 0 {
+		for t := 0; t < n; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = active.dotF16(wr, xt)
+			}
+		}
+		return
+	}
+	matMulF16SIMD(dst, ldd, w, x, n, k)
+}
+
+// Q8Format names a weight format whose rows meet Q8_0 activations:
+// MatMulQ8 multiplies any of them.
+type Q8Format uint8
+
+// The weight formats MatMulQ8 accepts.
+const (
+	Q8FormatQ8_0 Q8Format = iota // dotted by DotQ8_0
+	Q8FormatQ4_0                 // dotted by DotQ4_0
+	Q8FormatQ5_0                 // dotted by DotQ5_0
+)
+
+// blockBytes is the size of one 32-element weight block in the format.
+func (f Q8Format) blockBytes() int {
+	switch f {
+	case Q8FormatQ4_0:
+		return bQ4_0
+	case Q8FormatQ5_0:
+		return bQ5_0
+	}
+	return bQ8_0
+}
+
+func (f Q8Format) dot(w, a []byte, n int) float32 {
+	switch f {
+	case Q8FormatQ4_0:
+		return active.dotQ4_0(w, a, n)
+	case Q8FormatQ5_0:
+		return active.dotQ5_0(w, a, n)
+	}
+	return active.dotQ8_0(w, a, n)
+}
+
+// Q8Acts is a batch of activation rows quantized to Q8_0 (as QuantizeQ8_0
+// writes them), together with the block-major copy the tile kernels read.
+// The zero value is ready to use; Set reuses its memory.
+type Q8Acts struct {
+	rows  []byte // n rows of nb Q8_0 blocks
+	n, k  int
+	panel []byte    // [nb][n][32] int8 values
+	scale []float32 // [nb][n] block scales
+}
+
+// Set makes a hold the n Q8_0 rows of k elements in rows (which a keeps,
+// without copying, until the next Set).
+func (a *Q8Acts) Set(rows []byte, n, k int) {
+	if k%qk != 0 || n < 0 || len(rows) < n*(k/qk)*bQ8_0 {
+		panic(fmt.Sprintf("kernels: Q8Acts.Set: %d bytes cannot hold %d Q8_0 rows of %d elements", len(rows), n, k))
+	}
+	a.rows, a.n, a.k = rows, n, k
+	if !useQ8Tiles(n) {
+		return
+	}
+	nb := k / qk
+	if cap(a.panel) < nb*n*32 {
+		a.panel = make([]byte, nb*n*32)
+	}
+	if cap(a.scale) < nb*n {
+		a.scale = make([]float32, nb*n)
+	}
+	a.panel, a.scale = a.panel[:nb*n*32], a.scale[:nb*n]
+	for t := 0; t < n; t++ {
+		row := rows[t*nb*bQ8_0:]
+		for b := 0; b < nb; b++ {
+			blk := row[b*bQ8_0 : (b+1)*bQ8_0]
+			a.scale[b*n+t] = f16(blk)
+			copy(a.panel[(b*n+t)*32:(b*n+t+1)*32], blk[2:])
+		}
+	}
+}
+
+// useQ8Tiles says whether a batch of n rows is worth the panels: below a
+// few tokens unpacking the weights costs more than the tiles save.
+func useQ8Tiles(n int) bool { return active.name != "generic" && n >= 8 }
+
+// MatMulQ8 sets dst[t*ldd+r] to the dot product of weight row w[r] (in
+// format f, a.k elements) with activation row t of a, for every row and
+// token; each element is bit-identical to the single dot (DotQ8_0,
+// DotQ4_0 or DotQ5_0) of the same two rows.
+func MatMulQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	n, k := a.n, a.k
+	if len(w) == 0 || n == 0 {
+		return
+	}
+	nb := k / qk
+	for r := range w {
+		if len(w[r]) < nb*f.blockBytes() {
+			panic(fmt.Sprintf("kernels: MatMulQ8: weight row %d has %d bytes, %d elements need %d", r, len(w[r]), k, nb*f.blockBytes()))
+		}
+	}
+	checkMatMul("MatMulQ8", dst, ldd, len(w), n, 0, 0)
+	ab := nb * bQ8_0
+	if !useQ8Tiles(n) || k == 0 {
+		for t := 0; t < n; t++ {
+			at := a.rows[t*ab : (t+1)*ab]
+			for r, wr := range w {
+				dst[t*ldd+r] = f.dot(wr, at, k)
+			}
+		}
+		return
+	}
+	matMulQ8SIMD(dst, ldd, f, w, a)
+}
+
+// unpackQ8 writes weight row w's blocks (format f) into the two-row panel
+// slot s (0 or 1): block b's 32 signed values at q[b*64+s*32:] and its scale
+// at d[b*2+s]. The values are the integers the single dot kernel multiplies
+// (Q4_0 nibbles less 8, Q5_0 five-bit values less 16).
+func unpackQ8(q []byte, d []float32, s int, f Q8Format, w []byte, nb int) {
+	switch f {
+	case Q8FormatQ8_0:
+		for b := 0; b < nb; b++ {
+			blk := w[b*bQ8_0 : (b+1)*bQ8_0]
+			d[b*2+s] = f16(blk)
+			copy(q[b*64+s*32:b*64+s*32+32], blk[2:])
+		}
+	case Q8FormatQ4_0:
+		for b := 0; b < nb; b++ {
+			blk := w[b*bQ4_0 : (b+1)*bQ4_0]
+			d[b*2+s] = f16(blk)
+			out := q[b*64+s*32 : b*64+s*32+32]
+			for j, v := range blk[2:18] {
+				out[j] = byte(int8(v&15) - 8)
+				out[j+16] = byte(int8(v>>4) - 8)
+			}
+		}
+	case Q8FormatQ5_0:
+		for b := 0; b < nb; b++ {
+			blk := w[b*bQ5_0 : (b+1)*bQ5_0]
+			d[b*2+s] = f16(blk)
+			qh := binary.LittleEndian.Uint32(blk[2:])
+			out := q[b*64+s*32 : b*64+s*32+32]
+			for j, v := range blk[6:22] {
+				out[j] = byte(int8(v&15|byte(qh>>j&1)<<4) - 16)
+				out[j+16] = byte(int8(v>>4|byte(qh>>(j+16)&1)<<4) - 16)
+			}
+		}
+	}
+}

@@ -1,0 +1,124 @@
+//go:build amd64
+
+package kernels
+
+import "unsafe"
+
+//go:noescape
+func tileF32x3x4AVX(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)
+
+//go:noescape
+func tileF16x3x4AVX(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)
+
+//go:noescape
+func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)
+
+//go:noescape
+func tileTailF32AVX(w *byte, x *float32, n int, acc float32) float32
+
+//go:noescape
+func tileTailF16AVX(w *byte, x *float32, n int, acc float32) float32
+
+func matMulF32SIMD(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
+	var scratch [384]float32
+	var ptrs [3]unsafe.Pointer
+	k8 := k &^ 7
+	tb := tokensPerBlock(4 * k)
+	for t0 := 0; t0 < n; t0 += tb {
+		t1 := min(n, t0+tb)
+		t4 := t0 + (t1-t0)&^3
+		r := 0
+		for ; r+3 <= len(w); r += 3 {
+			ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+			for t := t0; t < t4; t += 4 {
+				tileF32x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+				if k8 != k {
+					for i := 0; i < 4; i++ {
+						xt := x[(t+i)*k+k8:]
+						for j := 0; j < 3; j++ {
+							e := &dst[(t+i)*ldd+r+j]
+							*e = tileTailF32AVX((*byte)(unsafe.Pointer(&w[r+j][k8])), &xt[0], k-k8, *e)
+						}
+					}
+				}
+			}
+		}
+		for ; r < len(w); r++ {
+			for t := t0; t < t4; t++ {
+				dst[t*ldd+r] = dotF32SIMD(w[r], x[t*k:(t+1)*k])
+			}
+		}
+		for t := t4; t < t1; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = dotF32SIMD(wr, xt)
+			}
+		}
+	}
+}
+
+func matMulF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	var scratch [384]float32
+	var ptrs [3]unsafe.Pointer
+	k8 := k &^ 7
+	tb := tokensPerBlock(4 * k)
+	for t0 := 0; t0 < n; t0 += tb {
+		t1 := min(n, t0+tb)
+		t4 := t0 + (t1-t0)&^3
+		r := 0
+		for ; r+3 <= len(w); r += 3 {
+			ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+			for t := t0; t < t4; t += 4 {
+				tileF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+				if k8 != k {
+					for i := 0; i < 4; i++ {
+						xt := x[(t+i)*k+k8:]
+						for j := 0; j < 3; j++ {
+							e := &dst[(t+i)*ldd+r+j]
+							*e = tileTailF16AVX(&w[r+j][2*k8], &xt[0], k-k8, *e)
+						}
+					}
+				}
+			}
+		}
+		for ; r < len(w); r++ {
+			for t := t0; t < t4; t++ {
+				dst[t*ldd+r] = dotF16SIMD(w[r], x[t*k:(t+1)*k])
+			}
+		}
+		for t := t4; t < t1; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = dotF16SIMD(wr, xt)
+			}
+		}
+	}
+}
+
+func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	n, k := a.n, a.k
+	nb := k / qk
+	ab := nb * bQ8_0
+	q := make([]byte, nb*64)
+	d := make([]float32, nb*2)
+	n4 := n &^ 3
+	r := 0
+	for ; r+2 <= len(w); r += 2 {
+		unpackQ8(q, d, 0, f, w[r], nb)
+		unpackQ8(q, d, 1, f, w[r+1], nb)
+		for t := 0; t < n4; t += 4 {
+			tileQ8x2x4AVX(&q[0], &d[0], &a.panel[t*32], &a.scale[t], n, nb, &dst[t*ldd+r], 4*ldd)
+		}
+	}
+	for ; r < len(w); r++ {
+		for t := 0; t < n4; t++ {
+			dst[t*ldd+r] = f.dot(w[r], a.rows[t*ab:(t+1)*ab], k)
+		}
+	}
+	for t := n4; t < n; t++ {
+		at := a.rows[t*ab : (t+1)*ab]
+		for r, wr := range w {
+			dst[t*ldd+r] = f.dot(wr, at, k)
+		}
+	}
+}
