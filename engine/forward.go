@@ -111,6 +111,7 @@ type workspace struct {
 	f32 [][]float32
 	nf  int
 	b   []byte
+	q8  kernels.Q8Acts // quantized activations laid out for the tile kernels
 }
 
 func (w *workspace) reset() { w.nf = 0 }
@@ -406,7 +407,7 @@ func (m *Model) attention(z, q []float32, seqOf []*Sequence, pos []int32, l int)
 	kvDim := c.KVHeads * D
 	scale := float32(1 / math.Sqrt(float64(D)))
 	n := len(pos)
-	m.pool.parallel(n*heads, 1, func(lo, hi int) {
+	m.pool.parallel(n*heads, 1, 1, func(lo, hi int) {
 		var scores []float32
 		for w := lo; w < hi; w++ {
 			i, hd := w/heads, w%heads

@@ -33,7 +33,24 @@ type matrix struct {
 	f32        []float32 // F32 weights viewed as float32 (no copy where aligned)
 	dotF       func(w []byte, x []float32) float32
 	dotQ       func(w, a []byte, n int) float32
+
+	// The logical rows as slices, so that a range of rows is handed to the
+	// tile kernels without building anything per call.
+	rowsF32   [][]float32
+	rowsBytes [][]byte
+	tiled     tileKind
+	q8        kernels.Q8Format
 }
+
+// tileKind says which multi-row kernel multiplies the matrix.
+type tileKind uint8
+
+const (
+	tileNone tileKind = iota // one dot product per element
+	tileF32
+	tileF16
+	tileQ8 // Q8_0, Q4_0, Q5_0 weights against Q8_0 activations
+)
 
 func newMatrix(t *weights.Tensor) (*matrix, error) {
 	if len(t.Shape) != 2 {
@@ -73,6 +90,28 @@ func newMatrix(t *weights.Tensor) (*matrix, error) {
 	if m.act == actQ8_K && m.cols%weights.QKK != 0 || (m.act == actQ8_0 || m.act == actQ8_1) && m.cols%weights.QK != 0 {
 		return nil, fmt.Errorf("tensor %q: row length %d does not fit %v blocks", t.Name, m.cols, t.DType)
 	}
+	switch t.DType {
+	case weights.F32:
+		m.tiled = tileF32
+		m.rowsF32 = make([][]float32, m.rows)
+		for r := range m.rowsF32 {
+			p := t.PhysicalRow(r)
+			m.rowsF32[r] = m.f32[p*m.cols : (p+1)*m.cols : (p+1)*m.cols]
+		}
+		return m, nil
+	case weights.F16:
+		m.tiled = tileF16
+	case weights.Q8_0:
+		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ8_0
+	case weights.Q4_0:
+		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ4_0
+	case weights.Q5_0:
+		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ5_0
+	}
+	m.rowsBytes = make([][]byte, m.rows)
+	for r := range m.rowsBytes {
+		m.rowsBytes[r] = t.Row(r)
+	}
 	return m, nil
 }
 
@@ -108,7 +147,9 @@ func (m *matrix) quantizeActs(dst []byte, x []float32, n int) {
 
 // matmul computes dst[n×rows] = x[n×cols] · Wᵀ, split over output rows.
 // Each output element is one dot product of one weight row with one
-// activation row, so the result does not depend on n or on the thread count.
+// activation row, computed by the tile kernels bit-identically to the
+// single dot, so the result does not depend on n, on where a row or token
+// falls in a tile, or on the thread count.
 func (e *Model) matmul(ws *workspace, dst, x []float32, n int, m *matrix) {
 	rows, cols := m.rows, m.cols
 	var qx []byte
@@ -117,22 +158,37 @@ func (e *Model) matmul(ws *workspace, dst, x []float32, n int, m *matrix) {
 		qx = ws.bytes(n * qb)
 		m.quantizeActs(qx, x, n)
 	}
-	e.pool.parallel(rows, 16, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			switch {
-			case m.f32 != nil:
-				p := m.t.PhysicalRow(r)
-				w := m.f32[p*cols : (p+1)*cols]
-				for i := 0; i < n; i++ {
-					dst[i*rows+r] = kernels.DotF32(w, x[i*cols:(i+1)*cols])
+	var acts *kernels.Q8Acts
+	if m.tiled == tileQ8 {
+		acts = &ws.q8
+		acts.Set(qx, n, cols)
+	}
+	// Chunks start on multiples of 6 so that the 3-row float tiles and
+	// 2-row quantized tiles are never split; a decode step (n = 1) has no
+	// tiles and shares rows finely.
+	align, minChunk := 6, 48
+	if n == 1 {
+		align, minChunk = 1, 16
+	}
+	x = x[:n*cols]
+	e.pool.parallel(rows, minChunk, align, func(lo, hi int) {
+		out := dst[lo:]
+		switch m.tiled {
+		case tileF32:
+			kernels.MatMulF32(out, rows, m.rowsF32[lo:hi], x, n)
+		case tileF16:
+			kernels.MatMulF16(out, rows, m.rowsBytes[lo:hi], x, n)
+		case tileQ8:
+			kernels.MatMulQ8(out, rows, m.q8, m.rowsBytes[lo:hi], acts)
+		default:
+			for r := lo; r < hi; r++ {
+				w := m.rowsBytes[r]
+				if m.dotF != nil {
+					for i := 0; i < n; i++ {
+						dst[i*rows+r] = m.dotF(w, x[i*cols:(i+1)*cols])
+					}
+					continue
 				}
-			case m.dotF != nil:
-				w := m.t.Row(r)
-				for i := 0; i < n; i++ {
-					dst[i*rows+r] = m.dotF(w, x[i*cols:(i+1)*cols])
-				}
-			default:
-				w := m.t.Row(r)
 				for i := 0; i < n; i++ {
 					dst[i*rows+r] = m.dotQ(w, qx[i*qb:(i+1)*qb], cols)
 				}
