@@ -15,10 +15,13 @@ import (
 // converted) serves four tokens, each activation vector several rows.
 
 // tokensPerBlock returns how many activation rows of rowBytes bytes one
-// pass over the weight rows should cover, so that they stay in the L2
-// cache while every weight row meets them (a multiple of 4, at least 4).
+// pass over the weight rows should cover (a multiple of 4, at least 4).
+// Weight rows come from memory once per pass while activations are re-read
+// from the caches for every three rows, so a pass covers as many tokens as
+// the L3 cache comfortably holds: measured at Qwen2.5-0.5B shapes, 4 MiB
+// runs the F16 tiles about 1.6 times as fast as an L2-sized 384 KiB.
 func tokensPerBlock(rowBytes int) int {
-	const budget = 384 << 10
+	const budget = 4 << 20
 	t := budget / max(rowBytes, 1)
 	return max(4, t&^3)
 }
