@@ -35,12 +35,13 @@ type Shape struct {
 	RopeScaling weights.RopeScaling
 }
 
-// The real shapes come from each model's Hugging Face config.json.
+// The real shapes come from each base model's Hugging Face config.json.
 var shapes = []Shape{
 	{Name: "qwen2.5-0.5b", Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, HeadDim: 64, FFN: 4864,
 		Vocab: 151936, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, AttnBias: true},
+	// The base model's config says 131072 positions; its -Instruct config 32768.
 	{Name: "qwen2.5-1.5b", Arch: "qwen2", Hidden: 1536, Layers: 28, Heads: 12, KVHeads: 2, HeadDim: 128, FFN: 8960,
-		Vocab: 151936, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, AttnBias: true},
+		Vocab: 151936, Context: 131072, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, AttnBias: true},
 	{Name: "llama-3.2-1b", Arch: "llama", Hidden: 2048, Layers: 16, Heads: 32, KVHeads: 8, HeadDim: 64, FFN: 8192,
 		Vocab: 128256, Context: 131072, RopeTheta: 500000, NormEps: 1e-5, Tied: true,
 		RopeScaling: weights.RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}},

@@ -28,7 +28,7 @@ var hfConfig = map[string]weights.Config{
 	"qwen2.5-0.5b": {Arch: "qwen2", HiddenSize: 896, Layers: 24, Heads: 14, KVHeads: 2, HeadDim: 64, FFNSize: 4864, VocabSize: 151936,
 		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 64, NormEps: 1e-6, TiedEmbeddings: true, AttnBias: true},
 	"qwen2.5-1.5b": {Arch: "qwen2", HiddenSize: 1536, Layers: 28, Heads: 12, KVHeads: 2, HeadDim: 128, FFNSize: 8960, VocabSize: 151936,
-		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 128, NormEps: 1e-6, TiedEmbeddings: true, AttnBias: true},
+		ContextLength: 131072, RopeTheta: 1e6, RopeDim: 128, NormEps: 1e-6, TiedEmbeddings: true, AttnBias: true},
 	"llama-3.2-1b": {Arch: "llama", HiddenSize: 2048, Layers: 16, Heads: 32, KVHeads: 8, HeadDim: 64, FFNSize: 8192, VocabSize: 128256,
 		ContextLength: 131072, RopeTheta: 500000, RopeDim: 64, NormEps: 1e-5, TiedEmbeddings: true},
 	"qwen3-0.6b": {Arch: "qwen3", HiddenSize: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFNSize: 3072, VocabSize: 151936,
