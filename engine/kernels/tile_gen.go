@@ -60,6 +60,7 @@ func floatTile(name string, wsize int) {
 		load = "VCVTPH2PS"
 	}
 	wGroup := 8 * wsize // bytes of w per group of 8
+	const segChunks = 32 // 1024 elements: 4 activation rows take 16 KiB
 	p("// func tile%sx3x4AVX(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)", name)
 	p("TEXT ·tile%sx3x4AVX(SB), NOSPLIT, $0-56", name)
 	p("\tMOVQ w+0(FP), AX")
@@ -73,17 +74,41 @@ func floatTile(name string, wsize int) {
 	p("\tLEAQ (R11)(DX*1), R12")
 	p("\tLEAQ (R11)(DX*2), R13")
 	p("\tLEAQ (R12)(DX*2), R14")
+	// The k axis is cut into segments of segChunks chunks of 32, so that
+	// four activation rows' worth of a segment stays in L1; each phase's
+	// accumulators are parked in scratch between segments, which leaves
+	// every accumulator's order of additions unchanged.
+	p("\tXORQ DX, DX") // first chunk of the segment
+	p("%sseg:", name)
 	p("\tXORQ BX, BX")
 	p("%sphase:", name)
+	p("\tMOVQ BX, AX")
+	p("\tIMULQ $384, AX")
+	p("\tTESTQ DX, DX")
+	p("\tJNZ %sresume", name)
 	for i := 0; i < 12; i++ {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 	}
-	p("\tMOVQ BX, SI")
+	p("\tJMP %sstart", name)
+	p("%sresume:", name)
+	for i := 0; i < 12; i++ {
+		p("\tVMOVUPS %d(DI)(AX*1), Y%d", 32*i, i)
+	}
+	p("%sstart:", name)
+	// SI = w byte offset of element DX*32 + 8*BX, R15 the x byte offset.
+	p("\tMOVQ DX, SI")
+	p("\tSHLQ $2, SI")
+	p("\tADDQ BX, SI")
+	p("\tMOVQ SI, R15")
 	p("\tIMULQ $%d, SI", wGroup)
-	p("\tMOVQ BX, R15")
 	p("\tSHLQ $5, R15")
 	p("\tMOVQ CX, AX")
 	p("\tSHRQ $5, AX")
+	p("\tSUBQ DX, AX")
+	p("\tCMPQ AX, $%d", segChunks)
+	p("\tJLE %scount", name)
+	p("\tMOVQ $%d, AX", segChunks)
+	p("%scount:", name)
 	p("\tTESTQ AX, AX")
 	p("\tJZ %srem", name)
 	p("%sloop:", name)
@@ -104,8 +129,15 @@ func floatTile(name string, wsize int) {
 	p("\tDECQ AX")
 	p("\tJNZ %sloop", name)
 	p("%srem:", name)
+	// Only phase 0 of the last segment takes the groups of 8 after the last
+	// whole 32, as the single kernel's dot8 loop adds them to Y0.
 	p("\tTESTQ BX, BX")
 	p("\tJNZ %sstore", name)
+	p("\tMOVQ CX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tSUBQ DX, AX")
+	p("\tCMPQ AX, $%d", segChunks)
+	p("\tJGT %sstore", name)
 	p("\tMOVQ CX, AX")
 	p("\tANDQ $31, AX")
 	p("\tSHRQ $3, AX")
@@ -126,6 +158,11 @@ func floatTile(name string, wsize int) {
 	p("\tINCQ BX")
 	p("\tCMPQ BX, $4")
 	p("\tJLT %sphase", name)
+	p("\tADDQ $%d, DX", segChunks)
+	p("\tMOVQ CX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tCMPQ DX, AX")
+	p("\tJLT %sseg", name)
 	// Reduce each element as dotreduce/REDUCE4 does and store it.
 	p("\tMOVQ dst+32(FP), SI")
 	p("\tMOVQ ldd+40(FP), DX")
