@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
@@ -82,22 +83,44 @@ func runGenerate(e *env, args []string) error {
 	if !*compare {
 		opt.Hooks = h
 		stream := tok.NewStreamDecoder()
-		printed := 0
+		// Hold back the tail that could still become a stop string, so the
+		// stop string itself is never printed.
+		hold := 0
+		for _, st := range stops {
+			hold = max(hold, len(st)-1)
+		}
+		var pending strings.Builder
+		printed, stopped := 0, false
 		opt.OnToken = func(_ int, t int32) error {
-			if tok.IsEOS(t) {
+			if stopped || tok.IsEOS(t) {
 				return nil
 			}
-			s := stream.Next(t)
-			fmt.Fprint(e.stdout, s)
-			printed += len(s)
+			pending.WriteString(stream.Next(t))
+			p := pending.String()
+			if cut, ok := cutAtStop(p, stops); ok {
+				fmt.Fprint(e.stdout, cut)
+				printed += len(cut)
+				stopped = true
+				return nil
+			}
+			n := len(p) - hold
+			for n > 0 && n < len(p) && !utf8.RuneStart(p[n]) {
+				n--
+			}
+			if n > 0 {
+				fmt.Fprint(e.stdout, p[:n])
+				printed += n
+				pending.Reset()
+				pending.WriteString(p[n:])
+			}
 			return nil
 		}
 		out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: ids, Tag: -1}}, opt)
 		if err != nil {
 			return err
 		}
-		// Text not yet printed: a held-back partial character at the end.
-		// (With a stop string, what was streamed may include part of it.)
+		// Text not yet printed: held back for stop strings, or a partial
+		// character at the end. Completion.Text is already cut at a stop string.
 		if rest := out[0].Text; len(rest) > printed {
 			fmt.Fprint(e.stdout, rest[printed:])
 		}
@@ -128,4 +151,18 @@ func describeInterventions(iv *interventions) string {
 		parts = append(parts, fmt.Sprintf("scaled: %s x%g", s.name, s.factor))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// cutAtStop returns text up to the first stop string in it, if any.
+func cutAtStop(text string, stops []string) (string, bool) {
+	cut := -1
+	for _, st := range stops {
+		if i := strings.Index(text, st); st != "" && i >= 0 && (cut < 0 || i < cut) {
+			cut = i
+		}
+	}
+	if cut < 0 {
+		return text, false
+	}
+	return text[:cut], true
 }

@@ -106,17 +106,34 @@ func newFlags(e *env, name, synopsis string) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and reports flag errors and stray arguments as usage errors.
+// parseFlags parses args and reports flag errors and stray arguments as usage
+// errors. Flags may follow positional arguments ("import a.xlsx b.xlsx --out
+// x"), as users type them; fs.Args() then holds every positional argument.
 func parseFlags(fs *flag.FlagSet, args []string, allowArgs bool) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return err
+			}
+			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if rest[0] == "--" { // everything after -- is positional
+			positional = append(positional, rest[1:]...)
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
-	if !allowArgs && fs.NArg() > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, strings.Join(fs.Args(), " "))
+	if !allowArgs && len(positional) > 0 {
+		return fmt.Errorf("%w: unexpected arguments %q", errUsage, strings.Join(positional, " "))
 	}
+	// Leave the positional arguments where callers look for them.
+	_ = fs.Parse(append([]string{"--"}, positional...))
 	return nil
 }
 

@@ -229,3 +229,34 @@ func TestInspectJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsAfterArguments checks that flags may follow positional arguments,
+// as in the README's import command.
+func TestFlagsAfterArguments(t *testing.T) {
+	dir := shareddata.Path(t, "cvoice", "authors-zh")
+	out := filepath.Join(t.TempDir(), "zh.jsonl")
+	code, _, stderr := runCLI(t, "", "import", "--xlsx", filepath.Join(dir, "test-zh-200.xlsx"), filepath.Join(dir, "诚信-final.xlsx"), "--skip-incomplete", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// test-zh-200 holds 2,694 complete rows; 诚信-final.xlsx 203 (cvoice README).
+	if !strings.Contains(stderr, "evaluation items: 2694") || !strings.Contains(stderr, "activation items: 203") {
+		t.Errorf("import summary: %s", stderr)
+	}
+}
+
+// TestGenerateStopString checks that a stop string ends the text and is never
+// printed, though the stream has to hold text back to know it.
+func TestGenerateStopString(t *testing.T) {
+	model := shareddata.Path(t, "refdata", "models", "stories260K", "stories260K.gguf")
+	code, stdout, stderr := runCLI(t, "", "generate", "--model", model, "--prompt", "Once upon a time", "-n", "24", "--stop", "Lily", "--stop", "zzz")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := ", there was a little girl named "; strings.TrimRight(stdout, "\n") != want {
+		t.Errorf("generated %q, want %q", stdout, want)
+	}
+	if !strings.Contains(stderr, "finish: stop") {
+		t.Errorf("finish reason: %s", stderr)
+	}
+}

@@ -132,7 +132,9 @@ type Results struct {
 // of f zeroed at every position, and (unless disabled) for each such set a
 // random set with the same per-layer sizes: the file's own "random:NAME" set
 // when it has one (as `valueexp identify --random-control` writes), else one
-// drawn here. names nil means every set except the "random:" ones.
+// drawn here. names nil means every set except the "random:" ones. A name
+// may also be a value, in Chinese or English ("诚信", "Integrity"): it
+// stands for every set of that value ("诚信/zh", "诚信/en").
 func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, opt Options) ([]Condition, error) {
 	conds := []Condition{{Name: "none", Kind: "none"}}
 	if f == nil {
@@ -141,12 +143,9 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 	if err := f.Validate(shape); err != nil {
 		return nil, err
 	}
-	if names == nil {
-		for _, s := range f.NeuronSets {
-			if !strings.HasPrefix(s.Name, "random:") {
-				names = append(names, s.Name)
-			}
-		}
+	names, err := expandNames(f, names)
+	if err != nil {
+		return nil, err
 	}
 	for i, name := range names {
 		set, ok := f.Find(name)
@@ -212,6 +211,43 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 		conds = append(conds, Condition{Name: "random:" + name, Kind: "random", Set: name, Value: value, Language: lang, Neurons: rnd.Size(0), ControlOf: name, Seed: seed, hooks: rh})
 	}
 	return conds, nil
+}
+
+// expandNames resolves set names: nil means every set but the random
+// controls; a value name means every set of that value.
+func expandNames(f *hooks.NeuronSetFile, names []string) ([]string, error) {
+	var out []string
+	if names == nil {
+		for _, s := range f.NeuronSets {
+			if !strings.HasPrefix(s.Name, "random:") {
+				out = append(out, s.Name)
+			}
+		}
+		return out, nil
+	}
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if _, ok := f.Find(n); ok {
+			out = append(out, n)
+			continue
+		}
+		v, ok := cvoice.LookupValue(n)
+		if !ok {
+			return nil, fmt.Errorf("neuron set %q not found in the file, and it is not a value name", n)
+		}
+		found := false
+		for _, s := range f.NeuronSets {
+			base, _, _ := strings.Cut(s.Name, "/")
+			if sv, ok := cvoice.LookupValue(base); ok && sv == v && !strings.HasPrefix(s.Name, "random:") {
+				out = append(out, s.Name)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("no neuron set of value %s in the file", v.Chinese())
+		}
+	}
+	return out, nil
 }
 
 // Run evaluates every condition on the evaluation items of data.

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -176,5 +177,31 @@ func TestConditionsUseFileControlsAndLanguages(t *testing.T) {
 	}
 	if per["none"] != 2 || per["诚信/zh"] != 1 || per["random:诚信/zh"] != 1 {
 		t.Errorf("items per condition %v, want none 2 (zh+en), the zh set and its control 1 each", per)
+	}
+}
+
+func TestExpandNames(t *testing.T) {
+	set := func(name string) hooks.NeuronSet {
+		return hooks.NeuronSet{Name: name, Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 0, Indices: []int32{1}}}}
+	}
+	f := &hooks.NeuronSetFile{Format: "neuron-sets", Version: 1, NeuronSets: []hooks.NeuronSet{
+		set("诚信/zh"), set("诚信/en"), set("random:诚信/zh"), set("友善/zh"), set("custom"),
+	}}
+	for _, c := range []struct {
+		in   []string
+		want string
+		err  bool
+	}{
+		{nil, "[诚信/zh 诚信/en 友善/zh custom]", false},
+		{[]string{"Integrity"}, "[诚信/zh 诚信/en]", false},
+		{[]string{"诚信", "友善/zh"}, "[诚信/zh 诚信/en 友善/zh]", false},
+		{[]string{"custom"}, "[custom]", false},
+		{[]string{"Harmony"}, "", true},
+		{[]string{"nosuch"}, "", true},
+	} {
+		got, err := expandNames(f, c.in)
+		if (err != nil) != c.err || (!c.err && fmt.Sprint(got) != c.want) {
+			t.Errorf("expandNames(%v) = %v, %v; want %s (error %v)", c.in, got, err, c.want, c.err)
+		}
 	}
 }
