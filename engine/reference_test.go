@@ -124,7 +124,10 @@ func TestF32MatchesReferences(t *testing.T) {
 					toks := ref.tokens(t, seq+".tokens")
 					hk := hooks.New(m.Config.Layers)
 					got := capture{}
-					for _, pat := range []string{"blocks.*.mlp.hook_act", "blocks.*.mlp.hook_post", "blocks.*.hook_resid_post"} {
+					for _, pat := range []string{"hook_embed", "ln_final.hook_normalized", "blocks.*.attn.hook_v", "blocks.*.attn.hook_rot_q",
+						"blocks.*.attn.hook_rot_k", "blocks.*.hook_attn_out", "blocks.*.hook_resid_mid", "blocks.*.mlp.hook_pre",
+						"blocks.*.mlp.hook_pre_linear", "blocks.*.mlp.hook_act", "blocks.*.mlp.hook_post", "blocks.*.hook_mlp_out",
+						"blocks.*.hook_resid_post"} {
 						if err := hk.Observe(pat, got); err != nil {
 							t.Fatal(err)
 						}
@@ -143,19 +146,34 @@ func TestF32MatchesReferences(t *testing.T) {
 					if fmt.Sprint(ga) != fmt.Sprint(wa) {
 						t.Errorf("%s argmax %v, want %v", seq, ga, wa)
 					}
+					// Every hook site that has a llama.cpp (or PyTorch) counterpart
+					// in the refs file: README §5's table. q_rope/k_rope are stored
+					// in the Hugging Face head order, the order hooks see.
+					pairs := [][2]string{{"hook_embed", seq + ".inp_embd"}, {"ln_final.hook_normalized", seq + ".result_norm"}}
 					for l := 0; l < m.Config.Layers; l++ {
-						for _, pair := range [][2]string{
-							{fmt.Sprintf("blocks.%d.mlp.hook_act", l), fmt.Sprintf("%s.blk.%d.ffn_gate_act", seq, l)},
-							{fmt.Sprintf("blocks.%d.mlp.hook_post", l), fmt.Sprintf("%s.blk.%d.ffn_act", seq, l)},
-							{fmt.Sprintf("blocks.%d.hook_resid_post", l), fmt.Sprintf("%s.blk.%d.out", seq, l)},
+						for _, p := range [][2]string{
+							{"attn.hook_v", "v"}, {"attn.hook_rot_q", "q_rope"}, {"attn.hook_rot_k", "k_rope"},
+							{"hook_attn_out", "attn_out"}, {"hook_resid_mid", "ffn_inp"}, {"mlp.hook_pre", "ffn_gate"},
+							{"mlp.hook_pre_linear", "ffn_up"}, {"mlp.hook_act", "ffn_gate_act"}, {"mlp.hook_post", "ffn_act"},
+							{"hook_mlp_out", "ffn_out"}, {"hook_resid_post", "out"},
 						} {
+							pairs = append(pairs, [2]string{fmt.Sprintf("blocks.%d.%s", l, p[0]), fmt.Sprintf("%s.blk.%d.%s", seq, l, p[1])})
+						}
+					}
+					compared := 0
+					{
+						for _, pair := range pairs {
 							if !ref.has(pair[1]) {
 								continue
 							}
 							if e := relErr(got[pair[0]], ref.floats(t, pair[1])); e > tol {
 								t.Errorf("%s vs %s: relative error %.2e > %.0e", pair[0], pair[1], e, tol)
 							}
+							compared++
 						}
+					}
+					if compared < 2+11*m.Config.Layers {
+						t.Errorf("%s: only %d of %d hook sites had a reference tensor", seq, compared, 2+11*m.Config.Layers)
 					}
 				}
 			})
