@@ -108,10 +108,11 @@ var ErrIncomplete = errors.New("engine: sequence was stopped early (StopAfter) a
 
 // workspace holds one forward pass's scratch buffers, reused between calls.
 type workspace struct {
-	f32 [][]float32
-	nf  int
-	b   []byte
-	q8  kernels.Q8Acts // quantized activations laid out for the tile kernels
+	f32  [][]float32
+	nf   int
+	b    []byte
+	q8   kernels.Q8Acts // quantized activations laid out for the tile kernels
+	rope ropeTable
 }
 
 func (w *workspace) reset() { w.nf = 0 }
@@ -257,8 +258,8 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 			headNorm(q, ly.qNorm, n*c.Heads, D, eps)
 			headNorm(k, ly.kNorm, n*c.KVHeads, D, eps)
 		}
-		m.rope(q, rows.Pos, c.Heads)
-		m.rope(k, rows.Pos, c.KVHeads)
+		m.rope(ws, q, rows, c.Heads)
+		m.rope(ws, k, rows, c.KVHeads)
 		dispatch(at(hooks.SiteAttnRotQ), q, qDim, c.Heads)
 		dispatch(at(hooks.SiteAttnRotK), k, kvDim, c.KVHeads)
 		for i := 0; i < n; i++ {
@@ -382,18 +383,41 @@ func headNorm(x, w []float32, count, d int, eps float32) {
 // rope rotates each head of x (rows of heads*HeadDim) by its row's position,
 // in the Hugging Face ("NeoX", rotate-half) layout: element j of a head turns
 // with element j+RopeDim/2. weights.Open presents GGUF llama q/k rows in this
-// layout too, so one rotation serves every file.
-func (m *Model) rope(x []float32, pos []int32, heads int) {
+// layout too, so one rotation serves every file. The cosines and sines of
+// the rows' angles are computed once per forward pass (ws.rope remembers
+// which rows they belong to) and serve every head and layer.
+func (m *Model) rope(ws *workspace, x []float32, rows *hooks.Rows, heads int) {
 	D, half := m.Config.HeadDim, m.Config.RopeDim/2
-	for i, p := range pos {
-		for h := 0; h < heads; h++ {
-			v := x[(i*heads+h)*D:]
+	t := &ws.rope
+	if t.rows != rows {
+		n := len(rows.Pos)
+		t.cos, t.sin = grow(t.cos, n*half), grow(t.sin, n*half)
+		for i, p := range rows.Pos {
 			for j := 0; j < half; j++ {
 				s, c := math.Sincos(float64(p) * m.invFreq[j])
-				a, b := v[j], v[j+half]
-				v[j] = a*float32(c) - b*float32(s)
-				v[j+half] = b*float32(c) + a*float32(s)
+				t.cos[i*half+j], t.sin[i*half+j] = float32(c), float32(s)
+			}
+		}
+		t.rows = rows
+	}
+	for i := range rows.Pos {
+		cs, sn := t.cos[i*half:(i+1)*half], t.sin[i*half:(i+1)*half]
+		for h := 0; h < heads; h++ {
+			v := x[(i*heads+h)*D:]
+			lo, hi := v[:half], v[half:2*half]
+			for j, c := range cs {
+				s := sn[j]
+				a, b := lo[j], hi[j]
+				lo[j] = a*c - b*s
+				hi[j] = b*c + a*s
 			}
 		}
 	}
+}
+
+// ropeTable caches the rotary cosines and sines of one forward pass's rows.
+// Holding the rows pointer keeps it from being reused by a later pass.
+type ropeTable struct {
+	rows     *hooks.Rows
+	cos, sin []float32
 }

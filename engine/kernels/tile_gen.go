@@ -59,7 +59,7 @@ func floatTile(name string, wsize int) {
 	if name == "F16" {
 		load = "VCVTPH2PS"
 	}
-	wGroup := 8 * wsize // bytes of w per group of 8
+	wGroup := 8 * wsize  // bytes of w per group of 8
 	const segChunks = 32 // 1024 elements: 4 activation rows take 16 KiB
 	p("// func tile%sx3x4AVX(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)", name)
 	p("TEXT ·tile%sx3x4AVX(SB), NOSPLIT, $0-56", name)
