@@ -14,12 +14,87 @@ func tileF16x3x4AVX(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, 
 func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)
 
 //go:noescape
+func rowsF32x3AVX(w *unsafe.Pointer, nrows int, x *float32, ldx, k int, dst *float32, ldd int)
+
+//go:noescape
+func rowsF16x3AVX(w *unsafe.Pointer, nrows int, x *float32, ldx, k int, dst *float32, ldd int)
+
+// smallK is the longest row the register-only 1×3 kernels take; longer
+// rows go to the 3×4 tiles, whose phase passes pay off once each pass has
+// several chunks of 32 to sum.
+const smallK = 128
+
+//go:noescape
 func tileTailF32AVX(w *byte, x *float32, n int, acc float32) float32
 
 //go:noescape
 func tileTailF16AVX(w *byte, x *float32, n int, acc float32) float32
 
 func matMulF32SIMD(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
+	if k <= smallK {
+		matMulF32Rows(dst, ldd, w, x, n, k)
+		return
+	}
+	matMulF32Tiles(dst, ldd, w, x, n, k)
+}
+
+func matMulF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	if k <= smallK {
+		matMulF16Rows(dst, ldd, w, x, n, k)
+		return
+	}
+	matMulF16Tiles(dst, ldd, w, x, n, k)
+}
+
+// matMulF32Rows runs every weight row against three tokens at a time.
+func matMulF32Rows(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
+	k8 := k &^ 7
+	t := 0
+	for ; t+3 <= n; t += 3 {
+		rowsF32x3AVX((*unsafe.Pointer)(unsafe.Pointer(&w[0])), len(w), &x[t*k], 4*k, k, &dst[t*ldd], 4*ldd)
+		if k8 != k {
+			for i := t; i < t+3; i++ {
+				xt := x[i*k+k8:]
+				for r, wr := range w {
+					e := &dst[i*ldd+r]
+					*e = tileTailF32AVX((*byte)(unsafe.Pointer(&wr[k8])), &xt[0], k-k8, *e)
+				}
+			}
+		}
+	}
+	for ; t < n; t++ {
+		xt := x[t*k : (t+1)*k]
+		for r, wr := range w {
+			dst[t*ldd+r] = dotF32SIMD(wr, xt)
+		}
+	}
+}
+
+// matMulF16Rows runs every weight row against three tokens at a time.
+func matMulF16Rows(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	k8 := k &^ 7
+	t := 0
+	for ; t+3 <= n; t += 3 {
+		rowsF16x3AVX((*unsafe.Pointer)(unsafe.Pointer(&w[0])), len(w), &x[t*k], 4*k, k, &dst[t*ldd], 4*ldd)
+		if k8 != k {
+			for i := t; i < t+3; i++ {
+				xt := x[i*k+k8:]
+				for r, wr := range w {
+					e := &dst[i*ldd+r]
+					*e = tileTailF16AVX(&wr[2*k8], &xt[0], k-k8, *e)
+				}
+			}
+		}
+	}
+	for ; t < n; t++ {
+		xt := x[t*k : (t+1)*k]
+		for r, wr := range w {
+			dst[t*ldd+r] = dotF16SIMD(wr, xt)
+		}
+	}
+}
+
+func matMulF32Tiles(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
 	var scratch [384]float32
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7
@@ -57,7 +132,7 @@ func matMulF32SIMD(dst []float32, ldd int, w [][]float32, x []float32, n, k int)
 	}
 }
 
-func matMulF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 	var scratch [384]float32
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7
