@@ -26,6 +26,15 @@ func tokensPerBlock(rowBytes int) int {
 	return max(4, t&^3)
 }
 
+// rowsPerBlock returns how many weight rows of rowBytes bytes to run
+// against one tile of activation rows before moving to the next tile: as
+// many as stay in the L2 cache together (a multiple of 6, so that both the
+// 3-row and the 2-row tiles divide it).
+func rowsPerBlock(rowBytes int) int {
+	const budget = 192 << 10
+	return max(6, budget/max(rowBytes, 1)/6*6)
+}
+
 func checkMatMul(kernel string, dst []float32, ldd, rows, n, k, xLen int) {
 	if rows == 0 || n == 0 {
 		return
@@ -124,8 +133,8 @@ func (f Q8Format) dot(w, a []byte, n int) float32 {
 type Q8Acts struct {
 	rows  []byte // n rows of nb Q8_0 blocks
 	n, k  int
-	panel []byte    // [nb][n][32] int8 values
-	scale []float32 // [nb][n] block scales
+	panel []byte    // [n/4][nb][4][32] int8 values of whole groups of 4 rows
+	scale []float32 // [n/4][nb][4] their block scales
 }
 
 // Set makes a hold the n Q8_0 rows of k elements in rows (which a keeps,
@@ -138,20 +147,24 @@ func (a *Q8Acts) Set(rows []byte, n, k int) {
 	if !useQ8Tiles(n) {
 		return
 	}
-	nb := k / qk
-	if cap(a.panel) < nb*n*32 {
-		a.panel = make([]byte, nb*n*32)
+	nb, n4 := k/qk, n&^3
+	if cap(a.panel) < nb*n4*32 {
+		a.panel = make([]byte, nb*n4*32)
 	}
-	if cap(a.scale) < nb*n {
-		a.scale = make([]float32, nb*n)
+	if cap(a.scale) < nb*n4 {
+		a.scale = make([]float32, nb*n4)
 	}
-	a.panel, a.scale = a.panel[:nb*n*32], a.scale[:nb*n]
-	for t := 0; t < n; t++ {
+	a.panel, a.scale = a.panel[:nb*n4*32], a.scale[:nb*n4]
+	// A tile's four rows lie together, block after block, so the tile
+	// kernel reads one contiguous run.
+	for t := 0; t < n4; t++ {
 		row := rows[t*nb*bQ8_0:]
+		base := (t/4)*nb*4 + t%4
 		for b := 0; b < nb; b++ {
 			blk := row[b*bQ8_0 : (b+1)*bQ8_0]
-			a.scale[b*n+t] = f16(blk)
-			copy(a.panel[(b*n+t)*32:(b*n+t+1)*32], blk[2:])
+			i := base + b*4
+			a.scale[i] = f16(blk)
+			copy(a.panel[i*32:i*32+32], blk[2:])
 		}
 	}
 }

@@ -99,25 +99,30 @@ func matMulF32Tiles(dst []float32, ldd int, w [][]float32, x []float32, n, k int
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7
 	tb := tokensPerBlock(4 * k)
+	rb := rowsPerBlock(4 * k)
 	for t0 := 0; t0 < n; t0 += tb {
 		t1 := min(n, t0+tb)
 		t4 := t0 + (t1-t0)&^3
-		r := 0
-		for ; r+3 <= len(w); r += 3 {
-			ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+		nr3 := len(w) - len(w)%3
+		for r0 := 0; r0 < nr3; r0 += rb {
+			r1 := min(nr3, r0+rb)
 			for t := t0; t < t4; t += 4 {
-				tileF32x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
-				if k8 != k {
-					for i := 0; i < 4; i++ {
-						xt := x[(t+i)*k+k8:]
-						for j := 0; j < 3; j++ {
-							e := &dst[(t+i)*ldd+r+j]
-							*e = tileTailF32AVX((*byte)(unsafe.Pointer(&w[r+j][k8])), &xt[0], k-k8, *e)
+				for r := r0; r < r1; r += 3 {
+					ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+					tileF32x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+					if k8 != k {
+						for i := 0; i < 4; i++ {
+							xt := x[(t+i)*k+k8:]
+							for j := 0; j < 3; j++ {
+								e := &dst[(t+i)*ldd+r+j]
+								*e = tileTailF32AVX((*byte)(unsafe.Pointer(&w[r+j][k8])), &xt[0], k-k8, *e)
+							}
 						}
 					}
 				}
 			}
 		}
+		r := nr3
 		for ; r < len(w); r++ {
 			for t := t0; t < t4; t++ {
 				dst[t*ldd+r] = dotF32SIMD(w[r], x[t*k:(t+1)*k])
@@ -137,25 +142,30 @@ func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7
 	tb := tokensPerBlock(4 * k)
+	rb := rowsPerBlock(2 * k)
 	for t0 := 0; t0 < n; t0 += tb {
 		t1 := min(n, t0+tb)
 		t4 := t0 + (t1-t0)&^3
-		r := 0
-		for ; r+3 <= len(w); r += 3 {
-			ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+		nr3 := len(w) - len(w)%3
+		for r0 := 0; r0 < nr3; r0 += rb {
+			r1 := min(nr3, r0+rb)
 			for t := t0; t < t4; t += 4 {
-				tileF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
-				if k8 != k {
-					for i := 0; i < 4; i++ {
-						xt := x[(t+i)*k+k8:]
-						for j := 0; j < 3; j++ {
-							e := &dst[(t+i)*ldd+r+j]
-							*e = tileTailF16AVX(&w[r+j][2*k8], &xt[0], k-k8, *e)
+				for r := r0; r < r1; r += 3 {
+					ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
+					tileF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+					if k8 != k {
+						for i := 0; i < 4; i++ {
+							xt := x[(t+i)*k+k8:]
+							for j := 0; j < 3; j++ {
+								e := &dst[(t+i)*ldd+r+j]
+								*e = tileTailF16AVX(&w[r+j][2*k8], &xt[0], k-k8, *e)
+							}
 						}
 					}
 				}
 			}
 		}
+		r := nr3
 		for ; r < len(w); r++ {
 			for t := t0; t < t4; t++ {
 				dst[t*ldd+r] = dotF16SIMD(w[r], x[t*k:(t+1)*k])
@@ -174,18 +184,26 @@ func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	n, k := a.n, a.k
 	nb := k / qk
 	ab := nb * bQ8_0
-	q := make([]byte, nb*64)
-	d := make([]float32, nb*2)
+	rb := rowsPerBlock(nb * 36)
+	q := make([]byte, rb/2*nb*64)
+	d := make([]float32, rb/2*nb*2)
 	n4 := n &^ 3
-	r := 0
-	for ; r+2 <= len(w); r += 2 {
-		unpackQ8(q, d, 0, f, w[r], nb)
-		unpackQ8(q, d, 1, f, w[r+1], nb)
+	nr2 := len(w) &^ 1
+	for r0 := 0; r0 < nr2; r0 += rb {
+		r1 := min(nr2, r0+rb)
+		for r := r0; r < r1; r += 2 {
+			p := (r - r0) / 2
+			unpackQ8(q[p*nb*64:], d[p*nb*2:], 0, f, w[r], nb)
+			unpackQ8(q[p*nb*64:], d[p*nb*2:], 1, f, w[r+1], nb)
+		}
 		for t := 0; t < n4; t += 4 {
-			tileQ8x2x4AVX(&q[0], &d[0], &a.panel[t*32], &a.scale[t], n, nb, &dst[t*ldd+r], 4*ldd)
+			for r := r0; r < r1; r += 2 {
+				p := (r - r0) / 2
+				tileQ8x2x4AVX(&q[p*nb*64], &d[p*nb*2], &a.panel[t*nb*32], &a.scale[t*nb], 4, nb, &dst[t*ldd+r], 4*ldd)
+			}
 		}
 	}
-	for ; r < len(w); r++ {
+	for r := nr2; r < len(w); r++ {
 		for t := 0; t < n4; t++ {
 			dst[t*ldd+r] = f.dot(w[r], a.rows[t*ab:(t+1)*ab], k)
 		}
