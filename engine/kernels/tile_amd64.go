@@ -2,7 +2,10 @@
 
 package kernels
 
-import "unsafe"
+import (
+	"sync"
+	"unsafe"
+)
 
 //go:noescape
 func tileF32x3x4AVX(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)
@@ -180,13 +183,26 @@ func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 	}
 }
 
+// q8Panel is the unpacked weight rows of one row block (see unpackQ8),
+// kept between calls so that small batches do not allocate them each time.
+type q8Panel struct {
+	q []byte
+	d []float32
+}
+
+var q8Panels = sync.Pool{New: func() any { return new(q8Panel) }}
+
 func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	n, k := a.n, a.k
 	nb := k / qk
 	ab := nb * bQ8_0
-	rb := rowsPerBlock(nb * 36)
-	q := make([]byte, rb/2*nb*64)
-	d := make([]float32, rb/2*nb*2)
+	rb := min(rowsPerBlock(nb*36), (len(w)+1)&^1)
+	pn := q8Panels.Get().(*q8Panel)
+	defer q8Panels.Put(pn)
+	if cap(pn.q) < rb/2*nb*64 {
+		pn.q, pn.d = make([]byte, rb/2*nb*64), make([]float32, rb/2*nb*2)
+	}
+	q, d := pn.q[:rb/2*nb*64], pn.d[:rb/2*nb*2]
 	n4 := n &^ 3
 	nr2 := len(w) &^ 1
 	for r0 := 0; r0 < nr2; r0 += rb {
