@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -258,5 +259,53 @@ func TestGenerateStopString(t *testing.T) {
 	}
 	if !strings.Contains(stderr, "finish: stop") {
 		t.Errorf("finish reason: %s", stderr)
+	}
+}
+
+// TestDemoWritesReport runs the whole demo pipeline (with one evaluation
+// item per value and language to keep it short) and checks the report, its
+// plots and the demonstration notice. It needs no shared data.
+func TestDemoWritesReport(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo pipeline takes a while; skipped in -short mode")
+	}
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "", "demo", "--out", dir, "--items", "1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(md), "DEMONSTRATION OF THE PIPELINE") {
+		t.Error("report.md lacks the demonstration notice")
+	}
+	pngs, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	if len(pngs) < 5 {
+		t.Fatalf("%d plots written: %v", len(pngs), pngs)
+	}
+	for _, p := range pngs {
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if b := img.Bounds(); b.Dx() < 200 || b.Dy() < 150 {
+			t.Errorf("%s: %dx%d is too small to read", p, b.Dx(), b.Dy())
+		}
+		if !strings.Contains(string(md), filepath.Base(p)) {
+			t.Errorf("report.md does not show %s", filepath.Base(p))
+		}
+	}
+	for _, f := range []string{"model.gguf", "counts.safetensors", "neurons.json", "results.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
 	}
 }
