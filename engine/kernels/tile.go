@@ -117,15 +117,18 @@ func (f Q8Format) blockBytes() int {
 	return bQ8_0
 }
 
-func (f Q8Format) dot(w, a []byte, n int) float32 {
+// kernel returns the active single dot for the format.
+func (f Q8Format) kernel() func(w, a []byte, n int) float32 {
 	switch f {
 	case Q8FormatQ4_0:
-		return active.dotQ4_0(w, a, n)
+		return active.dotQ4_0
 	case Q8FormatQ5_0:
-		return active.dotQ5_0(w, a, n)
+		return active.dotQ5_0
 	}
-	return active.dotQ8_0(w, a, n)
+	return active.dotQ8_0
 }
+
+func (f Q8Format) dot(w, a []byte, n int) float32 { return f.kernel()(w, a, n) }
 
 // Q8Acts is a batch of activation rows quantized to Q8_0 (as QuantizeQ8_0
 // writes them), together with the block-major copy the tile kernels read.
@@ -183,18 +186,20 @@ func MatMulQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 		return
 	}
 	nb := k / qk
+	wb := nb * f.blockBytes()
 	for r := range w {
-		if len(w[r]) < nb*f.blockBytes() {
-			panic(fmt.Sprintf("kernels: MatMulQ8: weight row %d has %d bytes, %d elements need %d", r, len(w[r]), k, nb*f.blockBytes()))
+		if len(w[r]) < wb {
+			panic(fmt.Sprintf("kernels: MatMulQ8: weight row %d has %d bytes, %d elements need %d", r, len(w[r]), k, wb))
 		}
 	}
 	checkMatMul("MatMulQ8", dst, ldd, len(w), n, 0, 0)
 	ab := nb * bQ8_0
 	if !useQ8Tiles(n) || k == 0 {
+		dot := f.kernel()
 		for t := 0; t < n; t++ {
 			at := a.rows[t*ab : (t+1)*ab]
 			for r, wr := range w {
-				dst[t*ldd+r] = f.dot(wr, at, k)
+				dst[t*ldd+r] = dot(wr, at, k)
 			}
 		}
 		return
