@@ -453,6 +453,9 @@ func likelihood(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, 
 			if err != nil {
 				return nil, fmt.Errorf("item %s: %w", it.ID, err)
 			}
+			if n, ctxLen := len(prefix)+max(len(conts[0]), len(conts[1])), m.Config.ContextLength; ctxLen > 0 && n > ctxLen {
+				return nil, fmt.Errorf("item %s: the question takes %d tokens, more than the model's context length %d", it.ID, n, ctxLen)
+			}
 			if tokens+len(prefix) > batchTokens && len(pending) > 0 {
 				if err := flush(); err != nil {
 					return nil, err

@@ -4,19 +4,33 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
-	"github.com/valueexploration/valueexp/internal/shareddata"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
+	"github.com/valueexploration/valueexp/weights/synth"
 )
 
+// loadStories writes a small random-weight model with a byte-fallback
+// vocabulary (valueexp synth's tiny shape) and loads it with its tokenizer.
 func loadStories(t *testing.T) (*engine.Model, *tokenizer.Tokenizer) {
 	t.Helper()
-	path := shareddata.Path(t, "refdata", "models", "stories260K", "stories260K.gguf")
+	shape, err := synth.LookupShape("tiny")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shape, err = shape.WithArch("llama"); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	if _, err := synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
 	m, err := engine.Load(path, engine.Options{Threads: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +83,7 @@ func TestLikelihoodMatchesHandComputation(t *testing.T) {
 	}
 	data := all.Select(cvoice.Query{Values: []cvoice.Value{10}, Languages: []cvoice.Language{cvoice.LangEnglish}})
 	f := &hooks.NeuronSetFile{Format: "neuron-sets", Version: 1, NeuronSets: []hooks.NeuronSet{
-		{Name: "诚信/en", Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 1, Indices: []int32{3, 50, 100}}, {Layer: 4, Indices: []int32{7, 8}}}},
+		{Name: "诚信/en", Site: "mlp.hook_act", Layers: []hooks.LayerIndices{{Layer: 1, Indices: []int32{3, 50, 100}}, {Layer: 3, Indices: []int32{7, 8}}}},
 	}}
 	conds, err := Conditions(f, nil, m.Shape(), Options{RandomSeed: 1})
 	if err != nil {
@@ -203,5 +217,43 @@ func TestExpandNames(t *testing.T) {
 		if (err != nil) != c.err || (!c.err && fmt.Sprint(got) != c.want) {
 			t.Errorf("expandNames(%v) = %v, %v; want %s (error %v)", c.in, got, err, c.want, c.err)
 		}
+	}
+}
+
+// TestGenerateModePlumbing runs generate mode on the tiny story model, which
+// cannot follow the authors' format: every answer is kept, none parses, and
+// the cells report a parse-failure rate of 1 with no support rate.
+func TestGenerateModePlumbing(t *testing.T) {
+	m, tok := loadStories(t)
+	all, err := sample.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := all.Select(cvoice.Query{Values: []cvoice.Value{3}})
+	res, err := Run(context.Background(), m, tok, data, []Condition{{Name: "none", Kind: "none"}}, Options{Mode: Generation, MaxItems: 1, MaxTokens: 6, SwapOrder: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 2 {
+		t.Fatalf("%d items, want one per language", len(res.Items))
+	}
+	for _, r := range res.Items {
+		if len(r.Texts) != 2 || r.Answered || len(r.Orders) != 2 || r.Orders[0] != -1 {
+			t.Errorf("%s: texts %q answered %v orders %v", r.ID, r.Texts, r.Answered, r.Orders)
+		}
+	}
+	for _, c := range res.Cells {
+		if c.Items != 1 || c.ParseFailures != 1 || c.ParseFailureRate != 1 || c.Answered != 0 {
+			t.Errorf("cell %+v", c)
+		}
+	}
+	// The prompt holds the authors' structure.
+	it := data.At(0)
+	p, err := prompt(tok, it, false, Generation, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p, "A. "+it.Aligned+" \n B. "+it.Violating) {
+		t.Errorf("prompt lacks the options in the authors' layout: %q", p)
 	}
 }
