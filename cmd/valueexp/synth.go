@@ -26,6 +26,7 @@ biases, rope_freqs) are always F32:
   q4_k                   llama-quantize's Q4_K_M: Q4_K; the output head Q6_K;
                          attn_v and ffn_down Q6_K in the first and last eighth
                          of the layers and every third layer between
+  q6_k                   every matrix Q6_K
   A matrix whose rows are not a multiple of 256 falls back like llama-quantize:
   Q4_K -> Q5_0, Q6_K -> Q8_0 (so most Qwen2.5-0.5B tensors, 896 wide, are Q5_0).
 
@@ -39,7 +40,7 @@ func runSynth(e *env, args []string) error {
 	fs := newFlags(e, "synth", "--shape NAME --dtype TYPE --out FILE.gguf [--arch ARCH] [--seed N] [--layers N]\n\n"+synthHelp)
 	arch := fs.String("arch", "", "architecture: must match a real shape; llama, qwen2 or qwen3 for tiny/small (default qwen2)")
 	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
-	dtype := fs.String("dtype", "f16", "tensor type mix: f32, f16, bf16, q8_0, q4_0, q4_k")
+	dtype := fs.String("dtype", "f16", "tensor type mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
 	out := fs.String("out", "", "output `FILE` (.gguf)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	layers := fs.Int("layers", 0, "override the layer count (0: the shape's)")

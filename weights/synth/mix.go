@@ -31,10 +31,13 @@ const (
 	// third layer between). A matrix whose rows are not a multiple of 256
 	// falls back as llama-quantize's does: Q4_K to Q5_0, Q6_K to Q8_0.
 	MixQ4_K Mix = "q4_k"
+	// MixQ6_K: every matrix Q6_K (llama-quantize's Q6_K), or Q8_0 when its
+	// rows are not a multiple of 256.
+	MixQ6_K Mix = "q6_k"
 )
 
 // Mixes lists the mixes in the order the help shows them.
-func Mixes() []Mix { return []Mix{MixF32, MixF16, MixBF16, MixQ8_0, MixQ4_0, MixQ4_K} }
+func Mixes() []Mix { return []Mix{MixF32, MixF16, MixBF16, MixQ8_0, MixQ4_0, MixQ4_K, MixQ6_K} }
 
 // ParseMix reads a --dtype value (case-insensitive; "q4_k_m" is MixQ4_K).
 func ParseMix(s string) (Mix, error) {
@@ -56,7 +59,7 @@ func ParseMix(s string) (Mix, error) {
 
 // FileType returns llama.cpp's general.file_type number for the mix
 // (llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q4_0 2, MOSTLY_Q8_0 7,
-// MOSTLY_Q4_K_M 15, MOSTLY_BF16 32).
+// MOSTLY_Q4_K_M 15, MOSTLY_Q6_K 18, MOSTLY_BF16 32).
 func (m Mix) FileType() uint32 {
 	switch m {
 	case MixF16:
@@ -67,6 +70,8 @@ func (m Mix) FileType() uint32 {
 		return 7
 	case MixQ4_K:
 		return 15
+	case MixQ6_K:
+		return 18
 	case MixBF16:
 		return 32
 	}
@@ -109,6 +114,8 @@ func (m Mix) matrixType(role string, layer, nLayers, cols int, head bool) weight
 			// of the base type (32) first, then Q6_K's 256 via the fallback.
 			t = weights.Q6_K
 		}
+	case MixQ6_K:
+		t = weights.Q6_K
 	case MixQ4_K:
 		t = weights.Q4_K
 		switch {

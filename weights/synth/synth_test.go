@@ -286,7 +286,7 @@ func TestWeightStatistics(t *testing.T) {
 // TestMixMatchesLlamaQuantize compares the tensor types the mixes choose
 // with the files llama-quantize wrote in refdata (README §4): llama-tiny
 // (64-wide rows, so K-quants fall back) and llama256 (K-quants apply), in
-// Q4_0, Q4_K_M, Q8_0 and F16.
+// Q4_0, Q4_K_M, Q8_0, Q6_K, F16 and BF16.
 func TestMixMatchesLlamaQuantize(t *testing.T) {
 	for _, c := range []struct {
 		file string
@@ -300,6 +300,7 @@ func TestMixMatchesLlamaQuantize(t *testing.T) {
 		{"llama256/llama256-Q4_K_M.gguf", MixQ4_K},
 		{"llama256/llama256-Q4_0.gguf", MixQ4_0},
 		{"llama256/llama256-Q8_0.gguf", MixQ8_0},
+		{"llama256/llama256-Q6_K.gguf", MixQ6_K},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			g, err := weights.OpenGGUF(shareddata.Path(t, "refdata", "models", c.file))
