@@ -265,7 +265,9 @@ type spmCandidate struct {
 }
 
 // spmHeap is a max-heap by score; ties go to the leftmost pair (llama.cpp's
-// llm_tokenizer_spm order).
+// llm_tokenizer_spm order). Its push and pop repeat candHeap's on purpose: a
+// generic heap over both candidate types measured 14–20% slower on
+// merge-heavy text (method calls through the generic dictionary).
 type spmHeap []spmCandidate
 
 func (h spmHeap) less(i, j int) bool {
