@@ -155,6 +155,15 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 	if opt.Phase == 0 {
 		opt.Phase = hooks.Prefill
 	}
+	if sp := opt.StopAfter; sp != nil {
+		switch {
+		case sp.Site == hooks.SiteEmbed && sp.Layer == -1:
+		case sp.Layer < 0 || sp.Layer >= c.Layers:
+			return nil, fmt.Errorf("engine: StopAfter %v: layer outside [0, %d)", *sp, c.Layers)
+		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost:
+			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post or hook_resid_post", *sp)
+		}
+	}
 
 	// ---- rows: which sequence and position each packed token belongs to ----
 	n := 0

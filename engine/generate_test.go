@@ -170,3 +170,14 @@ func TestRopeScaling(t *testing.T) {
 		t.Errorf("kept %d, divided %d, blended %d: every band should be exercised", kept, divided, blended)
 	}
 }
+
+func TestStopAfterRejectsUnsupportedPoints(t *testing.T) {
+	_, hf := writeRandomModel(t, randSpecs[0])
+	m := mustLoad(t, hf, 1)
+	for _, p := range []hooks.Point{{Layer: 0, Site: hooks.SiteAttnQ}, {Layer: 2, Site: hooks.SiteMLPAct}, {Layer: -1, Site: hooks.SiteLogits}} {
+		_, err := m.Forward(context.Background(), []Input{{Seq: m.NewSequence(), Tokens: []int32{1}}}, RunOptions{StopAfter: &p})
+		if err == nil || !strings.Contains(err.Error(), "StopAfter") {
+			t.Errorf("StopAfter %v: error %v", p, err)
+		}
+	}
+}
