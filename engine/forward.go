@@ -94,7 +94,9 @@ type RunOptions struct {
 	Hooks *hooks.Hooks
 	// StopAfter ends the pass right after this point: later layers and the
 	// LM head are skipped and no logits are returned. The sequences' caches
-	// are then incomplete and cannot be continued.
+	// are then incomplete and cannot be continued. The point must be
+	// hook_embed or a block's hook_resid_mid, mlp.hook_act, mlp.hook_post or
+	// hook_resid_post; others are an error.
 	StopAfter *hooks.Point
 	// Phase tells hooks whether this is a prefill or a decode step (default Prefill).
 	Phase hooks.Phase
