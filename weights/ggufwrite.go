@@ -13,64 +13,90 @@ import (
 // and in the file's row order; RowOrder is ignored). general.alignment, if
 // present in kv, must be a uint32 power of two; otherwise 32 is used.
 func WriteGGUF(w io.Writer, kv []KV, tensors []*Tensor) error {
-	align := uint64(32)
-	for _, e := range kv {
-		if e.Key == "general.alignment" {
-			a, ok := e.Value.(uint32)
-			if !ok || a == 0 || a&(a-1) != 0 {
-				return fmt.Errorf("gguf: general.alignment must be a uint32 power of two, got %v", e.Value)
-			}
-			align = uint64(a)
+	header, _, align, err := EncodeGGUFHeader(kv, tensors)
+	if err != nil {
+		return err
+	}
+	for _, t := range tensors {
+		if want := t.byteSize(); want != len(t.Data) {
+			return fmt.Errorf("gguf: tensor %q: %v %v needs %d bytes, got %d", t.Name, t.DType, t.Shape, want, len(t.Data))
 		}
 	}
 	bw := bufio.NewWriterSize(w, 1<<20)
 	cw := &countWriter{w: bw}
-	put := func(v any) { _ = binary.Write(cw, binary.LittleEndian, v) }
-	putStr := func(s string) { put(uint64(len(s))); cw.Write([]byte(s)) }
+	cw.Write(header)
+	zeros := make([]byte, align)
+	for _, t := range tensors {
+		cw.Write(t.Data)
+		cw.Write(zeros[:(int64(align)-cw.n%int64(align))%int64(align)])
+	}
+	if cw.err != nil {
+		return fmt.Errorf("gguf: write: %w", cw.err)
+	}
+	return bw.Flush()
+}
+
+// EncodeGGUFHeader returns a version-3 GGUF header (magic, counts, the
+// metadata in the order given, the tensor infos, and zero padding up to the
+// data section), each tensor's offset within the data section, and the
+// alignment. Only the tensors' Name, DType and Shape are read, so a writer
+// can stream tensor data it does not hold in memory: each tensor's bytes,
+// padded with zeros to a multiple of the alignment, in the order given.
+func EncodeGGUFHeader(kv []KV, tensors []*Tensor) (header []byte, offsets []uint64, align uint64, err error) {
+	align = 32
+	for _, e := range kv {
+		if e.Key == "general.alignment" {
+			a, ok := e.Value.(uint32)
+			if !ok || a == 0 || a&(a-1) != 0 {
+				return nil, nil, 0, fmt.Errorf("gguf: general.alignment must be a uint32 power of two, got %v", e.Value)
+			}
+			align = uint64(a)
+		}
+	}
+	var buf sliceBuf
+	put := func(v any) { _ = binary.Write(&buf, binary.LittleEndian, v) }
+	putStr := func(s string) { put(uint64(len(s))); buf.Write([]byte(s)) }
 	put(uint32(ggufMagic))
 	put(uint32(3))
 	put(uint64(len(tensors)))
 	put(uint64(len(kv)))
 	for _, e := range kv {
 		putStr(e.Key)
-		if err := writeValue(cw, e.Value, put, putStr); err != nil {
-			return fmt.Errorf("gguf: metadata key %q: %w", e.Key, err)
+		if err := writeValue(&buf, e.Value, put, putStr); err != nil {
+			return nil, nil, 0, fmt.Errorf("gguf: metadata key %q: %w", e.Key, err)
 		}
 	}
 	var off uint64
-	offsets := make([]uint64, len(tensors))
+	offsets = make([]uint64, len(tensors))
 	for i, t := range tensors {
-		want, err := t.DType.RowBytes(t.Cols())
-		if err != nil {
-			return fmt.Errorf("gguf: tensor %q: %w", t.Name, err)
-		}
-		if want*t.Rows() != len(t.Data) {
-			return fmt.Errorf("gguf: tensor %q: %v %v needs %d bytes, got %d", t.Name, t.DType, t.Shape, want*t.Rows(), len(t.Data))
+		size := t.byteSize()
+		if size < 0 {
+			return nil, nil, 0, fmt.Errorf("gguf: tensor %q: %v cannot hold shape %v", t.Name, t.DType, t.Shape)
 		}
 		putStr(t.Name)
 		put(uint32(len(t.Shape)))
-		for d := len(t.Shape) - 1; d >= 0; d-- {
+		for d := len(t.Shape) - 1; d >= 0; d-- { // GGUF lists the innermost axis first
 			put(uint64(t.Shape[d]))
 		}
 		put(uint32(t.DType))
 		put(off)
 		offsets[i] = off
-		off += (uint64(len(t.Data)) + align - 1) / align * align
+		off += (uint64(size) + align - 1) / align * align
 	}
-	pad := func() {
-		for cw.n%int64(align) != 0 {
-			cw.Write([]byte{0})
-		}
+	for uint64(len(buf.b))%align != 0 {
+		buf.b = append(buf.b, 0)
 	}
-	pad()
-	for _, t := range tensors {
-		cw.Write(t.Data)
-		pad()
+	return buf.b, offsets, align, nil
+}
+
+// byteSize is the size of the tensor's data as its dtype and shape say, or
+// -1 when the row length does not fit the dtype's blocks.
+func (t *Tensor) byteSize() int {
+	rb, err := t.DType.RowBytes(t.Cols())
+	if err != nil {
+		return -1
 	}
-	if cw.err != nil {
-		return fmt.Errorf("gguf: write: %w", cw.err)
-	}
-	return bw.Flush()
+	return rb * t.Rows()
 }
 
 type countWriter struct {

@@ -293,16 +293,25 @@ type Summary struct {
 	Bytes int64 // file size
 }
 
+// headerTensors describes the planned tensors for weights.EncodeGGUFHeader
+// (names, types and shapes; the data is streamed later).
+func (p *Plan) headerTensors() []*weights.Tensor {
+	ts := make([]*weights.Tensor, len(p.Tensors))
+	for i, t := range p.Tensors {
+		ts[i] = &weights.Tensor{Name: t.Name, DType: t.DType, Shape: t.Shape}
+	}
+	return ts
+}
+
 // Write writes the GGUF file for opt to w.
 func Write(w io.Writer, opt Options) (*Summary, error) {
 	p, err := NewPlan(opt)
 	if err != nil {
 		return nil, err
 	}
-	const align = 32
-	header, offsets, err := encodeHeader(p.KV, p.Tensors, align)
+	header, offsets, align, err := weights.EncodeGGUFHeader(p.KV, p.headerTensors())
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("synth: %w", err)
 	}
 	bw := bufio.NewWriterSize(w, 4<<20)
 	n := int64(0)
@@ -318,7 +327,7 @@ func Write(w io.Writer, opt Options) (*Summary, error) {
 	if threads <= 0 {
 		threads = runtime.GOMAXPROCS(0)
 	}
-	var zeros [align]byte
+	zeros := make([]byte, align)
 	dataStart := n
 	for i := range p.Tensors {
 		t := &p.Tensors[i]
@@ -331,7 +340,7 @@ func Write(w io.Writer, opt Options) (*Summary, error) {
 			return nil, fmt.Errorf("synth: tensor %q: %w", t.Name, err)
 		}
 	}
-	if pad := (align - n%align) % align; pad > 0 {
+	if pad := (int64(align) - n%int64(align)) % int64(align); pad > 0 {
 		if err := write(zeros[:pad]); err != nil {
 			return nil, fmt.Errorf("synth: write: %w", err)
 		}

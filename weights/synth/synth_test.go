@@ -358,7 +358,7 @@ func TestQwen25Q4KMCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		header, _, err := encodeHeader(p.KV, p.Tensors, 32)
+		header, _, _, err := weights.EncodeGGUFHeader(p.KV, p.headerTensors())
 		if err != nil {
 			t.Fatal(err)
 		}
