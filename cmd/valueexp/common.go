@@ -9,6 +9,7 @@ import (
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
 )
@@ -130,4 +131,20 @@ func parseLanguages(s string) ([]cvoice.Language, error) {
 		return []cvoice.Language{cvoice.LangChinese, cvoice.LangEnglish}, nil
 	}
 	return nil, usageErr("--lang %q: want zh, en or both", s)
+}
+
+// loadModelAndTokenizer loads a model for running and the tokenizer stored
+// with it (GGUF metadata or the folder's tokenizer.json). The caller closes
+// the model.
+func loadModelAndTokenizer(path string, threads int) (*engine.Model, *tokenizer.Tokenizer, error) {
+	m, err := engine.Load(path, engine.Options{Threads: threads})
+	if err != nil {
+		return nil, nil, err
+	}
+	tok, err := tokenizer.Load(path)
+	if err != nil {
+		m.Close()
+		return nil, nil, err
+	}
+	return m, tok, nil
 }

@@ -7,9 +7,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
-	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 )
@@ -49,15 +47,11 @@ func runEvaluate(e *env, args []string) error {
 		return err
 	}
 	ds = ds.Select(cvoice.Query{Languages: langs})
-	m, err := engine.Load(*model, engine.Options{Threads: *threads})
+	m, tok, err := loadModelAndTokenizer(*model, *threads)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.Load(*model)
-	if err != nil {
-		return err
-	}
 	useChat := false
 	switch *chat {
 	case "auto":

@@ -45,15 +45,11 @@ func runGenerate(e *env, args []string) error {
 	if *compare && !iv.any() {
 		return usageErr("--compare needs --neurons with --deactivate or --scale")
 	}
-	m, err := engine.Load(*model, engine.Options{Threads: *threads})
+	m, tok, err := loadModelAndTokenizer(*model, *threads)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.Load(*model)
-	if err != nil {
-		return err
-	}
 	text := *prompt
 	if *chat {
 		var msgs []tokenizer.Message

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/cvoice/sample"
@@ -77,15 +76,11 @@ func runRecord(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, err := engine.Load(*model, engine.Options{Threads: *threads})
+	m, tok, err := loadModelAndTokenizer(*model, *threads)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
-	tok, err := tokenizer.Load(*model)
-	if err != nil {
-		return err
-	}
 	encode := func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) }
 	template := ""
 	if mode == record.ModeGenerated && *chat != "off" {
