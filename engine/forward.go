@@ -215,7 +215,12 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 			hk.Dispatch(p, hooks.Tensor{Data: data, Rows: n, Cols: cols, Heads: heads}, rows)
 		}
 	}
-	stopAt := func(p hooks.Point) bool { return opt.StopAfter != nil && *opt.StopAfter == p }
+	// dispatchStop dispatches at a point where a pass may stop and reports
+	// whether it stops there (StopAfter).
+	dispatchStop := func(p hooks.Point, data []float32, cols int) bool {
+		dispatch(p, data, cols, 0)
+		return opt.StopAfter != nil && *opt.StopAfter == p
+	}
 	stopped := func() ([][]float32, error) {
 		for _, x := range in {
 			x.Seq.n += len(x.Tokens)
@@ -234,9 +239,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 			r++
 		}
 	}
-	pt := hooks.Point{Layer: -1, Site: hooks.SiteEmbed}
-	dispatch(pt, x, H, 0)
-	if stopAt(pt) {
+	if dispatchStop(hooks.Point{Layer: -1, Site: hooks.SiteEmbed}, x, H) {
 		return stopped()
 	}
 
@@ -283,8 +286,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 		m.matmul(ws, h, z, n, ly.o)
 		dispatch(at(hooks.SiteAttnOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
-		dispatch(at(hooks.SiteResidMid), x, H, 0)
-		if p := at(hooks.SiteResidMid); stopAt(p) {
+		if dispatchStop(at(hooks.SiteResidMid), x, H) {
 			return stopped()
 		}
 
@@ -297,22 +299,19 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
 		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
 		kernels.SiLU(act, gate)
-		dispatch(at(hooks.SiteMLPAct), act, F, 0)
-		if p := at(hooks.SiteMLPAct); stopAt(p) {
+		if dispatchStop(at(hooks.SiteMLPAct), act, F) {
 			return stopped()
 		}
 		for i := range act {
 			act[i] *= up[i]
 		}
-		dispatch(at(hooks.SiteMLPPost), act, F, 0)
-		if p := at(hooks.SiteMLPPost); stopAt(p) {
+		if dispatchStop(at(hooks.SiteMLPPost), act, F) {
 			return stopped()
 		}
 		m.matmul(ws, h, act, n, ly.down)
 		dispatch(at(hooks.SiteMLPOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
-		dispatch(at(hooks.SiteResidPost), x, H, 0)
-		if p := at(hooks.SiteResidPost); stopAt(p) {
+		if dispatchStop(at(hooks.SiteResidPost), x, H) {
 			return stopped()
 		}
 	}
