@@ -25,7 +25,7 @@ import (
 // exact for F16, BF16 and the integer types up to 2^24 in magnitude (I32 and
 // I64 values beyond that, and F64 values, are rounded to nearest float32).
 func Dequantize(dst []float32, src []byte, t DType) error {
-	in, ok := dtypeTable[t]
+	in, ok := t.info()
 	if !ok {
 		return fmt.Errorf("dequantize: unknown dtype %v", t)
 	}

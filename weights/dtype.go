@@ -44,7 +44,9 @@ type dtypeInfo struct {
 	blockBytes int // bytes per block
 }
 
-var dtypeTable = map[DType]dtypeInfo{
+// dtypeTable is indexed by ggml type id; ids with no entry have an empty
+// name. It is never written after compilation.
+var dtypeTable = [...]dtypeInfo{
 	F32:  {"F32", 1, 4},
 	F16:  {"F16", 1, 2},
 	BF16: {"BF16", 1, 2},
@@ -67,25 +69,34 @@ var dtypeTable = map[DType]dtypeInfo{
 	Q8_K: {"Q8_K", QKK, 4 + QKK + QKK/16*2},
 }
 
+// info returns the type's layout; ok is false for an unknown id.
+func (t DType) info() (in dtypeInfo, ok bool) {
+	if int(t) >= len(dtypeTable) || dtypeTable[t].name == "" {
+		return dtypeInfo{}, false
+	}
+	return dtypeTable[t], true
+}
+
 // Known reports whether the package can lay out tensors of this type.
-func (t DType) Known() bool { _, ok := dtypeTable[t]; return ok }
+func (t DType) Known() bool { _, ok := t.info(); return ok }
 
 // String returns ggml's name of the type ("Q4_K"), or "type(N)" for an unknown id.
 func (t DType) String() string {
-	if in, ok := dtypeTable[t]; ok {
+	if in, ok := t.info(); ok {
 		return in.name
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
 }
 
-// BlockElems is the number of elements one block of the type holds (1 for plain types).
-func (t DType) BlockElems() int { return dtypeTable[t].blockElems }
+// BlockElems is the number of elements one block of the type holds (1 for
+// plain types, 0 for an unknown id).
+func (t DType) BlockElems() int { in, _ := t.info(); return in.blockElems }
 
-// BlockBytes is the size in bytes of one block of the type.
-func (t DType) BlockBytes() int { return dtypeTable[t].blockBytes }
+// BlockBytes is the size in bytes of one block of the type (0 for an unknown id).
+func (t DType) BlockBytes() int { in, _ := t.info(); return in.blockBytes }
 
 // Quantized reports whether the type stores blocks with scales rather than plain numbers.
-func (t DType) Quantized() bool { return dtypeTable[t].blockElems > 1 }
+func (t DType) Quantized() bool { return t.BlockElems() > 1 }
 
 // Float reports whether the type holds plain floating-point numbers (F32, F16, BF16, F64).
 func (t DType) Float() bool { return t == F32 || t == F16 || t == BF16 || t == F64 }
@@ -93,7 +104,7 @@ func (t DType) Float() bool { return t == F32 || t == F16 || t == BF16 || t == F
 // RowBytes returns the byte size of n consecutive elements of the type. n must
 // be a multiple of the block size; the error says so otherwise.
 func (t DType) RowBytes(n int) (int, error) {
-	in, ok := dtypeTable[t]
+	in, ok := t.info()
 	if !ok {
 		return 0, fmt.Errorf("unknown dtype %v", t)
 	}
@@ -107,8 +118,8 @@ func (t DType) RowBytes(n int) (int, error) {
 // "I32", ...) to its DType.
 func ParseDType(name string) (DType, error) {
 	for t, in := range dtypeTable {
-		if in.name == name {
-			return t, nil
+		if in.name != "" && in.name == name {
+			return DType(t), nil
 		}
 	}
 	return 0, fmt.Errorf("unknown dtype %q", name)
