@@ -134,7 +134,7 @@ func (m *Model) Generate(ctx context.Context, prompts []Prompt, opt GenerateOpti
 			history[i] = append(history[i], tok)
 			if opt.Decoder != nil {
 				c.Text = opt.Decoder.Decode(c.Tokens)
-				if cut, ok := cutAtStop(c.Text, opt.StopStrings); ok {
+				if cut, ok := CutAtStop(c.Text, opt.StopStrings); ok {
 					c.Text, c.Finish = cut, FinishStop
 					continue
 				}
@@ -161,7 +161,10 @@ func (m *Model) Generate(ctx context.Context, prompts []Prompt, opt GenerateOpti
 	return out, nil
 }
 
-func cutAtStop(text string, stops []string) (string, bool) {
+// CutAtStop returns text up to the earliest occurrence of any of the stop
+// strings (empty ones are ignored), and whether one occurred: the rule
+// Generate applies to Completion.Text.
+func CutAtStop(text string, stops []string) (string, bool) {
 	cut, found := len(text), false
 	for _, s := range stops {
 		if s == "" {

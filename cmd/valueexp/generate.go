@@ -93,7 +93,7 @@ func runGenerate(e *env, args []string) error {
 			}
 			pending.WriteString(stream.Next(t))
 			p := pending.String()
-			if cut, ok := cutAtStop(p, stops); ok {
+			if cut, ok := engine.CutAtStop(p, stops); ok {
 				fmt.Fprint(e.stdout, cut)
 				printed += len(cut)
 				stopped = true
@@ -147,18 +147,4 @@ func describeInterventions(iv *interventions) string {
 		parts = append(parts, fmt.Sprintf("scaled: %s x%g", s.name, s.factor))
 	}
 	return strings.Join(parts, "; ")
-}
-
-// cutAtStop returns text up to the first stop string in it, if any.
-func cutAtStop(text string, stops []string) (string, bool) {
-	cut := -1
-	for _, st := range stops {
-		if i := strings.Index(text, st); st != "" && i >= 0 && (cut < 0 || i < cut) {
-			cut = i
-		}
-	}
-	if cut < 0 {
-		return text, false
-	}
-	return text[:cut], true
 }
