@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -103,11 +104,11 @@ func TestBilingualReferenceIDs(t *testing.T) {
 			}
 			for _, c := range cases {
 				got := tk.Encode(c.Text, EncodeOptions{})
-				if !equalIDs(got, c.IDs) {
+				if !slices.Equal(got, c.IDs) {
 					t.Errorf("%s: Encode(%q)\n got %v\nwant %v", c.Case, c.Text, got, c.IDs)
 				}
 				got = tk.Encode(c.Text, EncodeOptions{AddSpecial: true})
-				if !equalIDs(got, c.IDsAddSpecial) {
+				if !slices.Equal(got, c.IDsAddSpecial) {
 					t.Errorf("%s: Encode(%q, AddSpecial)\n got %v\nwant %v", c.Case, c.Text, got, c.IDsAddSpecial)
 				}
 				if v.name == "bert-bge" {
@@ -161,7 +162,7 @@ func TestLlamaCppVocabPairs(t *testing.T) {
 			for i, text := range texts {
 				want := parseIDs(t, lines[i])
 				got := tk.Encode(text, EncodeOptions{})
-				if !equalIDs(got, want) {
+				if !slices.Equal(got, want) {
 					t.Errorf("case %d: Encode(%q)\n got %v\nwant %v", i, text, got, want)
 				}
 			}
@@ -198,7 +199,7 @@ func TestQwenTokenizerJSONOnLlamaCppPairs(t *testing.T) {
 			}
 			for i, text := range texts {
 				want := parseIDs(t, lines[i])
-				if got := tk.Encode(text, EncodeOptions{}); !equalIDs(got, want) {
+				if got := tk.Encode(text, EncodeOptions{}); !slices.Equal(got, want) {
 					t.Errorf("case %d: Encode(%q)\n got %v\nwant %v", i, text, got, want)
 				}
 			}
@@ -217,18 +218,6 @@ func parseIDs(t *testing.T, line string) []int32 {
 		ids = append(ids, int32(v))
 	}
 	return ids
-}
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLoadErrors(t *testing.T) {
@@ -300,7 +289,7 @@ func TestConcurrentEncode(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for _, c := range cases {
-				if got := tk.Encode(c.Text, EncodeOptions{}); !equalIDs(got, c.IDs) {
+				if got := tk.Encode(c.Text, EncodeOptions{}); !slices.Equal(got, c.IDs) {
 					errs <- c.Case
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -723,7 +724,7 @@ func checkShapes(m *Model) error {
 			if t.File != m.Path {
 				where = " (in " + filepath.Base(t.File) + ")"
 			}
-			if !equalShape(t.Shape, w.shape) {
+			if !slices.Equal(t.Shape, w.shape) {
 				return fmt.Errorf("tensor %q%s: shape %v, want %v from the config", w.name, where, t.Shape, w.shape)
 			}
 			switch {
@@ -770,18 +771,6 @@ func checkShapes(m *Model) error {
 		}
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // naturalLess orders names with embedded numbers numerically ("blk.2" < "blk.10").

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/valueexploration/valueexp/internal/shareddata"
@@ -92,7 +93,7 @@ func TestGGUFMatchesHF(t *testing.T) {
 					t.Errorf("tensor %q in HF folder but not in GGUF", name)
 					continue
 				}
-				if !equalShape(ht.Shape, gt.Shape) {
+				if !slices.Equal(ht.Shape, gt.Shape) {
 					t.Errorf("tensor %q: shape %v (HF) vs %v (GGUF)", name, ht.Shape, gt.Shape)
 					continue
 				}
