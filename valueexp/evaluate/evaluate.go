@@ -294,21 +294,17 @@ func Run(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, data *c
 		var results []ItemResult
 		var err error
 		items := itemsFor(c)
+		step := func(n int) {
+			done += n
+			if opt.Progress != nil {
+				opt.Progress(done, total)
+			}
+		}
 		switch opt.Mode {
 		case Likelihood:
-			results, err = likelihood(ctx, m, tok, items, orders, c, opt, func(n int) {
-				done += n
-				if opt.Progress != nil {
-					opt.Progress(done, total)
-				}
-			})
+			results, err = likelihood(ctx, m, tok, items, orders, c, opt, step)
 		case Generation:
-			results, err = generate(ctx, m, tok, items, orders, c, opt, func(n int) {
-				done += n
-				if opt.Progress != nil {
-					opt.Progress(done, total)
-				}
-			})
+			results, err = generate(ctx, m, tok, items, orders, c, opt, step)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("evaluate: condition %s: %w", c.Name, err)
