@@ -7,34 +7,18 @@ import (
 
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/record"
 )
 
-// manifest is the part of valueexp/record's counts manifest (metadata key
-// "record") the report shows. It is read loosely: unknown or missing fields
-// are fine, so a report never fails on a newer counts file.
-type manifest struct {
-	Model       string   `json:"model"`
-	Fingerprint string   `json:"fingerprint"`
-	DataDigest  string   `json:"data_digest"`
-	Items       int      `json:"items"`
-	Mode        string   `json:"mode"`
-	Format      string   `json:"format"`
-	Langs       []string `json:"langs"`
-	Partial     bool     `json:"partial"`
-	Complete    *bool    `json:"complete"`
-	ItemsPerTag []int64  `json:"items_per_tag"`
-	Truncated   int      `json:"truncated"`
-	MaxNew      int      `json:"max_new_tokens"`
-	RepPenalty  float64  `json:"repetition_penalty"`
-}
-
-// parseManifest reads the "record" metadata entry, if any.
-func parseManifest(meta map[string]string) (*manifest, bool) {
-	s, ok := meta["record"]
+// parseManifest reads valueexp/record's manifest from a counts file's
+// metadata, if any. Unlike record.Parse it decodes loosely (unknown fields
+// are ignored), so a report never fails on a counts file from a newer build.
+func parseManifest(meta map[string]string) (*record.Manifest, bool) {
+	s, ok := meta[record.ManifestKey]
 	if !ok {
 		return nil, false
 	}
-	var m manifest
+	var m record.Manifest
 	if json.Unmarshal([]byte(s), &m) != nil {
 		return nil, false
 	}

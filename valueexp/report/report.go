@@ -17,6 +17,7 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
+	"github.com/valueexploration/valueexp/valueexp/record"
 )
 
 // Inputs are the files a report is made from; any of Counts, Neurons and
@@ -84,7 +85,7 @@ type writer struct {
 	in       Inputs
 	inv      *neuronInventory
 	res      *resultTable
-	manifest *manifest
+	manifest *record.Manifest
 	md       doc
 	files    []string
 	section  int
@@ -213,9 +214,9 @@ func (w *writer) header() {
 		src := fileNote(w.in.CountsFile)
 		add("Activation counts", fmt.Sprintf("%s%d tags × %d layers × %d neurons at %s", src, c.Tags, c.Layers, c.Dim, c.Site))
 		if m := w.manifest; m != nil {
-			add("Counting", fmt.Sprintf("mode %s, format %s, %d items, languages %s, data digest %s", orDash(m.Mode), orDash(m.Format), m.Items, orDash(strings.Join(m.Langs, ", ")), short(m.DataDigest)))
-			if m.Mode == "generated" {
-				add("Generation (counting)", fmt.Sprintf("max new tokens %d, repetition penalty %g", m.MaxNew, m.RepPenalty))
+			add("Counting", fmt.Sprintf("mode %s, format %s, %d items, languages %s, data digest %s", orDash(string(m.Mode)), orDash(m.Format), m.Items, orDash(strings.Join(m.Langs, ", ")), short(m.DataDigest)))
+			if m.Mode == record.ModeGenerated {
+				add("Generation (counting)", fmt.Sprintf("max new tokens %d, repetition penalty %g", m.MaxNewTokens, m.RepetitionPenalty))
 			}
 		}
 	}
@@ -378,7 +379,7 @@ func (w *writer) caveats(demo bool) {
 		if c.BadTags > 0 {
 			cs = append(cs, fmt.Sprintf("**Rows with invalid tags** were skipped while counting: %d.", c.BadTags))
 		}
-		if m := w.manifest; m != nil && (m.Partial || (m.Complete != nil && !*m.Complete)) {
+		if m := w.manifest; m != nil && (m.Partial || !m.Complete) {
 			cs = append(cs, "**Incomplete counts.** The counts file is a checkpoint or a subset of shards, not the whole job.")
 		}
 	}
