@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"unicode/utf8"
 
@@ -18,10 +19,10 @@ func (s *stopList) String() string     { return strings.Join(*s, ",") }
 func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(e *env, args []string) error {
-	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [-n 64] [--temp 0] [--seed 1] [--chat] [--neurons FILE --deactivate NAMES [--compare]]")
+	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [--max-tokens 64] [--temp 0] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed 1] [--stop STRING] [--chat [--system TEXT]] [--threads N] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR) [--compare]]")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompt := fs.String("prompt", "", "prompt `TEXT`")
-	n := fs.Int("n", 64, "maximum number of tokens to generate")
+	n := fs.Int("max-tokens", 64, "maximum number of tokens to generate")
 	temp := fs.Float64("temp", 0, "sampling temperature (0: greedy)")
 	topK := fs.Int("top-k", 0, "keep the K most likely tokens (0: all)")
 	topP := fs.Float64("top-p", 0, "nucleus sampling threshold (0: off)")
@@ -29,18 +30,23 @@ func runGenerate(e *env, args []string) error {
 	repeat := fs.Float64("repeat-penalty", 1, "repetition penalty (1: off)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn")
-	system := fs.String("system", "", "system message for --chat")
+	system := fs.String("system", "", "system message `TEXT` for --chat")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	compare := fs.Bool("compare", false, "print the plain model's text and the intervened model's text side by side")
 	var stops stopList
 	fs.Var(&stops, "stop", "stop `STRING` (repeatable)")
 	var iv interventions
 	iv.register(fs)
+	fs.alias("n", "max-tokens")
+	fs.alias("t", "threads")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *model == "" || *prompt == "" {
 		return usageErr("--model and --prompt are required")
+	}
+	if err := checkSamplingFlags(*n, *temp, *topK, *topP, *minP, *repeat); err != nil {
+		return err
 	}
 	if *compare && !iv.any() {
 		return usageErr("--compare needs --neurons with --deactivate or --scale")
@@ -147,4 +153,24 @@ func describeInterventions(iv *interventions) string {
 		parts = append(parts, fmt.Sprintf("scaled: %s x%g", s.name, s.factor))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// checkSamplingFlags refuses values the engine would refuse, before the
+// model is loaded, naming the flag rather than the engine's option field.
+func checkSamplingFlags(maxTokens int, temp float64, topK int, topP, minP, repeat float64) error {
+	switch {
+	case maxTokens <= 0:
+		return usageErr("--max-tokens (-n) must be positive, got %d", maxTokens)
+	case temp < 0 || math.IsNaN(temp):
+		return usageErr("--temp must be 0 (greedy) or positive, got %g", temp)
+	case topK < 0:
+		return usageErr("--top-k must not be negative, got %d", topK)
+	case !(topP >= 0 && topP <= 1):
+		return usageErr("--top-p must be in [0, 1], got %g", topP)
+	case !(minP >= 0 && minP <= 1):
+		return usageErr("--min-p must be in [0, 1], got %g", minP)
+	case !(repeat >= 0):
+		return usageErr("--repeat-penalty must not be negative, got %g", repeat)
+	}
+	return nil
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func runImport(e *env, args []string) error {
-	fs := newFlags(e, "import", "--xlsx FILE [--xlsx FILE...] --out FILE.jsonl")
+	fs := newFlags(e, "import", "--xlsx FILE [--xlsx FILE...] [--skip-incomplete] --out FILE.jsonl")
 	var files stopList
 	fs.Var(&files, "xlsx", "the authors' workbook `FILE` (test-zh-200.xlsx or {value}-final.xlsx; repeatable; more may follow as arguments)")
 	out := fs.String("out", "", "output JSONL `FILE`")

@@ -21,12 +21,12 @@ import (
 // runRecord counts, per (value, language) tag, how often each FFN neuron
 // fires while the model reads (or answers) the C-voice activation items.
 func runRecord(e *env, args []string) error {
-	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--shard i/n|auto/n] --out COUNTS.safetensors")
+	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--count text|generated] [--max-tokens N] [--shard i/n|auto/n | --shards N] [--fresh] [--threads N] --out COUNTS.safetensors")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
-	lang := fs.String("lang", "both", "languages to count: zh, en or both (tags zh first)")
-	count := fs.String("count", "text", "which tokens to count: `text` (story, choices and rationale as plain text, every token) or generated (the authors' variant: only tokens the model generates answering a role-play prompt)")
-	maxNew := fs.Int("max-new-tokens", record.DefaultMaxNewTokens, "answer length for --count generated")
+	lang := fs.String("lang", "both", "languages to count: `zh|en|both` (tags zh first)")
+	count := fs.String("count", "text", "which tokens to count: `text|generated`: text (story, choices and rationale as plain text, every token) or generated (the authors' variant: only tokens the model generates answering a role-play prompt)")
+	maxNew := fs.Int("max-tokens", record.DefaultMaxNewTokens, "answer length for --count generated")
 	batchTokens := fs.Int("batch-tokens", record.DefaultBatchTokens, "tokens packed into one forward pass (--count text)")
 	genBatch := fs.Int("gen-batch", record.DefaultGenBatch, "prompts answered together (--count generated)")
 	shard := fs.String("shard", "", "count only shard `i/n` (items i, i+n, ...); auto/n takes i from $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID")
@@ -36,7 +36,10 @@ func runRecord(e *env, args []string) error {
 	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
 	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
-	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: auto (when the model has one), on or off")
+	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: `auto|on|off` (auto: when the model has one)")
+	fs.alias("n", "max-tokens")
+	fs.alias("t", "threads")
+	fs.deprecate("max-new-tokens", "max-tokens")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -65,7 +68,7 @@ func runRecord(e *env, args []string) error {
 		return usageErr("--chat %q: want auto, on or off", *chat)
 	}
 	if *batchTokens <= 0 || *genBatch <= 0 || *maxNew <= 0 || *every < 0 {
-		return usageErr("--batch-tokens, --gen-batch and --max-new-tokens must be positive, --checkpoint-every ≥ 0")
+		return usageErr("--batch-tokens, --gen-batch and --max-tokens must be positive, --checkpoint-every ≥ 0")
 	}
 
 	items, err := loadRecordItems(*data)
