@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"evaluate": {"measure value decisions with neuron sets deactivated", runEvaluate},
 		"report":   {"Markdown report with plots", runReport},
 		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
+		"sample":   {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
 		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
 	}
 }

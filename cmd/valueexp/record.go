@@ -75,6 +75,9 @@ func runRecord(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := checkRecordData(items, langs); err != nil {
+		return err
+	}
 	units, tags, err := record.Units(items, langs, mode)
 	if err != nil {
 		return err
