@@ -109,6 +109,7 @@ func runEvaluate(e *env, args []string) error {
 				c.ValueEnglish, c.Language, c.SupportRate, 100*c.AlignedChoiceRate, c.Items, c.ParseFailures)
 		}
 	}
+	printLargestEffects(e.stderr, res, 8)
 	fmt.Fprintf(e.stderr, "wrote %s: %d conditions x %d cells\n", *out, len(res.Conditions), len(res.Cells))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/valueexploration/valueexp/engine"
@@ -117,6 +118,8 @@ func runGenerate(e *env, args []string) error {
 			}
 			return nil
 		}
+		var timer genTimer
+		opt.OnToken = timer.wrap(opt.OnToken)
 		out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: ids, Tag: -1}}, opt)
 		if err != nil {
 			return err
@@ -127,7 +130,7 @@ func runGenerate(e *env, args []string) error {
 			fmt.Fprint(e.stdout, rest[printed:])
 		}
 		fmt.Fprintln(e.stdout)
-		fmt.Fprintf(e.stderr, "[%d prompt tokens, %d generated, finish: %s]\n", len(ids), len(out[0].Tokens), out[0].Finish)
+		fmt.Fprintf(e.stderr, "[%d prompt tokens, %d generated, finish: %s; %s]\n", len(ids), len(out[0].Tokens), out[0].Finish, timer.rates(len(ids)))
 		return nil
 	}
 	for _, run := range []struct {
@@ -135,11 +138,14 @@ func runGenerate(e *env, args []string) error {
 		h     *hooks.Hooks
 	}{{"plain model", nil}, {"with " + describeInterventions(&iv), h}} {
 		opt.Hooks = run.h
+		var timer genTimer
+		opt.OnToken = timer.wrap(nil)
 		out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: ids, Tag: -1}}, opt)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "=== %s (%d tokens, finish: %s)\n%s\n\n", run.label, len(out[0].Tokens), out[0].Finish, out[0].Text)
+		fmt.Fprintf(e.stderr, "[%s: %d prompt tokens, %d generated; %s]\n", run.label, len(ids), len(out[0].Tokens), timer.rates(len(ids)))
 	}
 	return nil
 }
@@ -173,4 +179,48 @@ func checkSamplingFlags(maxTokens int, temp float64, topK int, topP, minP, repea
 		return usageErr("--repeat-penalty must not be negative, got %g", repeat)
 	}
 	return nil
+}
+
+// genTimer measures a single-prompt Generate from its OnToken calls: prompt
+// processing from the start to the first sampled token (the prefill), and
+// generation from the first to the last sampled token (one decode step each).
+type genTimer struct {
+	start, first, last time.Time
+	n                  int
+}
+
+// wrap returns an OnToken that records the time and then calls next.
+func (g *genTimer) wrap(next func(int, int32) error) func(int, int32) error {
+	g.start = time.Now()
+	return func(seq int, t int32) error {
+		now := time.Now()
+		if g.n == 0 {
+			g.first = now
+		}
+		g.last = now
+		g.n++
+		if next != nil {
+			return next(seq, t)
+		}
+		return nil
+	}
+}
+
+// rates formats prompt and generation speed in tokens per second.
+func (g *genTimer) rates(promptTokens int) string {
+	if g.n == 0 {
+		return "no token sampled"
+	}
+	s := "prompt " + tokensPerSecond(promptTokens, g.first.Sub(g.start))
+	if g.n > 1 {
+		s += ", generation " + tokensPerSecond(g.n-1, g.last.Sub(g.first))
+	}
+	return s
+}
+
+func tokensPerSecond(n int, d time.Duration) string {
+	if d <= 0 {
+		return fmt.Sprintf("%d tokens in < 1 µs", n)
+	}
+	return fmt.Sprintf("%.1f tokens/s", float64(n)/d.Seconds())
 }

@@ -146,6 +146,9 @@ func runRecord(e *env, args []string) error {
 	if template != "" {
 		fmt.Fprintf(e.stderr, "record: prompts use the model's chat template (%s)\n", template)
 	}
+	if !job.Fresh {
+		reportCheckpoint(e, *out, sh, len(units))
+	}
 	res, err := job.Run(ctx)
 	prog.finish()
 	if err != nil {
@@ -162,7 +165,8 @@ func runRecord(e *env, args []string) error {
 	case res.AlreadyDone:
 		fmt.Fprintf(e.stderr, "record: %s already holds this job's shard %v; nothing to do (--fresh recounts)\n", *out, sh)
 	case res.Resumed > 0:
-		fmt.Fprintf(e.stderr, "record: resumed after %d items\n", res.Resumed)
+		fmt.Fprintf(e.stderr, "record: resumed from %s after %d items; counted the other %d in this run\n",
+			record.CheckpointPath(*out), res.Resumed, sh.Size(len(units))-res.Resumed)
 	}
 	if c.Manifest.Truncated > 0 {
 		fmt.Fprintf(e.stderr, "record: %d texts were cut at the context length of %d tokens\n", c.Manifest.Truncated, m.Config.ContextLength)
@@ -178,6 +182,23 @@ func runRecord(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stderr)
 	return nil
+}
+
+// reportCheckpoint says, before the run starts, that an earlier run's
+// checkpoint exists and how far it got; Run then resumes from it (or says
+// why it cannot).
+func reportCheckpoint(e *env, out string, sh record.Shard, units int) {
+	path := record.CheckpointPath(out)
+	st, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	c, err := record.Load(path)
+	if err != nil {
+		return // Run reports what is wrong with it
+	}
+	fmt.Fprintf(e.stderr, "record: resuming from checkpoint %s (saved %s): %d of %d items of shard %v already counted (--fresh starts over)\n",
+		path, st.ModTime().Format("2006-01-02 15:04:05"), c.Manifest.Coverage.Items(), sh.Size(units), sh)
 }
 
 // loadRecordItems reads comma-separated JSONL files, or the embedded sample.

@@ -145,6 +145,11 @@ func (c *Counts) Save(path string) error {
 	}
 	_, err = c.WriteTo(tmp)
 	if err == nil {
+		// CreateTemp makes the file private; counts are not secret, and
+		// should have the mode of every other output.
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
