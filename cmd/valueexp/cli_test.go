@@ -159,7 +159,7 @@ func TestHelpEveryCommand(t *testing.T) {
 			sf, ok := src[name]
 			require.True(t, ok, "no newFlags(e, %q, ...) found in the source", name)
 			var help string
-			for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}} {
+			for _, args := range [][]string{{name, "--help"}, {name, "-h"}, {"help", name}, {name, "help"}} {
 				code, stdout, stderr := runCLI(t, "", args...)
 				require.Equal(t, 0, code, "%v: %s", args, stderr)
 				assert.Empty(t, stderr, "%v", args)
@@ -275,7 +275,11 @@ func TestNewUserMistakes(t *testing.T) {
 		{name: "generate -n", args: append(gen, "-n", "2"), code: 0, stderr: []string{"2 generated"}},
 		{name: "generate --temp -1 names the flag", args: append(gen, "--temp", "-1"), code: 2, stderr: []string{"--temp must be"}},
 		{name: "evaluate -n 0 names the flag", args: []string{"evaluate", "--model", model, "--out", out("r.json"), "-n", "0"}, code: 2,
-			stderr: []string{"--max-tokens must be positive"}},
+			stderr: []string{"--max-tokens (-n) must be positive, got 0"}},
+		{name: "identify --top-rate 2 names the flag", args: []string{"identify", "--counts", "c.safetensors", "--top-rate", "2", "--out", out("n.json")}, code: 2,
+			stderr: []string{"--top-rate must be in [0, 1], got 2"}, without: []string{"VAPE top rate"}},
+		{name: "identify --top-n -1 names the flag", args: []string{"identify", "--counts", "c.safetensors", "--method", "diff", "--top-n", "-1", "--out", out("n.json")}, code: 2,
+			stderr: []string{"--top-n must not be negative"}, without: []string{"TopN"}},
 		{name: "record --max-new-tokens still works, with a note", args: []string{"record", "--model", filepath.Join(tmp, "none.gguf"), "--max-new-tokens", "5", "--out", out("c.safetensors")}, code: 1,
 			stderr: []string{"--max-new-tokens is deprecated; use --max-tokens (-n)", "none.gguf"}},
 		// Threads: --threads and -t everywhere.
@@ -302,6 +306,7 @@ func TestNewUserMistakes(t *testing.T) {
 		{name: "unknown command", args: []string{"generat"}, code: 2, stderr: []string{`unknown command "generat"; did you mean "generate"?`}},
 		{name: "help for an unknown command", args: []string{"help", "inpect"}, code: 2, stderr: []string{`did you mean "inspect"?`}},
 		{name: "unknown flag", args: append(gen, "--max-token", "3"), code: 2, stderr: []string{"unknown flag --max-token; did you mean --max-tokens?"}},
+		{name: "missing value names the flag", args: []string{"generate", "--prompt", "x", "--model"}, code: 2, stderr: []string{"flag needs an argument: --model"}},
 		{name: "bad value names the flag as typed", args: append(gen, "-n", "many"), code: 2, stderr: []string{`invalid value "many" for --max-tokens (-n)`}},
 		{name: "model as a positional argument", args: []string{"inspect", model}, code: 2, stderr: []string{"did you mean --model " + model + "?"}},
 		{name: "tokenize with the model as text", args: []string{"tokenize", model, "hello"}, code: 2, stderr: []string{"did you mean --model " + model + "?"}},

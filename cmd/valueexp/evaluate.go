@@ -37,8 +37,11 @@ func runEvaluate(e *env, args []string) error {
 	if *model == "" || *out == "" {
 		return usageErr("--model and --out are required")
 	}
-	if *maxTokens <= 0 || *maxItems < 0 {
-		return usageErr("--max-tokens must be positive and --max-items not negative")
+	if *maxTokens <= 0 {
+		return usageErr("--max-tokens (-n) must be positive, got %d", *maxTokens)
+	}
+	if *maxItems < 0 {
+		return usageErr("--max-items must not be negative, got %d", *maxItems)
 	}
 	langs, err := parseLanguages(*lang)
 	if err != nil {

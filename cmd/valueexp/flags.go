@@ -176,7 +176,6 @@ func (fs *flagSet) printHelp(w io.Writer) {
 		}
 		fmt.Fprintf(w, "        %s\n", strings.ReplaceAll(usage, "\n", "\n        "))
 	})
-	fmt.Fprintf(w, "\nHelp: valueexp %s --help, or valueexp help %s\n", fs.name, fs.name)
 }
 
 // placeholder names a flag's argument when its usage text does not:
@@ -238,6 +237,10 @@ func (fs *flagSet) explain(err error) error {
 // x"), as users type them; fs.Args() then holds every positional argument.
 // --help prints the command's help on stdout and returns flag.ErrHelp.
 func parseFlags(fs *flagSet, args []string, allowArgs bool) error {
+	if len(args) == 1 && args[0] == "help" { // valueexp CMD help
+		fs.printHelp(fs.e.stdout)
+		return flag.ErrHelp
+	}
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {

@@ -20,15 +20,15 @@ func (s *stopList) String() string     { return strings.Join(*s, ",") }
 func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(e *env, args []string) error {
-	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [--max-tokens 64] [--temp 0] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed 1] [--stop STRING] [--chat [--system TEXT]] [--threads N] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR) [--compare]]")
+	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [--max-tokens 64] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed 1] [--stop STRING] [--chat [--system TEXT]] [--threads N] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR) [--compare]]")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompt := fs.String("prompt", "", "prompt `TEXT`")
 	n := fs.Int("max-tokens", 64, "maximum number of tokens to generate")
-	temp := fs.Float64("temp", 0, "sampling temperature (0: greedy)")
+	temp := fs.Float64("temp", 0, "sampling temperature `T` (0: greedy)")
 	topK := fs.Int("top-k", 0, "keep the K most likely tokens (0: all)")
-	topP := fs.Float64("top-p", 0, "nucleus sampling threshold (0: off)")
-	minP := fs.Float64("min-p", 0, "drop tokens below this fraction of the top probability")
-	repeat := fs.Float64("repeat-penalty", 1, "repetition penalty (1: off)")
+	topP := fs.Float64("top-p", 0, "nucleus sampling threshold `P` (0: off)")
+	minP := fs.Float64("min-p", 0, "drop tokens below the fraction `P` of the top probability")
+	repeat := fs.Float64("repeat-penalty", 1, "repetition penalty `R` (1: off)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn")
 	system := fs.String("system", "", "system message `TEXT` for --chat")

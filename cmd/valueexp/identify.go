@@ -50,6 +50,17 @@ func runIdentify(e *env, args []string) error {
 	if (*counts == "") == (len(pts) == 0) {
 		return usageErr("give --counts or --pt, not both or neither")
 	}
+	for _, r := range []struct {
+		flag string
+		v    float64
+	}{{"--top-rate", *topRate}, {"--filter-rate", *filterRate}, {"--bar-ratio", *barRatio}} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return usageErr("%s must be in [0, 1], got %g", r.flag, r.v)
+		}
+	}
+	if *topN < 0 {
+		return usageErr("--top-n must not be negative, got %d", *topN)
+	}
 	if *perLang && *pooled {
 		return usageErr("--per-language and --pooled exclude each other")
 	}

@@ -65,7 +65,7 @@ func run(e *env, args []string) int {
 	case len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
 		usage(e.stdout, cmds)
 		return 0
-	case args[0] == "help" && len(args) == 1:
+	case args[0] == "help" && (len(args) == 1 || args[1] == "help"):
 		usage(e.stdout, cmds)
 		return 0
 	case args[0] == "help": // valueexp help CMD is valueexp CMD --help
