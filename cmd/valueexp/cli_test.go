@@ -208,6 +208,23 @@ func TestHelpEveryCommand(t *testing.T) {
 	}
 }
 
+// TestFlagVocabulary checks the shared spellings in every command's source:
+// --threads always has -t, --max-tokens always has -n and the reverse, and
+// the old spellings exist only as deprecated ones.
+func TestFlagVocabulary(t *testing.T) {
+	pairs := [][2]string{{"threads", "t"}, {"max-tokens", "n"}}
+	for name, sf := range flagsInSource(t) {
+		for _, p := range pairs {
+			assert.Equal(t, slices.Contains(sf.names, p[0]), slices.Contains(sf.names, p[1]),
+				"%s: --%s and -%s go together", name, p[0], p[1])
+		}
+		for _, old := range []string{"max-new-tokens", "nthreads", "max_tokens", "model-path", "output", "language", "dataset"} {
+			assert.NotContains(t, sf.names, old, "%s defines --%s", name, old)
+		}
+	}
+	assert.Equal(t, []string{"max-new-tokens"}, flagsInSource(t)["record"].deprecated)
+}
+
 // TestTopLevelHelpAndVersion covers valueexp help, --version and version.
 func TestTopLevelHelpAndVersion(t *testing.T) {
 	for _, args := range [][]string{{}, {"help"}, {"--help"}, {"-h"}} {

@@ -58,8 +58,8 @@ template to edit.`
 func runSample(e *env, args []string) error {
 	fs := newFlags(e, "sample", "--out FILE.jsonl [--lang zh|en|both] [--force]\n\n"+
 		"Writes the embedded C-voice sample, the default data set of every command,\n"+
-		"as JSONL: a starting point for a data set of your own, which record,\n"+
-		"evaluate and demo then read with --data FILE.jsonl.\n\n"+dataSchemaHelp())
+		"as JSONL: a starting point for a data set of your own, which record and\n"+
+		"evaluate then read with --data FILE.jsonl.\n\n"+dataSchemaHelp())
 	out := fs.String("out", "", "output JSONL `FILE`")
 	lang := fs.String("lang", "both", "languages to write: `zh|en|both`")
 	force := fs.Bool("force", false, "overwrite FILE if it exists")

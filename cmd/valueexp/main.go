@@ -108,4 +108,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
+	fmt.Fprintln(w, "\nFlags mean the same in every command that has them: --model PATH, --out FILE,")
+	fmt.Fprintln(w, "--data FILE.jsonl, --lang zh|en|both, --seed N, --threads N (-t), --max-tokens N (-n).")
+	fmt.Fprintln(w, "valueexp --version prints the version, the Go version and the kernel level.")
 }

@@ -60,7 +60,7 @@ func (b buildInfo) write(w io.Writer) {
 	fmt.Fprintf(w, "  module    %s\n", b.module)
 	rev, when := b.revision, b.time
 	if rev == "" {
-		rev = "unknown (not built from a git checkout, or built with go run)"
+		rev = "unknown (no VCS stamp: built by go run, with -buildvcs=false, or outside a git checkout)"
 	} else if b.modified {
 		rev += " (with uncommitted changes)"
 	}
