@@ -2,6 +2,8 @@ package cvoice
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -74,4 +76,35 @@ func ExampleResolveSetNames() {
 	// Output:
 	// [诚信/zh 诚信/en 富强/zh] <nil>
 	// no neuron set for Harmony (和谐) (asked as "Harmony"); available: 富强/zh, 富强/en, 诚信/zh, 诚信/en (and 1 random controls, named random:NAME); a value may be named in Chinese or English, with /zh or /en for one language
+}
+
+// FuzzResolveSetNames checks, for any available names and request, that
+// resolving never panics, returns only available names and each once, and
+// that every available name resolves to itself when asked for exactly.
+func FuzzResolveSetNames(f *testing.F) {
+	f.Add("富强/zh\n富强/en\nrandom:富强/zh\n诚信/en", "Prosperity,integrity/EN")
+	f.Add("Integrity/en\nIntegrity/zh\n法治", "诚信/zh,rule of law, random:x")
+	f.Add("a/b/zh\n/zh\nrandom:\nRANDOM:/en", "/ZH,random:,a/b")
+	f.Fuzz(func(t *testing.T, avail, req string) {
+		names := strings.Split(avail, "\n")
+		got, err := ResolveSetNames(names, strings.Split(req, ","))
+		if err == nil {
+			seen := map[string]bool{}
+			for _, g := range got {
+				if !slices.Contains(names, g) || seen[g] {
+					t.Fatalf("result %q: not available or repeated (available %q)", got, names)
+				}
+				seen[g] = true
+			}
+		}
+		for _, a := range names {
+			if a == "" || a != strings.TrimSpace(a) || strings.Contains(a, ",") {
+				continue
+			}
+			got, err := ResolveSetNames(names, []string{a})
+			if err != nil || len(got) != 1 || got[0] != a {
+				t.Fatalf("exact name %q resolved to %q, %v", a, got, err)
+			}
+		}
+	})
 }
