@@ -146,9 +146,7 @@ func runRecord(e *env, args []string) error {
 	if template != "" {
 		fmt.Fprintf(e.stderr, "record: prompts use the model's chat template (%s)\n", template)
 	}
-	if !job.Fresh {
-		reportCheckpoint(e, *out, sh, len(units))
-	}
+	reportCheckpoint(e, *out, sh, len(units), job.Fresh)
 	res, err := job.Run(ctx)
 	prog.finish()
 	if err != nil {
@@ -186,8 +184,8 @@ func runRecord(e *env, args []string) error {
 
 // reportCheckpoint says, before the run starts, that an earlier run's
 // checkpoint exists and how far it got; Run then resumes from it (or says
-// why it cannot).
-func reportCheckpoint(e *env, out string, sh record.Shard, units int) {
+// why it cannot), unless fresh, when it is ignored and overwritten.
+func reportCheckpoint(e *env, out string, sh record.Shard, units int, fresh bool) {
 	path := record.CheckpointPath(out)
 	st, err := os.Stat(path)
 	if err != nil {
@@ -196,6 +194,11 @@ func reportCheckpoint(e *env, out string, sh record.Shard, units int) {
 	c, err := record.Load(path)
 	if err != nil {
 		return // Run reports what is wrong with it
+	}
+	if fresh {
+		fmt.Fprintf(e.stderr, "record: --fresh: ignoring checkpoint %s (%d items counted, saved %s); starting over\n",
+			path, c.Manifest.Coverage.Items(), st.ModTime().Format("2006-01-02 15:04:05"))
+		return
 	}
 	fmt.Fprintf(e.stderr, "record: resuming from checkpoint %s (saved %s): %d of %d items of shard %v already counted (--fresh starts over)\n",
 		path, st.ModTime().Format("2006-01-02 15:04:05"), c.Manifest.Coverage.Items(), sh.Size(units), sh)

@@ -103,25 +103,39 @@ func TestRecordResumesAndFileModes(t *testing.T) {
 	require.NoError(t, err)
 	tok, err := tokenizer.Load(model)
 	require.NoError(t, err)
-	job := &record.Job{
-		Model: m, Encode: func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) },
-		ModelName: filepath.Base(model), Fingerprint: record.Fingerprint(m.Weights),
-		Units: units, Tags: tags, Langs: []string{"en"}, Mode: record.ModeText,
-		BatchTokens: batchTokens, GenBatch: record.DefaultGenBatch, MaxNewTokens: record.DefaultMaxNewTokens,
-		Out: out, MaxBatches: 2,
-	}
-	res, err := job.Run(context.Background())
-	m.Close()
-	require.True(t, errors.Is(err, record.ErrInterrupted), "%v", err)
-	done := res.Counts.Manifest.Coverage.Items()
-	require.Greater(t, done, 0)
-	require.Less(t, done, len(units))
+	defer m.Close()
 	partial := record.CheckpointPath(out)
-	st, err := os.Stat(partial)
-	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "checkpoint mode")
+	// interrupt leaves a checkpoint after two batches, as a killed run would.
+	interrupt := func() int {
+		t.Helper()
+		require.NoError(t, os.RemoveAll(out))
+		job := &record.Job{
+			Model: m, Encode: func(s string) []int32 { return tok.Encode(s, tokenizer.EncodeOptions{AddSpecial: true}) },
+			ModelName: filepath.Base(model), Fingerprint: record.Fingerprint(m.Weights),
+			Units: units, Tags: tags, Langs: []string{"en"}, Mode: record.ModeText,
+			BatchTokens: batchTokens, GenBatch: record.DefaultGenBatch, MaxNewTokens: record.DefaultMaxNewTokens,
+			Out: out, MaxBatches: 2, Fresh: true,
+		}
+		res, err := job.Run(context.Background())
+		require.True(t, errors.Is(err, record.ErrInterrupted), "%v", err)
+		done := res.Counts.Manifest.Coverage.Items()
+		require.Greater(t, done, 0)
+		require.Less(t, done, len(units))
+		st, err := os.Stat(partial)
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "checkpoint mode")
+		return done
+	}
+	args := []string{"record", "--model", model, "--lang", "en", "--batch-tokens", strconv.Itoa(batchTokens), "--out", out}
 
-	code, _, stderr := runCLI(t, "", "record", "--model", model, "--lang", "en", "--batch-tokens", strconv.Itoa(batchTokens), "--out", out)
+	done := interrupt()
+	code, _, stderr := runCLI(t, "", append(args, "--fresh")...)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stderr, "record: --fresh: ignoring checkpoint "+partial+" ("+strconv.Itoa(done)+" items counted")
+	assert.NotContains(t, stderr, "resum")
+
+	done = interrupt()
+	code, _, stderr = runCLI(t, "", args...)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stderr, "record: resuming from checkpoint "+partial)
 	assert.Contains(t, stderr, strconv.Itoa(done)+" of "+strconv.Itoa(len(units))+" items of shard")
