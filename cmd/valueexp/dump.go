@@ -53,6 +53,11 @@ func runDump(e *env, args []string) error {
 		if ids, err = parseIDs(*tokens); err != nil {
 			return usageErr("--tokens: %v", err)
 		}
+		for i, id := range ids {
+			if id < 0 || int(id) >= m.Config.VocabSize {
+				return usageErr("--tokens: id %d (position %d) outside the vocabulary [0, %d)", id, i, m.Config.VocabSize)
+			}
+		}
 	} else {
 		tok, err := tokenizer.Load(*model)
 		if err != nil {

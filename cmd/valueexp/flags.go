@@ -225,10 +225,28 @@ func (fs *flagSet) explain(err error) error {
 		}
 		return fmt.Errorf("%w: %s", errUsage, msg)
 	}
+	var named *flag.Flag
 	msg = flagInMessage.ReplaceAllStringFunc(msg, func(m string) string {
 		sub := flagInMessage.FindStringSubmatch(m)
-		return strings.Replace(sub[1], "for flag ", "for ", 1) + fs.spell(strings.TrimLeft(sub[2], "-"))
+		name := strings.TrimLeft(sub[2], "-")
+		named = fs.Lookup(name)
+		return strings.Replace(sub[1], "for flag ", "for ", 1) + fs.spell(name)
 	})
+	// The flag package says only "parse error"; say what was expected.
+	if rest, ok := strings.CutSuffix(msg, ": parse error"); ok && named != nil {
+		// The flag package's value types are unexported; their names say
+		// what they hold (*flag.uint64Value).
+		switch typ := fmt.Sprintf("%T", named.Value); {
+		case strings.Contains(typ, "bool"):
+			msg = rest + ": want true or false"
+		case strings.Contains(typ, "uint"):
+			msg = rest + ": want a whole number ≥ 0"
+		case strings.Contains(typ, "int"):
+			msg = rest + ": want an integer"
+		case strings.Contains(typ, "float"):
+			msg = rest + ": want a number"
+		}
+	}
 	return fmt.Errorf("%w: %s", errUsage, msg)
 }
 
