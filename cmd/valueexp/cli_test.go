@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -366,4 +367,18 @@ func TestDeactivateResolvesSetNames(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestNearest(t *testing.T) {
+	cmds := slices.Sorted(maps.Keys(commands()))
+	for _, c := range []struct{ typed, want string }{
+		{"generat", "generate"}, {"genrate", "generate"}, {"gen", "generate"}, {"INSPECT", "inspect"},
+		{"idnetify", "identify"}, {"evalute", "evaluate"}, {"samples", "sample"}, {"versoin", "version"},
+		{"nosuch", ""}, {"x", ""}, {"re", ""},
+	} {
+		assert.Equal(t, c.want, nearest(c.typed, cmds), "nearest(%q)", c.typed)
+	}
+	assert.Equal(t, 3, editDistance("kitten", "sitting"))
+	assert.Equal(t, 2, editDistance("富强", "和谐"))
+	assert.Equal(t, 0, editDistance("", ""))
 }

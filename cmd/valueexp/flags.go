@@ -308,6 +308,9 @@ func looksLikeModelPath(s string) bool {
 // nearest returns the candidate closest to s in edit distance, if it is
 // close enough to be a plausible typo (or s is a prefix of it), else "".
 func nearest(s string, candidates []string) string {
+	if len([]rune(s)) < 3 { // every short name is one or two edits from another
+		return ""
+	}
 	best, bestD := "", 1<<30
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
