@@ -75,6 +75,9 @@ type Server struct {
 	Corrupt map[string]bool
 	// NoRanges makes the CDN ignore Range headers (200 and the whole file).
 	NoRanges bool
+	// CDNBase, when set, makes LFS redirects absolute URLs on this base
+	// (another host name for the same server), like a real CDN's.
+	CDNBase string
 }
 
 // FailRule is a scripted error answer.
@@ -296,7 +299,10 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("ETag", `"`+GitBlobID(p)+`"`)
 		w.Header().Set("X-Linked-Etag", `"`+SHA256(file.Data)+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(file.Data)))
-		w.Header().Set("Location", "/cdn/"+SHA256(file.Data)+"?name="+name)
+		s.mu.Lock()
+		base := s.CDNBase
+		s.mu.Unlock()
+		w.Header().Set("Location", base+"/cdn/"+SHA256(file.Data)+"?name="+name)
 		w.WriteHeader(http.StatusFound)
 		s.record(r, 0)
 		return
