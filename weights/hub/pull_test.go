@@ -473,8 +473,10 @@ func TestPullErrors(t *testing.T) {
 		{name: "unknown repository", ref: "org/missing", want: []string{"repository org/missing not found", "404"}},
 		{name: "unknown revision", ref: "org/tiny@v9", want: []string{"org/tiny", "revision v9 not found"}},
 		{name: "file missing on the server", ref: "org/tiny",
-			setup: func(s *hubtest.Server) { s.FailNext["/resolve/"] = hubtest.FailRule{Status: 404, Code: "EntryNotFound", Times: 1} },
-			want:  []string{"org/tiny", "file config.json not found"}},
+			setup: func(s *hubtest.Server) {
+				s.FailNext["/resolve/"] = hubtest.FailRule{Status: 404, Code: "EntryNotFound", Times: 1}
+			},
+			want: []string{"org/tiny", "file config.json not found"}},
 		{name: "server keeps failing", ref: "org/tiny",
 			setup: func(s *hubtest.Server) { s.FailNext["/api/"] = hubtest.FailRule{Status: 503, Times: 100} },
 			want:  []string{"org/tiny", "503", "gave up after 4 attempts"}},
