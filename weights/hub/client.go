@@ -118,6 +118,7 @@ type StatusError struct {
 	Status int
 	Code   string // X-Error-Code: RepoNotFound, RevisionNotFound, EntryNotFound, GatedRepo
 	Detail string // X-Error-Message, or the start of the body
+	Page   string // the repository's page on the Hub
 	hasTok bool
 }
 
@@ -125,24 +126,32 @@ func (e *StatusError) Error() string {
 	var msg string
 	switch {
 	case e.Code == "GatedRepo" || (e.Status == http.StatusForbidden && e.Code == ""):
-		msg = fmt.Sprintf("%s is gated or private and this token has no access to it (HTTP %d): accept its conditions at its page on the Hub, and set HF_TOKEN to a token of that account", e.Repo, e.Status)
-		if !e.hasTok {
-			msg = fmt.Sprintf("%s is gated or private (HTTP %d): set HF_TOKEN to a Hugging Face access token of an account that has accepted its conditions", e.Repo, e.Status)
+		if e.hasTok {
+			msg = fmt.Sprintf("%s is a gated model and the token in HF_TOKEN has no access to it (HTTP %d): accept its conditions on its page (%s) with the account the token belongs to", e.Repo, e.Status, e.Page)
+		} else {
+			msg = fmt.Sprintf("%s is a gated model (HTTP %d): accept its conditions on its page (%s), then set HF_TOKEN to an access token of that account", e.Repo, e.Status, e.Page)
 		}
-	case e.Code == "RepoNotFound" || (e.Status == http.StatusUnauthorized && e.Code == ""):
-		msg = fmt.Sprintf("repository %s not found (HTTP %d); if it is private or gated, set HF_TOKEN to an access token that can read it", e.Repo, e.Status)
+	case e.Code == "RepoNotFound":
 		if e.hasTok {
 			msg = fmt.Sprintf("repository %s not found, or the token in HF_TOKEN cannot read it (HTTP %d)", e.Repo, e.Status)
+		} else {
+			msg = fmt.Sprintf("repository %s not found (HTTP %d); if it is private or gated, set HF_TOKEN to an access token that can read it", e.Repo, e.Status)
 		}
-	case e.Code == "RevisionNotFound":
+	case e.Status == http.StatusUnauthorized:
+		if e.hasTok {
+			msg = fmt.Sprintf("the token in HF_TOKEN was refused for %s (HTTP 401): it is invalid or expired, or the repository is private, gated or absent", e.Repo)
+		} else {
+			msg = fmt.Sprintf("%s needs an access token (HTTP 401): it is a gated or private model (or does not exist); set HF_TOKEN to a token of an account that may read it", e.Repo)
+		}
+	case e.Code == "RevisionNotFound", e.Code == "EntryNotFound", e.Status == http.StatusNotFound:
 		msg = fmt.Sprintf("%s: %s not found (HTTP %d)", e.Repo, e.What, e.Status)
-	case e.Code == "EntryNotFound" || e.Status == http.StatusNotFound:
-		msg = fmt.Sprintf("%s: %s not found (HTTP %d)", e.Repo, e.What, e.Status)
+	case e.Status >= 500:
+		msg = fmt.Sprintf("%s: %s: the server failed with HTTP %d %s", e.Repo, e.What, e.Status, http.StatusText(e.Status))
 	default:
 		msg = fmt.Sprintf("%s: %s: HTTP %d %s", e.Repo, e.What, e.Status, http.StatusText(e.Status))
 	}
-	if e.Detail != "" {
-		msg += ": " + e.Detail
+	if e.Detail != "" && e.Detail != http.StatusText(e.Status) {
+		msg += " (server says: " + e.Detail + ")"
 	}
 	return "hub: " + msg
 }
@@ -223,7 +232,8 @@ func sameHost(a, b string) bool {
 // a little of its body for the detail.
 func (c *Client) statusError(resp *http.Response, repo, what string) *StatusError {
 	e := &StatusError{Repo: repo, What: what, URL: resp.Request.URL.String(), Status: resp.StatusCode,
-		Code: resp.Header.Get("X-Error-Code"), Detail: resp.Header.Get("X-Error-Message"), hasTok: c.Token != ""}
+		Code: resp.Header.Get("X-Error-Code"), Detail: resp.Header.Get("X-Error-Message"),
+		Page: c.Endpoint + "/" + repo, hasTok: c.Token != ""}
 	if e.Detail == "" {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		e.Detail = oneLine(string(b), 200)

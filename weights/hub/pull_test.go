@@ -468,8 +468,8 @@ func TestPullErrors(t *testing.T) {
 		setup func(*hubtest.Server)
 		want  []string // substrings of the error
 	}{
-		{name: "gated without token", ref: "org/gated", want: []string{"org/gated", "gated", "HF_TOKEN", "401"}},
-		{name: "gated with a wrong token", ref: "org/gated", token: "hf_wrong", want: []string{"org/gated", "gated", "HF_TOKEN", "403"}},
+		{name: "gated without token", ref: "org/gated", want: []string{"org/gated needs an access token", "gated", "HF_TOKEN", "401"}},
+		{name: "gated with a wrong token", ref: "org/gated", token: "hf_wrong", want: []string{"org/gated is a gated model", "HF_TOKEN", "403", "/org/gated)"}},
 		{name: "unknown repository", ref: "org/missing", want: []string{"repository org/missing not found", "404"}},
 		{name: "unknown revision", ref: "org/tiny@v9", want: []string{"org/tiny", "revision v9 not found"}},
 		{name: "file missing on the server", ref: "org/tiny",
@@ -479,7 +479,7 @@ func TestPullErrors(t *testing.T) {
 			want: []string{"org/tiny", "file config.json not found"}},
 		{name: "server keeps failing", ref: "org/tiny",
 			setup: func(s *hubtest.Server) { s.FailNext["/api/"] = hubtest.FailRule{Status: 503, Times: 100} },
-			want:  []string{"org/tiny", "503", "gave up after 4 attempts"}},
+			want:  []string{"org/tiny", "server failed with HTTP 503", "gave up after 4 attempts"}},
 		{name: "gguf not in repository", ref: "org/tiny", opt: hub.PullOptions{GGUF: "tiny-Q8_0.gguf"}, want: []string{"org/tiny", `"tiny-Q8_0.gguf"`}},
 		{name: "pattern matching nothing", ref: "org/tiny", opt: hub.PullOptions{Include: []string{"*.gguf"}}, want: []string{`"*.gguf" matches no file`}},
 		{name: "bad pattern", ref: "org/tiny", opt: hub.PullOptions{Include: []string{"[x"}}, want: []string{`"[x"`}},
@@ -496,6 +496,7 @@ func TestPullErrors(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
+			t.Log(err)
 			for _, w := range tc.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
