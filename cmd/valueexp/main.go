@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"evaluate": {"measure value decisions with neuron sets deactivated", runEvaluate},
 		"report":   {"Markdown report with plots", runReport},
 		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
+		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
 	}
 }
 
@@ -68,7 +69,7 @@ func run(e *env, args []string) int {
 		usage(e.stderr, cmds)
 		return 2
 	}
-	if err := c.run(e, args[1:]); err != nil {
+	if err := withModelRefs(e, c.run, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
