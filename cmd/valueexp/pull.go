@@ -107,7 +107,8 @@ func (b *byteBar) update(p hub.Progress) {
 		return
 	}
 	b.last = now
-	fmt.Fprintf(b.e.stderr, "\r%s ", barLine(b.label, p, now.Sub(b.start)))
+	// \x1b[K clears what a longer previous line left on the right.
+	fmt.Fprintf(b.e.stderr, "\r%s\x1b[K", barLine(b.label, p, now.Sub(b.start)))
 	b.drawn = true
 }
 
@@ -119,7 +120,7 @@ func (b *byteBar) finish() {
 
 // barLine renders one state of the bar: the rate counts only bytes received
 // in this run (not those resumed from disk), the ETA divides what is left by
-// that rate.
+// that rate, once a second has passed (before, the rate means little).
 func barLine(label string, p hub.Progress, elapsed time.Duration) string {
 	const width = 24
 	fill := 0
@@ -132,7 +133,7 @@ func barLine(label string, p hub.Progress, elapsed time.Duration) string {
 		rate = float64(p.Transferred) / s
 	}
 	eta := "?"
-	if rate > 0 {
+	if rate > 0 && elapsed >= time.Second {
 		eta = (time.Duration(float64(p.Total-p.Done) / rate * float64(time.Second))).Round(time.Second).String()
 	}
 	file := p.File
