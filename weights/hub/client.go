@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -39,6 +40,12 @@ type Client struct {
 	Backoff, MaxBackoff time.Duration
 	// Progress, when set, is called as bytes arrive.
 	Progress func(Progress)
+	// IdleTimeout ends a download that received nothing for this long (it
+	// is then retried, resuming); 0 means two minutes.
+	IdleTimeout time.Duration
+
+	defaultHTTP     *http.Client
+	defaultHTTPOnce sync.Once
 }
 
 // Progress is a snapshot of a pull under way.
@@ -99,6 +106,13 @@ func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
+	c.defaultHTTPOnce.Do(func() { c.defaultHTTP = newHTTPClient() })
+	return c.defaultHTTP
+}
+
+// newHTTPClient has timeouts on connecting and on the response headers, none
+// on the body: Client.IdleTimeout watches that.
+func newHTTPClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -167,7 +181,7 @@ func retryable(err error) bool {
 		return se.Status >= 500 || se.Status == http.StatusTooManyRequests || se.Status == http.StatusRequestTimeout
 	}
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errCut) || errors.Is(err, errRestart) {
+	if errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, errCut) || errors.Is(err, errRestart) || errors.Is(err, errStalled) {
 		return true
 	}
 	var ue *url.Error
@@ -178,13 +192,22 @@ func retryable(err error) bool {
 var errCut = errors.New("connection closed before the end of the file")
 
 // withRetry runs f, and again after a growing wait while it fails in a
-// retryable way, at most c.Retries more times.
-func (c *Client) withRetry(ctx context.Context, f func() error) error {
+// retryable way, at most c.Retries more times. An attempt after which
+// progressed reports true (a download that got further before it was cut)
+// starts the count and the wait afresh, so a long download on a flaky
+// network keeps going as long as it advances.
+func (c *Client) withRetry(ctx context.Context, f func() error, progressed func() bool) error {
 	wait := c.Backoff
 	for attempt := 0; ; attempt++ {
 		err := f()
-		if err == nil || attempt >= c.Retries || !retryable(err) {
-			if err != nil && attempt > 0 && retryable(err) {
+		if err == nil || !retryable(err) {
+			return err
+		}
+		if progressed != nil && progressed() {
+			attempt, wait = 0, c.Backoff
+		}
+		if attempt >= c.Retries {
+			if attempt > 0 {
 				return fmt.Errorf("%w (gave up after %d attempts)", err, attempt+1)
 			}
 			return err
@@ -292,7 +315,7 @@ func (c *Client) ModelInfo(ctx context.Context, ref Ref) (*ModelInfo, error) {
 			return fmt.Errorf("%w (from %s)", err, u)
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}

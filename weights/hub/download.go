@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // PullOptions chooses the files Pull downloads (see Select).
@@ -82,7 +83,13 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opt PullOptions) (*PullResul
 	tr := &tracker{fn: c.Progress, p: Progress{Total: total, FilesTotal: len(todo)}}
 	for _, f := range todo {
 		tr.start(f)
-		err := c.withRetry(ctx, func() error { return c.fetch(ctx, ref.Repo, info.Commit, f, tr) })
+		before := tr.p.Transferred
+		progressed := func() bool {
+			moved := tr.p.Transferred > before
+			before = tr.p.Transferred
+			return moved
+		}
+		err := c.withRetry(ctx, func() error { return c.fetch(ctx, ref.Repo, info.Commit, f, tr) }, progressed)
 		res.Transferred = tr.p.Transferred
 		if err != nil {
 			return res, err
@@ -166,6 +173,41 @@ const maxRedirects = 5
 // fetch makes one attempt at downloading a file into its blob, resuming a
 // partial one, and links it into the snapshot once verified.
 func (c *Client) fetch(ctx context.Context, repo, commit string, f FileInfo, tr *tracker) error {
+	// A connection that stops sending without closing would hang the
+	// pull: a watchdog cancels the attempt after IdleTimeout without data.
+	idle := c.IdleTimeout
+	if idle <= 0 {
+		idle = 2 * time.Minute
+	}
+	parent := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(idle, func() { cancel(errStalled) })
+	defer watchdog.Stop()
+	err := c.fetchOnce(ctx, repo, commit, f, &idleTracker{tracker: tr, watchdog: watchdog, idle: idle})
+	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errStalled) {
+		return fmt.Errorf("hub: %s: %s: %w (nothing received for %v)", repo, f.Name, errStalled, idle)
+	}
+	return err
+}
+
+// errStalled marks a download that received nothing for Client.IdleTimeout.
+var errStalled = errors.New("download stalled")
+
+// idleTracker counts progress and pushes the watchdog back on every write.
+type idleTracker struct {
+	*tracker
+	watchdog *time.Timer
+	idle     time.Duration
+}
+
+func (t *idleTracker) Write(b []byte) (int, error) {
+	t.watchdog.Reset(t.idle)
+	return t.tracker.Write(b)
+}
+
+// fetchOnce is one attempt of fetch.
+func (c *Client) fetchOnce(ctx context.Context, repo, commit string, f FileInfo, tr *idleTracker) error {
 	blob := f.BlobName()
 	var inc string
 	var offset int64

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -585,3 +586,70 @@ func TestPullCanceled(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
+
+// A download cut again and again still completes while each attempt gets
+// further: the retry budget counts attempts without progress.
+func TestPullKeepsGoingWhileProgressing(t *testing.T) {
+	repo := tinyRepo()
+	srv := hubtest.New(repo)
+	defer srv.Close()
+	c := newClient(t, srv)
+	c.Retries = 1
+	srv.CutEvery["model.safetensors"] = 50_000
+	res, err := c.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshot(t, c.Cache.Dir, repo, res.Commit, "model.safetensors")
+	if n := len(requestsTo(srv.Log(), "/cdn/")); n != weightsSize/50_000 {
+		t.Errorf("%d CDN requests, want %d", n, weightsSize/50_000)
+	}
+}
+
+// A connection that goes silent is dropped after IdleTimeout and resumed.
+func TestPullStalledDownloadResumes(t *testing.T) {
+	repo := tinyRepo()
+	srv := hubtest.New(repo)
+	defer srv.Close()
+	c := newClient(t, srv)
+	c.IdleTimeout = 200 * time.Millisecond
+	srv.StallAfter["model.safetensors"] = 70_000
+	res, err := c.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cdn := requestsTo(srv.Log(), "/cdn/")
+	if len(cdn) != 2 || cdn[1].Range != "bytes=70000-" {
+		t.Errorf("CDN requests %+v, want a stalled one then one resuming at 70000", cdn)
+	}
+	checkSnapshot(t, c.Cache.Dir, repo, res.Commit, "model.safetensors")
+
+	// Without retries the error says what happened.
+	srv.StallAfter["tokenizer.json"] = 5
+	c2 := newClient(t, srv)
+	c2.IdleTimeout, c2.Retries = 100*time.Millisecond, 0
+	_, err = c2.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
+	if err == nil || !strings.Contains(err.Error(), "tokenizer.json") || !strings.Contains(err.Error(), "stalled") {
+		t.Errorf("err = %v, want a stall on tokenizer.json", err)
+	}
+}
+
+// A server whose model info has sizes but no hashes: blobs are named by the
+// resolve answer's ETag, and sizes still checked.
+func TestPullWithoutHashesInInfo(t *testing.T) {
+	repo := tinyRepo()
+	repo.Commit = "0123456789abcdef0123456789abcdef01234567"
+	srv := hubtest.New(repo)
+	defer srv.Close()
+	srv.InfoOverride = []byte(`{"id":"org/tiny","sha":"` + repo.Commit + `","siblings":[` +
+		`{"rfilename":"config.json","size":` + itoa(len(fileData(repo, "config.json"))) + `},` +
+		`{"rfilename":"model.safetensors","size":` + itoa(weightsSize) + `}]}`)
+	c := newClient(t, srv)
+	res, err := c.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSnapshot(t, c.Cache.Dir, repo, res.Commit, "config.json", "model.safetensors")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -71,6 +71,12 @@ type Server struct {
 	// CutAfter cuts the connection of the next CDN download of a file
 	// (by name) after that many body bytes, once.
 	CutAfter map[string]int64
+	// CutEvery cuts every download of a file after that many body bytes
+	// (a resumed one too, counting from where it resumed).
+	CutEvery map[string]int64
+	// StallAfter sends that many body bytes of the next download of a file,
+	// then nothing, holding the connection open until the client leaves.
+	StallAfter map[string]int64
 	// Corrupt serves the named files with one byte changed (same length).
 	Corrupt map[string]bool
 	// NoRanges makes the CDN ignore Range headers (200 and the whole file).
@@ -89,7 +95,8 @@ type FailRule struct {
 
 // New starts a fake Hub serving the repositories. Close it when done.
 func New(repos ...Repo) *Server {
-	s := &Server{repos: map[string]*Repo{}, FailNext: map[string]FailRule{}, CutAfter: map[string]int64{}, Corrupt: map[string]bool{}}
+	s := &Server{repos: map[string]*Repo{}, FailNext: map[string]FailRule{}, CutAfter: map[string]int64{},
+		CutEvery: map[string]int64{}, StallAfter: map[string]int64{}, Corrupt: map[string]bool{}}
 	for _, r := range repos {
 		s.Add(r)
 	}
@@ -342,6 +349,13 @@ func (s *Server) serveBytes(w http.ResponseWriter, r *http.Request, name string,
 	if doCut {
 		delete(s.CutAfter, name)
 	}
+	if n, ok := s.CutEvery[name]; ok {
+		cut, doCut = n, true
+	}
+	stall, doStall := s.StallAfter[name]
+	if doStall {
+		delete(s.StallAfter, name)
+	}
 	noRanges := s.NoRanges
 	s.mu.Unlock()
 
@@ -394,6 +408,15 @@ func (s *Server) serveBytes(w http.ResponseWriter, r *http.Request, name string,
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
+	if doStall && stall < int64(len(body)) {
+		w.Write(body[:stall])
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
+		<-r.Context().Done()
+		s.record(r, stall)
+		return
+	}
 	n, _ := w.Write(body)
 	s.record(r, int64(n))
 }
