@@ -274,15 +274,16 @@ func (c *Client) fetchOnce(ctx context.Context, repo, commit string, f FileInfo,
 		if err != nil || resp.Header.Get("Location") == "" || (loc.Scheme != "http" && loc.Scheme != "https") {
 			return fmt.Errorf("hub: %s: %s: redirect without a usable Location (%.100q)", repo, f.Name, resp.Header.Get("Location"))
 		}
-		resp.Body.Close()
+		resp.Body.Close() // the deferred Close then closes it again, harmlessly
 		hdr = http.Header{}
 		if offset > 0 {
 			hdr.Set("Range", fmt.Sprintf("bytes=%d-", offset))
 		}
-		resp, err = c.get(ctx, loc.String(), hdr)
+		next, err := c.get(ctx, loc.String(), hdr)
 		if err != nil {
 			return fmt.Errorf("hub: %s: %s: %w", repo, f.Name, err)
 		}
+		resp = next
 	}
 	switch resp.StatusCode {
 	case http.StatusOK:
@@ -291,11 +292,11 @@ func (c *Client) fetchOnce(ctx context.Context, repo, commit string, f FileInfo,
 		start, ok := contentRangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != offset {
 			os.Remove(inc)
-			return errRestart
+			return fmt.Errorf("hub: %s: %s: %w", repo, f.Name, errRestart)
 		}
 	case http.StatusRequestedRangeNotSatisfiable:
 		os.Remove(inc)
-		return errRestart
+		return fmt.Errorf("hub: %s: %s: %w", repo, f.Name, errRestart)
 	default:
 		return c.statusError(resp, repo, what)
 	}

@@ -481,6 +481,12 @@ func TestPullErrors(t *testing.T) {
 		{name: "server keeps failing", ref: "org/tiny",
 			setup: func(s *hubtest.Server) { s.FailNext["/api/"] = hubtest.FailRule{Status: 503, Times: 100} },
 			want:  []string{"org/tiny", "server failed with HTTP 503", "gave up after 4 attempts"}},
+		{name: "CDN unreachable", ref: "org/tiny",
+			setup: func(s *hubtest.Server) { s.CDNBase = "http://127.0.0.1:1" },
+			want:  []string{"org/tiny: model.safetensors", "refused", "gave up after 4 attempts"}},
+		{name: "redirect to another scheme", ref: "org/tiny",
+			setup: func(s *hubtest.Server) { s.CDNBase = "file:///etc" },
+			want:  []string{"model.safetensors", "redirect without a usable Location"}},
 		{name: "gguf not in repository", ref: "org/tiny", opt: hub.PullOptions{GGUF: "tiny-Q8_0.gguf"}, want: []string{"org/tiny", `"tiny-Q8_0.gguf"`}},
 		{name: "pattern matching nothing", ref: "org/tiny", opt: hub.PullOptions{Include: []string{"*.gguf"}}, want: []string{`"*.gguf" matches no file`}},
 		{name: "bad pattern", ref: "org/tiny", opt: hub.PullOptions{Include: []string{"[x"}}, want: []string{`"[x"`}},
@@ -612,7 +618,7 @@ func TestPullStalledDownloadResumes(t *testing.T) {
 	srv := hubtest.New(repo)
 	defer srv.Close()
 	c := newClient(t, srv)
-	c.IdleTimeout = 200 * time.Millisecond
+	c.IdleTimeout = 500 * time.Millisecond
 	srv.StallAfter["model.safetensors"] = 70_000
 	res, err := c.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
 	if err != nil {
@@ -627,7 +633,7 @@ func TestPullStalledDownloadResumes(t *testing.T) {
 	// Without retries the error says what happened.
 	srv.StallAfter["tokenizer.json"] = 5
 	c2 := newClient(t, srv)
-	c2.IdleTimeout, c2.Retries = 100*time.Millisecond, 0
+	c2.IdleTimeout, c2.Retries = 300*time.Millisecond, 0
 	_, err = c2.Pull(context.Background(), mustRef(t, "org/tiny"), hub.PullOptions{})
 	if err == nil || !strings.Contains(err.Error(), "tokenizer.json") || !strings.Contains(err.Error(), "stalled") {
 		t.Errorf("err = %v, want a stall on tokenizer.json", err)
