@@ -44,3 +44,30 @@ func FuzzParseModelInfo(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseRef checks that every reference ParseRef accepts round-trips
+// through String and maps to cache paths inside the cache folder.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"Qwen/Qwen2.5-0.5B", "org/name@refs/pr/1", "gpt2@" + testCommit, "../x", "a/b@..", "a/b@/x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRef(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseRef(r.String())
+		if err != nil || back != r {
+			t.Fatalf("%q: String %q parses to %+v, %v", s, r.String(), back, err)
+		}
+		c := Cache{Dir: "/cache"}
+		dir := c.RepoDir(r.Repo)
+		if filepath.Dir(dir) != "/cache" || !strings.HasPrefix(filepath.Base(dir), "models--") {
+			t.Fatalf("%q: repository folder %s", s, dir)
+		}
+		refs := filepath.Join(dir, "refs")
+		if p := filepath.Join(refs, filepath.FromSlash(r.Revision)); !strings.HasPrefix(p, refs+"/") {
+			t.Fatalf("%q: ref file %s leaves %s", s, p, refs)
+		}
+	})
+}
