@@ -52,6 +52,9 @@ func runPull(e *env, args []string) error {
 	}
 	bar := newByteBar(e, ref.String(), *quiet)
 	c.Progress = bar.update
+	c.Waiting = func(file string) {
+		fmt.Fprintf(e.stderr, "\nwaiting for another download of %s (another process holds its lock)\n", file)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res, err := c.Pull(ctx, ref, hub.PullOptions{Include: include, GGUF: *gguf})

@@ -40,6 +40,9 @@ type Client struct {
 	Backoff, MaxBackoff time.Duration
 	// Progress, when set, is called as bytes arrive.
 	Progress func(Progress)
+	// Waiting, when set, is called when the download of a file waits for
+	// another process downloading the same blob to finish.
+	Waiting func(file string)
 	// IdleTimeout ends a download that received nothing for this long (it
 	// is then retried, resuming); 0 means two minutes.
 	IdleTimeout time.Duration

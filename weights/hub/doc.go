@@ -15,6 +15,8 @@
 //	    ├── refs/<revision>                 the commit hash a branch or tag pointed to
 //	    └── snapshots/<commit>/<file>       relative symlink to ../../blobs/<etag>
 //
+// Two downloaders of one blob take turns through the flock(2) lock
+// huggingface_hub also takes, $HF_HUB_CACHE/.locks/models--ORG--NAME/<etag>.lock.
 // A blob appears under its final name only after its size (and, for LFS
 // files, its sha256) matched the repository's metadata, and a snapshot link
 // only after its blob; so a file a reader finds in a snapshot is whole.

@@ -83,19 +83,17 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opt PullOptions) (*PullResul
 	tr := &tracker{fn: c.Progress, p: Progress{Total: total, FilesTotal: len(todo)}}
 	for _, f := range todo {
 		tr.start(f)
-		before := tr.p.Transferred
-		progressed := func() bool {
-			moved := tr.p.Transferred > before
-			before = tr.p.Transferred
-			return moved
-		}
-		err := c.withRetry(ctx, func() error { return c.fetch(ctx, ref.Repo, info.Commit, f, tr) }, progressed)
+		fetched, err := c.fetchLocked(ctx, ref.Repo, info.Commit, f, tr)
 		res.Transferred = tr.p.Transferred
 		if err != nil {
 			return res, err
 		}
 		tr.done(f)
-		res.Downloaded++
+		if fetched {
+			res.Downloaded++
+		} else {
+			res.Reused++
+		}
 	}
 	rev := ref.Revision
 	if rev == "" {
@@ -105,6 +103,41 @@ func (c *Client) Pull(ctx context.Context, ref Ref, opt PullOptions) (*PullResul
 		return res, fmt.Errorf("hub: %s: recording revision %s: %w", ref.Repo, rev, err)
 	}
 	return res, nil
+}
+
+// fetchLocked downloads a file, with retries, holding the lock on its blob
+// that huggingface_hub also takes (.locks/models--ORG--NAME/<etag>.lock),
+// so two downloaders of one blob take turns. It reports false when the
+// blob turned out to be there once the lock was held (the other one
+// finished it).
+func (c *Client) fetchLocked(ctx context.Context, repo, commit string, f FileInfo, tr *tracker) (bool, error) {
+	if blob := f.BlobName(); blob != "" {
+		dir := filepath.Join(c.Cache.Dir, ".locks", filepath.Base(c.Cache.RepoDir(repo)))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("hub: %s: %w", repo, err)
+		}
+		waiting := func() {
+			if c.Waiting != nil {
+				c.Waiting(f.Name)
+			}
+		}
+		unlock, err := lockFile(ctx, filepath.Join(dir, blob+".lock"), waiting)
+		if err != nil {
+			return false, fmt.Errorf("hub: %s: %s: locking: %w", repo, f.Name, err)
+		}
+		defer unlock()
+		ok, err := c.reuse(repo, commit, f)
+		if err != nil || ok {
+			return false, err
+		}
+	}
+	before := tr.p.Transferred
+	progressed := func() bool {
+		moved := tr.p.Transferred > before
+		before = tr.p.Transferred
+		return moved
+	}
+	return true, c.withRetry(ctx, func() error { return c.fetch(ctx, repo, commit, f, tr) }, progressed)
 }
 
 // reuse reports whether the snapshot already has the file, linking it to
