@@ -48,6 +48,7 @@ func commands() map[string]command {
 		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
 		"sample":   {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
 		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
+		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
 	}
 }
 
@@ -82,7 +83,7 @@ func run(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "\nRun valueexp help for the list of commands.")
 		return 2
 	}
-	if err := c.run(e, args[1:]); err != nil {
+	if err := withModelRefs(e, c.run, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}

@@ -15,14 +15,20 @@ import (
 )
 
 // needsModel marks a README shell block that needs a downloaded model; the
-// README test skips exactly these blocks.
-const needsModel = "<!-- readme-test: needs a downloaded model -->"
+// README test skips exactly these blocks and those marked as needing the
+// network (pull, whose own tests run it against a fake Hub).
+const (
+	needsModel   = "<!-- readme-test: needs a downloaded model -->"
+	needsNetwork = "<!-- readme-test: needs the network -->"
+)
 
 // readmeBlock is one ```sh block of the README.
 type readmeBlock struct {
 	line       int // of the opening fence
 	needsModel bool
-	commands   []string
+	// needsNetwork marks a pull block: its own tests run it against a fake Hub.
+	needsNetwork bool
+	commands     []string
 }
 
 func readmeShellBlocks(t *testing.T) []readmeBlock {
@@ -39,6 +45,7 @@ func readmeShellBlocks(t *testing.T) []readmeBlock {
 		for j := i - 1; j >= 0; j-- {
 			if s := strings.TrimSpace(lines[j]); s != "" {
 				blk.needsModel = s == needsModel
+				blk.needsNetwork = s == needsNetwork
 				break
 			}
 		}
@@ -143,6 +150,11 @@ func TestReadmeCommands(t *testing.T) {
 	t.Chdir(dir)
 	ran, skipped := 0, 0
 	for _, blk := range blocks {
+		if blk.needsNetwork {
+			t.Logf("README line %d: block needs the network, skipped (TestPullThenInspect runs pull against a fake Hub)", blk.line)
+			assert.Contains(t, strings.Join(blk.commands, "\n"), "valueexp pull ", "README line %d: a block marked as needing the network should pull", blk.line)
+			continue
+		}
 		if blk.needsModel {
 			skipped++
 			t.Logf("README line %d: block needs a downloaded model, skipped", blk.line)
