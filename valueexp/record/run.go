@@ -122,6 +122,9 @@ func (j *Job) setDefaults() error {
 	if len(j.Units) == 0 || len(j.Tags) == 0 {
 		return errors.New("record: nothing to count")
 	}
+	if len(j.Units) > MaxItems {
+		return fmt.Errorf("record: %d units is more than a job can hold (%d)", len(j.Units), MaxItems)
+	}
 	for _, u := range j.Units {
 		if u.Tag < 0 || int(u.Tag) >= len(j.Tags) {
 			return fmt.Errorf("record: unit %s: tag %d outside the %d tags", u.ID, u.Tag, len(j.Tags))
