@@ -285,7 +285,9 @@ func (c *Counts) check() error {
 // the same model, data, mode and settings, hold the same tags, and cover
 // disjoint items; partial checkpoints are refused. When the union covers the
 // whole job the result reads as a complete single run (shard 0/1, one item
-// range), so it equals an uninterrupted single-process run.
+// range), so it equals an uninterrupted single-process run. The model is
+// matched by its fingerprint, not its file name; the result keeps the first
+// input's name.
 func Merge(parts ...*Counts) (*Counts, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("record: merge: no inputs")
@@ -311,7 +313,7 @@ func Merge(parts ...*Counts) (*Counts, error) {
 	}
 	m := first.Manifest.Items
 	if _, err := cover.count(m); err != nil {
-		return nil, fmt.Errorf("record: merge: the inputs together: %w", err)
+		return nil, fmt.Errorf("record: merge: the inputs overlap: %w", err)
 	}
 	set, err := cover.set(m)
 	if err != nil {
@@ -327,7 +329,12 @@ func Merge(parts ...*Counts) (*Counts, error) {
 	man.ItemsPerTag = make([]int64, first.Prob.Tags)
 	man.Truncated = 0
 	for i, p := range parts {
-		if err := sum.Merge(p.Prob); err != nil {
+		// The model's file name is informative: the manifests' fingerprints
+		// (compared by sameJob) say whether the weights are the same, so
+		// shards read from another mount or a snapshot folder merge.
+		prob := *p.Prob
+		prob.Model = sum.Model
+		if err := sum.Merge(&prob); err != nil {
 			return nil, fmt.Errorf("record: merge: input %d: %w", i+1, err)
 		}
 		for k, n := range p.Manifest.ItemsPerTag {
