@@ -2,6 +2,7 @@ package identify
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -67,5 +68,54 @@ func TestLoadRecordRefusesHostileManifest(t *testing.T) {
 	}
 }
 
-var _ = json.Marshal
-var _ = selection.LAPEDefaults
+// TestIncompleteCounts is issue 14 case 11b: a merge of 96 of 288 items is
+// refused, and with AllowIncomplete the output's provenance says so.
+func TestIncompleteCounts(t *testing.T) {
+	path := writeCounts(t, 288, 96, nil)
+	_, _, err := LoadRecord(path)
+	if !errors.Is(err, ErrIncomplete) || !strings.Contains(err.Error(), "96 of the job's 288 items") {
+		t.Fatalf("err = %v, want a refusal naming 96 of 288 items", err)
+	}
+	c, src, err := LoadRecordWith(path, RecordOptions{AllowIncomplete: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Method: VAPE, VAPE: selection.VAPEParams{TopRate: 0.5, FilterRate: 0.5, ActivationBarRatio: 0.5}}
+	res, err := Identify(c, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := NeuronSets(res, src, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.NeuronSets) == 0 {
+		t.Fatal("no sets")
+	}
+	for _, s := range f.NeuronSets {
+		var p struct {
+			Incomplete *Coverage `json:"incomplete_counts"`
+		}
+		if err := json.Unmarshal(s.Provenance, &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Incomplete == nil || *p.Incomplete != (Coverage{Items: 96, Of: 288}) {
+			t.Errorf("set %s: provenance %s does not record 96 of 288 items", s.Name, s.Provenance)
+		}
+	}
+
+	// Complete counts carry no such note.
+	c, src, err = LoadRecord(writeCounts(t, 96, 96, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err = Identify(c, opt); err != nil {
+		t.Fatal(err)
+	}
+	if f, err = NeuronSets(res, src, opt); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(f.NeuronSets[0].Provenance), "incomplete") {
+		t.Errorf("complete counts: provenance %s mentions incompleteness", f.NeuronSets[0].Provenance)
+	}
+}
