@@ -220,6 +220,20 @@ func ptFields(v any) (oz []int64, layers, dim int, tokens float64, questions int
 	default:
 		return nil, 0, 0, 0, 0, fmt.Errorf("question_num is %T", x)
 	}
+	// Every count is a number of tokens on which a neuron fired, so it
+	// lies in [0, token_num]; a file that says otherwise would give
+	// probabilities above 1.
+	if !(tokens >= 0 && tokens <= 1<<53) {
+		return nil, 0, 0, 0, 0, fmt.Errorf("token_num %v is not a token count", tokens)
+	}
+	if questions < 0 {
+		return nil, 0, 0, 0, 0, fmt.Errorf("question_num %d is negative", questions)
+	}
+	for i, v := range oz {
+		if v < 0 || float64(v) > tokens {
+			return nil, 0, 0, 0, 0, fmt.Errorf("over_zero[%d][%d] = %d is outside [0, token_num = %v]", i/t.Shape[1], i%t.Shape[1], v, tokens)
+		}
+	}
 	return oz, t.Shape[0], t.Shape[1], tokens, questions, nil
 }
 
