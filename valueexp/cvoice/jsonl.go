@@ -12,9 +12,40 @@ import (
 	"unicode/utf8"
 )
 
-// MaxLineBytes is the longest JSONL line accepted (16 MiB): items are
-// paragraphs, so a longer line means a broken file, not a long story.
+// MaxLineBytes is the longest JSONL line accepted, its newline included
+// (16 MiB): items are paragraphs, so a longer line means a broken file, not
+// a long story. It is the one line limit of the project's JSONL: ReadJSONL
+// (so record, evaluate and every other reader of items) refuses longer
+// lines, and WriteJSONL and the xlsx import refuse items whose line would
+// be longer, so nothing is written that the readers then refuse. The
+// tokenize command's --jsonl reader should use it too.
+//
+// Memory: ReadJSONL holds at most one line (MaxLineBytes) beyond the items
+// it returns.
 const MaxLineBytes = 16 << 20
+
+// ErrLineTooLong is returned (wrapped) for an item whose JSONL line would
+// exceed MaxLineBytes.
+var ErrLineTooLong = errors.New("JSONL line too long")
+
+// checkLineLength reports whether the item's JSONL line (with newline)
+// fits in MaxLineBytes.
+func checkLineLength(it Item) error {
+	// JSON escaping at most sextuples a byte ("\u0000"), so short items
+	// need no encoding to be sure.
+	n := len(it.ID) + len(it.Conflict) + len(it.Context) + len(it.Aligned) + len(it.Violating) + len(it.Rationale) + len(it.Source)
+	if 6*n+1024 <= MaxLineBytes {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := encodeItem(&buf, it); err != nil {
+		return err
+	}
+	if buf.Len() > MaxLineBytes {
+		return fmt.Errorf("%w: its JSONL line would be %d bytes, over the %d that record, evaluate and every JSONL reader accept", ErrLineTooLong, buf.Len(), MaxLineBytes)
+	}
+	return nil
+}
 
 // The schema's fields, in the order they are written.
 const (
@@ -250,7 +281,7 @@ func readJSONL(r io.Reader, name string, seen map[string]string) ([]Item, error)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+			err = fmt.Errorf("%w: over %d bytes", ErrLineTooLong, MaxLineBytes)
 		}
 		errs = append(errs, &LineError{File: name, Line: lineNo + 1, Err: err})
 	}
@@ -311,6 +342,9 @@ func checkItems(items []Item) error {
 	for i, it := range items {
 		for _, p := range it.problems(nil) {
 			errs = append(errs, fmt.Errorf("item %d (id %q): %w", i, it.ID, p))
+		}
+		if err := checkLineLength(it); err != nil {
+			errs = append(errs, fmt.Errorf("item %d (id %q): %w", i, it.ID, err))
 		}
 		if first, dup := seen[it.ID]; dup && it.ID != "" {
 			errs = append(errs, fmt.Errorf("item %d: %w", i, &FieldError{Field: fieldID, Msg: fmt.Sprintf("duplicate id %q (first at item %d)", it.ID, first)}))
