@@ -176,6 +176,11 @@ func Load(path string) (*Counts, error) {
 
 // Parse decodes a counts file, checking that the manifest agrees with the
 // counts it describes.
+//
+// Memory: the counts take what hooks.ParseActProb takes (about the file's
+// size); the manifest's numbers are checked before they size anything, and
+// checking its coverage takes one bit per item of the job (at most MaxItems
+// bits, 2 MiB). So the peak heap stays under about 2 × len(b) + 2 MiB.
 func Parse(b []byte) (*Counts, error) {
 	p, err := hooks.ParseActProb(b)
 	if err != nil {

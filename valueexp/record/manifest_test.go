@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -172,5 +173,39 @@ func TestResumeRefusesHostileCheckpoint(t *testing.T) {
 				t.Fatalf("err = %v, want an error naming %s", err, partial)
 			}
 		})
+	}
+}
+
+// TestItemSetRuns compares runs with a plain item-by-item scan on random
+// sets, including runs that cross and fill 64-item words.
+func TestItemSetRuns(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 300 {
+		total := 1 + rng.IntN(300)
+		s := itemSet{bits: make([]uint64, (total+63)/64), total: total}
+		in := make([]bool, total)
+		density := rng.Float64()
+		for i := range total {
+			if rng.Float64() < density {
+				in[i] = true
+				s.bits[i/64] |= 1 << (i % 64)
+			}
+		}
+		var want Coverage = Coverage{}
+		for i := 0; i < total; {
+			if !in[i] {
+				i++
+				continue
+			}
+			j := i
+			for j < total && in[j] {
+				j++
+			}
+			want = append(want, Stride{Start: i, Step: 1, Count: j - i})
+			i = j
+		}
+		if got := s.runs(); !got.equal(want) {
+			t.Fatalf("trial %d (total %d): runs %v, want %v", trial, total, got, want)
+		}
 	}
 }

@@ -155,20 +155,31 @@ func (c Coverage) set(total int) (itemSet, error) {
 }
 
 // runs rewrites the set as maximal contiguous runs, so that a complete
-// merge reads the same as a single run.
+// merge reads the same as a single run. It skips empty and full words 64
+// items at a time, so a large job with few items counted costs little.
 func (s itemSet) runs() Coverage {
 	c := Coverage{}
-	for i := 0; i < s.total; {
-		if !s.has(i) {
-			i++
+	start := -1 // first item of the open run, or -1
+	for w, word := range s.bits {
+		if start < 0 && word == 0 || start >= 0 && word == ^uint64(0) {
 			continue
 		}
-		j := i
-		for j < s.total && s.has(j) {
-			j++
+		for b := range 64 {
+			i := w*64 + b
+			if i >= s.total {
+				break
+			}
+			in := word&(1<<b) != 0
+			if in && start < 0 {
+				start = i
+			} else if !in && start >= 0 {
+				c = append(c, Stride{Start: start, Step: 1, Count: i - start})
+				start = -1
+			}
 		}
-		c = append(c, Stride{Start: i, Step: 1, Count: j - i})
-		i = j
+	}
+	if start >= 0 {
+		c = append(c, Stride{Start: start, Step: 1, Count: s.total - start})
 	}
 	return c
 }
