@@ -15,9 +15,11 @@ const (
 	NeuronSetsVersion = 1
 )
 
-// maxNeuronSetsBytes bounds what LoadNeuronSets reads, so a wrong path (a
-// weights file, say) fails quickly instead of exhausting memory.
-const maxNeuronSetsBytes = 1 << 30
+// maxNeuronSetsBytes bounds what ReadNeuronSets reads, so a wrong path (a
+// weights file, say) fails quickly instead of exhausting memory. Real files
+// are kilobytes to a few megabytes: even every neuron of a 70B model's FFN
+// in one set is about 20 MB.
+const maxNeuronSetsBytes = 256 << 20
 
 // ModelShape describes the model a neuron-set file refers to. Layers, DModel
 // and DMLP are required to validate against; the head and vocabulary fields
@@ -128,7 +130,7 @@ func (f *NeuronSetFile) Find(name string) (*NeuronSet, bool) {
 // trailing data and a missing or unknown version are errors) and checks its
 // structure, and its ranges against its own "model" when present.
 //
-// Memory: it reads at most maxNeuronSetsBytes (1 GiB); encoding/json
+// Memory: it reads at most maxNeuronSetsBytes (256 MiB); encoding/json
 // buffers the file (a buffer that grows by doubling, up to 2 × the file)
 // and decodes it into at most a few times its size (an index of two bytes,
 // "1,", becomes four bytes of int32 in a slice that grows by doubling);
