@@ -3,11 +3,13 @@ package hooks
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
@@ -264,6 +266,13 @@ func ReadActProb(r io.Reader) (*ActProb, error) {
 // ParseActProb decodes a counter from the bytes of a safetensors file
 // written by WriteTo, checking identity, shapes and that no count exceeds
 // its token total.
+//
+// Memory: the counts are allocated only after the file's tensors are found
+// to hold exactly tags × layers × dim and tags × layers I64 values, so
+// they take no more than the tensors' bytes in b, and tag names are
+// decoded one by one up to the tensors' tag count. With the header's
+// parsing (bounded by safetensors.MaxHeaderBytes) the peak heap stays
+// under about len(b) + 4 × the header.
 func ParseActProb(b []byte) (*ActProb, error) {
 	f, err := safetensors.Parse(b)
 	if err != nil {
@@ -294,6 +303,15 @@ func ParseActProb(b []byte) (*ActProb, error) {
 	if tokens.DType != "I64" || !slices.Equal(tokens.Shape, []int{tags, layers}) {
 		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [%d %d]", "tokens", tokens.DType, tokens.Shape, tags, layers)
 	}
+	if err := checkDims("actprob", layers, dim, tags); err != nil {
+		return nil, err
+	}
+	// The shape is checked against the bytes actually present before
+	// anything is allocated from it (checkDims keeps the product far
+	// from overflowing).
+	if n := uint64(tags) * uint64(layers) * uint64(dim) * 8; uint64(len(count.Data)) != n {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q has %d bytes, its shape %v needs %d", "count", len(count.Data), count.Shape, n)
+	}
 	c, err := NewActProb(site, layers, dim, tags)
 	if err != nil {
 		return nil, err
@@ -312,17 +330,48 @@ func ParseActProb(b []byte) (*ActProb, error) {
 		}
 	}
 	if s := f.Metadata["tags"]; s != "" {
-		if err := json.Unmarshal([]byte(s), &c.TagNames); err != nil {
+		names, err := readTagNames(s, tags)
+		if err != nil {
 			return nil, fmt.Errorf("hooks: actprob: metadata tags: %w", err)
 		}
-		if len(c.TagNames) == 0 {
-			c.TagNames = nil
-		} else if len(c.TagNames) != tags {
-			return nil, fmt.Errorf("hooks: actprob: metadata has %d tag names for %d tags", len(c.TagNames), tags)
-		}
+		c.TagNames = names
 	}
 	c.Model = f.Metadata["model"]
 	return c, nil
+}
+
+// readTagNames decodes the "tags" metadata, a JSON array of none or tags
+// strings, one at a time, so that a list far longer than the counts it
+// names is refused without being decoded whole.
+func readTagNames(s string, tags int) ([]string, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, fmt.Errorf("want a JSON array of strings (%v)", err)
+	}
+	var names []string
+	for dec.More() {
+		if len(names) == tags {
+			return nil, fmt.Errorf("more tag names than the %d tags", tags)
+		}
+		var n string
+		if err := dec.Decode(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the array")
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	if len(names) != tags {
+		return nil, fmt.Errorf("%d tag names for %d tags", len(names), tags)
+	}
+	return names, nil
 }
 
 // u64Bytes encodes counts as little-endian I64 bytes.

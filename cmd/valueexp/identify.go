@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -41,6 +42,7 @@ func runIdentify(e *env, args []string) error {
 	random := fs.Bool("random-control", false, "also write random sets with the same per-layer sizes, named random:TAG")
 	seed := fs.Uint64("seed", 1, "seed of --random-control")
 	out := fs.String("out", "", "output neuron-set `FILE` (JSON)")
+	allowIncomplete := fs.Bool("allow-incomplete", false, "accept --counts that cover only some of the job's items (a merge of some shards); the output's provenance records how many")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -97,12 +99,18 @@ func runIdentify(e *env, args []string) error {
 	var src identify.Source
 	var err error
 	if *counts != "" {
-		c, src, err = identify.LoadRecord(*counts)
+		c, src, err = identify.LoadRecordWith(*counts, identify.RecordOptions{AllowIncomplete: *allowIncomplete})
 	} else {
 		c, src, err = identify.LoadPT(pts...)
 	}
 	if err != nil {
+		if errors.Is(err, identify.ErrIncomplete) {
+			return fmt.Errorf("%w (--allow-incomplete)", err)
+		}
 		return err
+	}
+	if src.Incomplete != nil {
+		fmt.Fprintf(e.stderr, "warning: %s holds only %d of %d items; the sets rest on part of the data (recorded in their provenance)\n", *counts, src.Incomplete.Items, src.Incomplete.Of)
 	}
 	res, err := identify.Identify(c, opt)
 	if err != nil {

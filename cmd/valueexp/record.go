@@ -33,6 +33,7 @@ func runRecord(e *env, args []string) error {
 	shards := fs.Int("shards", 0, "shorthand for --shard auto/`N`")
 	every := fs.Int("checkpoint-every", 50, "save a checkpoint (OUT.partial) every `N` batches; 0: only on interrupt")
 	fresh := fs.Bool("fresh", false, "ignore an existing checkpoint or output and start over")
+	overwrite := fs.Bool("overwrite", false, "replace --out even when it holds another shard's finished counts")
 	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
 	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
@@ -139,7 +140,8 @@ func runRecord(e *env, args []string) error {
 		Units: units, Tags: tags, Langs: langNames, Mode: mode, Shard: sh,
 		BatchTokens: *batchTokens, GenBatch: *genBatch, MaxNewTokens: *maxNew,
 		Out: *out, CheckpointEvery: *every, Fresh: *fresh || !*resume, Interrupt: interrupt,
-		Progress: prog.update,
+		Progress: prog.update, Overwrite: *overwrite,
+		Note: func(s string) { fmt.Fprintf(e.stderr, "record: note: %s\n", s) },
 	}
 	fmt.Fprintf(e.stderr, "record: %s, %d items (%s, shard %v: %d items), %d tags, counting %s tokens\n",
 		job.ModelName, len(units), *lang, sh, sh.Size(len(units)), len(tags), mode)
