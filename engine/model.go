@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -59,6 +60,9 @@ func Load(path string, opts Options) (*Model, error) {
 
 // New prepares an already opened model to run. The caller keeps ownership of w.
 func New(w *weights.Model, opts Options) (*Model, error) {
+	if w == nil {
+		return nil, errors.New("engine: New: nil *weights.Model")
+	}
 	c := w.Config
 	m := &Model{Config: c, Weights: w}
 	var err error

@@ -51,6 +51,19 @@ type Applier interface {
 	Applies(p Point) bool
 }
 
+// Checker is implemented by observers and editors that can tell whether
+// they fit a model: an index beyond a site's width, a vector of the wrong
+// length or a layer the model does not have. Registration calls Check at
+// every point the hook is registered at, with the shape the registry knows
+// (New knows only the layer count); the engine calls it again with the
+// model's full shape before every forward pass (Hooks.Check), so a hook built
+// for another model is an error before anything runs instead of a panic or
+// a silent no-op during the run. Widths the shape does not give
+// (ModelShape.Width reports ok false) are not checked.
+type Checker interface {
+	Check(p Point, s ModelShape) error
+}
+
 // ObserverFunc adapts a function to the Observer interface.
 type ObserverFunc func(p Point, t Tensor, rows *Rows)
 
@@ -142,10 +155,16 @@ func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
 		return err
 	}
 	ap, _ := hook.(Applier)
+	ck, _ := hook.(Checker)
 	n := 0
 	for _, p := range pts {
 		if ap != nil && !ap.Applies(p) {
 			continue
+		}
+		if ck != nil {
+			if err := ck.Check(p, ModelShape{Layers: h.nLayers}); err != nil {
+				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+			}
 		}
 		add(h.slot(p))
 		h.want[p.Layer+1] |= 1 << p.Site
@@ -155,7 +174,53 @@ func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
 		n++
 	}
 	if n == 0 {
+		if ck != nil {
+			// Say why when the hook knows: an edit built for layer 4 of a
+			// model with 4 layers applies nowhere.
+			if err := ck.Check(pts[0], ModelShape{Layers: h.nLayers}); err != nil {
+				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+			}
+		}
 		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
+	}
+	return nil
+}
+
+// Check reports whether every registered hook fits a model of shape s: the
+// registry's layer count must be the model's, and each hook that implements
+// Checker is asked about every point it is registered at. The engine calls
+// it before each forward pass. A nil *Hooks fits every model.
+func (h *Hooks) Check(s ModelShape) error {
+	if h == nil {
+		return nil
+	}
+	if h.nLayers != s.Layers {
+		return fmt.Errorf("hooks: the hooks were built for %d layers, the model has %d", h.nLayers, s.Layers)
+	}
+	for _, p := range h.Points() {
+		i := h.slot(p)
+		for _, list := range [][]Observer{h.raw[i], h.post[i]} {
+			for _, o := range list {
+				if err := checkHook(o, p, s); err != nil {
+					return err
+				}
+			}
+		}
+		for _, e := range h.edit[i] {
+			if err := checkHook(e, p, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkHook runs hook's Check, if it has one, at p.
+func checkHook(hook any, p Point, s ModelShape) error {
+	if ck, ok := hook.(Checker); ok {
+		if err := ck.Check(p, s); err != nil {
+			return fmt.Errorf("hooks: %v: %w", p, err)
+		}
 	}
 	return nil
 }
