@@ -137,9 +137,9 @@ func TestPublicAPINoPanic(t *testing.T) {
 			_, err := engine.Load(filepath.Join(emptyDir, "nope.gguf"), engine.Options{})
 			return err
 		}, "nope.gguf"},
-		{"Load/empty path", func() error { _, err := engine.Load("", engine.Options{}); return err }, "no such file"},
+		{"Load/empty path", func() error { _, err := engine.Load("", engine.Options{}); return err }, "no model path given; a model path must be"},
 		{"Load/text file", func() error { _, err := engine.Load(notModel, engine.Options{}); return err }, "notes.txt"},
-		{"Load/empty folder", func() error { _, err := engine.Load(emptyDir, engine.Options{}); return err }, "config.json"},
+		{"Load/empty folder", func() error { _, err := engine.Load(emptyDir, engine.Options{}); return err }, "holds neither config.json nor a .gguf file; a model path must be"},
 		{"New/nil", func() error { _, err := engine.New(nil, engine.Options{}); return err }, "nil"},
 		{"New/no tensors", func() error { _, err := engine.New(&weights.Model{Path: "x"}, engine.Options{}); return err }, "token_embd.weight"},
 
