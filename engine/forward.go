@@ -158,6 +158,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 	c := m.Config
 	H, D := c.HiddenSize, c.HeadDim
 	qDim, kvDim, F := c.Heads*D, c.KVHeads*D, c.FFNSize
+	if m.closed.Load() {
+		return nil, errors.New("engine: the model is closed")
+	}
 	hk := opt.Hooks
 	if err := hk.Check(m.Shape()); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

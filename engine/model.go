@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/valueexploration/valueexp/hooks"
 
@@ -30,6 +31,7 @@ type Model struct {
 	invFreq   []float64 // rotary inverse frequencies, one per rotated pair
 	pool      *pool
 	ownsFiles bool
+	closed    atomic.Bool // Close was called: the weights may be unmapped
 }
 
 // layer holds one decoder block's weights. Vectors (norms, biases) are
@@ -128,8 +130,12 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// Close stops the worker goroutines and, if Load opened the files, releases them.
+// Close stops the worker goroutines and, if Load opened the files, releases
+// them. Forward and Generate return an error afterwards.
 func (m *Model) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
 	m.pool.close()
 	if m.ownsFiles {
 		return m.Weights.Close()

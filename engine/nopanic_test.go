@@ -227,6 +227,22 @@ func TestPublicAPINoPanic(t *testing.T) {
 			_, err := m.Forward(cctx, []engine.Input{{Seq: m.NewSequence(), Tokens: good}}, engine.RunOptions{})
 			return err
 		}, "canceled"},
+		{"Forward/closed model", func() error {
+			closed, err := engine.Load(path, engine.Options{Threads: 2})
+			require.NoError(t, err)
+			s := closed.NewSequence()
+			require.NoError(t, closed.Close())
+			require.NoError(t, closed.Close(), "closing twice")
+			_, err = closed.Forward(ctx, []engine.Input{{Seq: s, Tokens: good}}, engine.RunOptions{})
+			return err
+		}, "model is closed"},
+		{"Generate/closed model", func() error {
+			closed, err := engine.Load(path, engine.Options{})
+			require.NoError(t, err)
+			require.NoError(t, closed.Close())
+			_, err = closed.Generate(ctx, []engine.Prompt{{Tokens: good}}, engine.GenerateOptions{MaxTokens: 1})
+			return err
+		}, "model is closed"},
 		{"Sequence/Truncate and Clone", func() error {
 			s := &engine.Sequence{}
 			s.Truncate(-3)
