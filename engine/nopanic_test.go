@@ -182,6 +182,11 @@ func TestPublicAPINoPanic(t *testing.T) {
 			"385 neurons per layer, mlp.hook_act has 384 columns"},
 		{"Generate/counter of more layers", hooksWith("blocks.*.mlp.hook_act", mustCount(c.Layers+2, c.FFNSize)),
 			"6 layers, the model 4"},
+		{"Generate/dropped registration error", func() error {
+			h := hooks.New(c.Layers)
+			_ = h.Edit("blocks.4.mlp.hook_act", mustEdit(map[int][]int32{4: {17}})) // error dropped, as in the old README
+			return genHooks(h)()
+		}, "a registration failed, so these hooks are incomplete: hooks: pattern \"blocks.4.mlp.hook_act\": layer 4 out of range for a model with 4 layers"},
 		{"Generate/moments of wrong width", hooksWith("blocks.*.mlp.hook_post", func() hooks.Observer {
 			mo, err := hooks.NewMoments(hooks.SiteMLPPost, c.Layers, c.HiddenSize, 1)
 			require.NoError(t, err)

@@ -77,6 +77,16 @@ func TestCheck(t *testing.T) {
 			assert.Contains(t, err.Error(), c.check)
 		})
 	}
+	t.Run("a dropped registration error", func(t *testing.T) {
+		h := New(shape.Layers)
+		require.NoError(t, h.Observe("blocks.0.mlp.hook_act", count(SiteMLPAct, 4, 16)))
+		_ = h.Edit("blocks.4.mlp.hook_act", edit(map[int][]int32{4: {1}}))
+		require.NoError(t, h.Edit("blocks.3.mlp.hook_act", edit(map[int][]int32{3: {1}})))
+		assert.ErrorContains(t, h.Check(shape), "a registration failed, so these hooks are incomplete: hooks: pattern \"blocks.4.mlp.hook_act\": layer 4 out of range")
+		h = New(shape.Layers)
+		_ = h.Edit("hook_embed", nil)
+		assert.ErrorContains(t, h.Check(shape), "nil editor")
+	})
 	t.Run("layer count", func(t *testing.T) {
 		assert.ErrorContains(t, New(3).Check(shape), "built for 3 layers, the model has 4")
 		var nilHooks *Hooks

@@ -90,6 +90,9 @@ type Hooks struct {
 	post [][]Observer // per slot: observers of post-edit values
 	last Point
 	any  bool
+	// failed is the first registration error, which Check reports again,
+	// so that a dropped error cannot silently leave a hook out of a run.
+	failed error
 }
 
 // New returns an empty registry for a model with nLayers decoder blocks.
@@ -115,10 +118,13 @@ func (h *Hooks) Layers() int {
 }
 
 // Observe registers o at every point matching pattern; o sees the values
-// after all editors at that point have run.
+// after all editors at that point have run. An error (an unknown site, a
+// layer beyond the registry's, a hook that fits none of the points) leaves
+// o out and is reported again by Check, and so by every forward pass with
+// these hooks.
 func (h *Hooks) Observe(pattern string, o Observer) error {
 	if o == nil {
-		return fmt.Errorf("hooks: Observe %q: nil observer", pattern)
+		return h.fail(fmt.Errorf("hooks: Observe %q: nil observer", pattern))
 	}
 	return h.register(pattern, o, func(slot int) { h.post[slot] = append(h.post[slot], o) })
 }
@@ -128,16 +134,16 @@ func (h *Hooks) Observe(pattern string, o Observer) error {
 // points, which have already changed its input).
 func (h *Hooks) ObserveRaw(pattern string, o Observer) error {
 	if o == nil {
-		return fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern)
+		return h.fail(fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern))
 	}
 	return h.register(pattern, o, func(slot int) { h.raw[slot] = append(h.raw[slot], o) })
 }
 
 // Edit registers e at every point matching pattern. Editors at one point run
-// in registration order.
+// in registration order. Errors are as for Observe.
 func (h *Hooks) Edit(pattern string, e Editor) error {
 	if e == nil {
-		return fmt.Errorf("hooks: Edit %q: nil editor", pattern)
+		return h.fail(fmt.Errorf("hooks: Edit %q: nil editor", pattern))
 	}
 	return h.register(pattern, e, func(slot int) { h.edit[slot] = append(h.edit[slot], e) })
 }
@@ -146,10 +152,23 @@ func (h *Hooks) Edit(pattern string, e Editor) error {
 var errNoPoint = errors.New("the hook applies to none of the matched points")
 
 // register expands pattern and adds the hook at each point it applies to.
+// It remembers the first error for Check.
 func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
 	if h == nil {
 		return fmt.Errorf("hooks: register %q: nil *Hooks", pattern)
 	}
+	return h.fail(h.registerPoints(pattern, hook, add))
+}
+
+// fail remembers the first registration error for Check and returns err.
+func (h *Hooks) fail(err error) error {
+	if err != nil && h != nil && h.failed == nil {
+		h.failed = err
+	}
+	return err
+}
+
+func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int)) error {
 	pts, err := Match(pattern, h.nLayers)
 	if err != nil {
 		return err
@@ -188,11 +207,16 @@ func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
 
 // Check reports whether every registered hook fits a model of shape s: the
 // registry's layer count must be the model's, and each hook that implements
-// Checker is asked about every point it is registered at. The engine calls
-// it before each forward pass. A nil *Hooks fits every model.
+// Checker is asked about every point it is registered at. It also reports
+// the first registration that failed, so that a run never goes ahead
+// without a hook whose registration error was dropped. The engine calls it
+// before each forward pass. A nil *Hooks fits every model.
 func (h *Hooks) Check(s ModelShape) error {
 	if h == nil {
 		return nil
+	}
+	if h.failed != nil {
+		return fmt.Errorf("hooks: a registration failed, so these hooks are incomplete: %w", h.failed)
 	}
 	if h.nLayers != s.Layers {
 		return fmt.Errorf("hooks: the hooks were built for %d layers, the model has %d", h.nLayers, s.Layers)
