@@ -65,6 +65,7 @@ func TestCheck(t *testing.T) {
 			if c.register != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), c.register)
+				assert.Empty(t, h.Points(), "a failed registration adds nothing")
 				return
 			}
 			require.NoError(t, err)

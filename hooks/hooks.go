@@ -175,32 +175,37 @@ func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int)) err
 	}
 	ap, _ := hook.(Applier)
 	ck, _ := hook.(Checker)
-	n := 0
+	shape := ModelShape{Layers: h.nLayers}
+	// Check every point before adding any, so that a failed registration
+	// adds nothing.
+	var use []Point
 	for _, p := range pts {
 		if ap != nil && !ap.Applies(p) {
 			continue
 		}
 		if ck != nil {
-			if err := ck.Check(p, ModelShape{Layers: h.nLayers}); err != nil {
+			if err := ck.Check(p, shape); err != nil {
 				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
 			}
 		}
+		use = append(use, p)
+	}
+	if len(use) == 0 {
+		if ck != nil {
+			// Say why when the hook knows: an edit built for layer 4 of a
+			// model with 4 layers applies nowhere.
+			if err := ck.Check(pts[0], shape); err != nil {
+				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+			}
+		}
+		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
+	}
+	for _, p := range use {
 		add(h.slot(p))
 		h.want[p.Layer+1] |= 1 << p.Site
 		if !h.any || h.last.Before(p) {
 			h.last, h.any = p, true
 		}
-		n++
-	}
-	if n == 0 {
-		if ck != nil {
-			// Say why when the hook knows: an edit built for layer 4 of a
-			// model with 4 layers applies nowhere.
-			if err := ck.Check(pts[0], ModelShape{Layers: h.nLayers}); err != nil {
-				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
-			}
-		}
-		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
 	}
 	return nil
 }
