@@ -75,6 +75,23 @@ func (c *ActProb) Applies(p Point) bool {
 	return p.Site == c.Site && p.Layer >= 0 && p.Layer < c.Layers
 }
 
+// Check reports a counter built for another model: more layers than s has,
+// or a Dim that is not the width of its site.
+func (c *ActProb) Check(p Point, s ModelShape) error {
+	return checkStat("actprob", c.Site, c.Layers, c.Dim, p, s)
+}
+
+// checkStat is the Check of the statistics types.
+func checkStat(what string, site Site, layers, dim int, p Point, s ModelShape) error {
+	if layers > s.Layers {
+		return fmt.Errorf("%s has %d layers, the model %d", what, layers, s.Layers)
+	}
+	if w, ok := s.Width(site); ok && dim != w {
+		return fmt.Errorf("%s at %v has %d neurons per layer, %v has %d columns", what, p, dim, site, w)
+	}
+	return nil
+}
+
 // Observe adds one call's rows to the counts. It allocates nothing. It
 // panics when t.Cols differs from Dim, which means the counter was built
 // for another model or site.
@@ -154,6 +171,9 @@ func (c *ActProb) Reset() {
 // Merge adds the counts of another shard (another process, another part of
 // the corpus, a resumed run). The shapes, sites and labels must agree.
 func (c *ActProb) Merge(o *ActProb) error {
+	if o == nil {
+		return fmt.Errorf("hooks: actprob merge: nil counter")
+	}
 	if o.Site != c.Site || o.Layers != c.Layers || o.Dim != c.Dim || o.Tags != c.Tags {
 		return fmt.Errorf("hooks: actprob merge: shape mismatch: %v [%d,%d,%d] vs %v [%d,%d,%d]",
 			c.Site, c.Tags, c.Layers, c.Dim, o.Site, o.Tags, o.Layers, o.Dim)

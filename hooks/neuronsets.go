@@ -296,8 +296,9 @@ func (s *NeuronSet) validate(model *ModelShape, strict bool) error {
 // ZeroSets registers editors that zero the named sets (all sets when names
 // is nil) at their sites, in every layer they list, in the rows when
 // selects. Sets at the same site are merged into one editor, since zeroing
-// is idempotent. Validate the file against the model first: an index
-// beyond the site's width makes the editor panic during the run.
+// is idempotent. Validate the file against the model first
+// (NeuronSetFile.Validate); otherwise an index beyond a site's width is
+// reported only when the engine checks the hooks before a run.
 func ZeroSets(h *Hooks, f *NeuronSetFile, names []string, when When) error {
 	sets, err := f.pick(names)
 	if err != nil {
@@ -372,6 +373,9 @@ func (f *NeuronSetFile) pick(names []string) ([]*NeuronSet, error) {
 // registerNeuronEdit builds a NeuronEdit and registers it on every layer of
 // site it has indices for; an empty selection registers nothing.
 func registerNeuronEdit(h *Hooks, site Site, op NeuronOp, value float32, idx map[int][]int32, when When) error {
+	if h == nil {
+		return fmt.Errorf("hooks: neuron edit at %s: nil *Hooks", site)
+	}
 	empty := true
 	for l, v := range idx {
 		if len(v) == 0 {
