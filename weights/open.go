@@ -707,7 +707,8 @@ func (m *Model) addSafetensors(path string) error {
 // the shape the config implies, so a mismatch is reported at open time and
 // names the tensor, instead of surfacing as a wrong answer later. Layers are
 // checked in order and the first problem stops the check, so a config that
-// claims millions of layers costs nothing.
+// claims millions of layers costs nothing. Tensors the config does not
+// account for are refused too (see checkUnused).
 func checkShapes(m *Model) error {
 	c := m.Config
 	type want struct {
@@ -767,10 +768,10 @@ func checkShapes(m *Model) error {
 			ws = append(ws, want{p + "attn_q_norm.weight", []int{c.HeadDim}}, want{p + "attn_k_norm.weight", []int{c.HeadDim}})
 		}
 		if err := check(ws...); err != nil {
-			return err
+			return fmt.Errorf("%w%s", err, missingLayerHint(m, l))
 		}
 	}
-	return nil
+	return checkUnused(m)
 }
 
 // naturalLess orders names with embedded numbers numerically ("blk.2" < "blk.10").
