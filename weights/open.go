@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -407,7 +408,18 @@ type hfConfig struct {
 }
 
 // ParseHFConfig reads a Hugging Face config.json into a Config. name is used in errors.
+//
+// Memory: b may be at most 4 MiB (maxHFConfigBytes), checked first; decoding
+// keeps only the fields the engine reads (unknown ones are skipped, however
+// deep) and allocates at most 20 bytes per input byte plus 64 KiB (deep
+// nesting, the worst case, comes to about 15 with encoding/json's own
+// nesting limit of 10000; TestHFConfigMemoryBound measures it), so at most
+// 80 MiB. Token id lists are limited to 1024 ids, counted before they
+// are decoded.
 func ParseHFConfig(b []byte, name string) (Config, error) {
+	if len(b) > maxHFConfigBytes {
+		return Config{}, fmt.Errorf("%s: %d bytes exceed the limit of %d for a config.json", name, len(b), maxHFConfigBytes)
+	}
 	c, err := parseHFConfig(b)
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", name, err)
@@ -516,6 +528,9 @@ func tokenIDs(raw json.RawMessage) ([]int, error) {
 	if err := json.Unmarshal(raw, &one); err == nil {
 		return []int{one}, nil
 	}
+	if n := bytes.Count(raw, []byte(",")) + 1; n > maxTokenIDs {
+		return nil, fmt.Errorf("a list of %d ids exceeds the limit of %d", n, maxTokenIDs)
+	}
 	var many []int
 	if err := json.Unmarshal(raw, &many); err != nil {
 		return nil, fmt.Errorf("want an integer or a list of integers, got %s", raw)
@@ -563,7 +578,7 @@ func CanonicalName(hf string) (name string, ok bool) {
 
 func openHF(dir, single string) (*Model, error) {
 	cfgPath := filepath.Join(dir, "config.json")
-	cb, err := os.ReadFile(cfgPath)
+	cb, err := readLimited(cfgPath, maxHFConfigBytes, "a config.json")
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
@@ -607,7 +622,7 @@ const hfIndexName = "model.safetensors.index.json"
 // returns the index's map from tensor name to shard file name.
 func hfWeightFiles(dir string) (files []string, index map[string]string, err error) {
 	idxPath := filepath.Join(dir, hfIndexName)
-	b, err := os.ReadFile(idxPath)
+	b, err := readLimited(idxPath, maxHFIndexBytes, "a shard index")
 	if errors.Is(err, os.ErrNotExist) {
 		single := filepath.Join(dir, "model.safetensors")
 		if _, err := os.Stat(single); err != nil {
@@ -618,22 +633,12 @@ func hfWeightFiles(dir string) (files []string, index map[string]string, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, nil, fmt.Errorf("%s: bad JSON: %w", idxPath, err)
-	}
-	if len(idx.WeightMap) == 0 {
-		return nil, nil, fmt.Errorf("%s: empty or missing weight_map", idxPath)
+	weightMap, err := parseHFIndex(b, idxPath)
+	if err != nil {
+		return nil, nil, err
 	}
 	seen := map[string]bool{}
-	for tensor, f := range idx.WeightMap {
-		// A shard must sit in the folder itself: "../x" or "/etc/x" would
-		// let an index read files elsewhere.
-		if f == "" || f == "." || f == ".." || filepath.Base(f) != f || strings.ContainsAny(f, `/\`) {
-			return nil, nil, fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", idxPath, tensor, f)
-		}
+	for tensor, f := range weightMap {
 		if !seen[f] {
 			seen[f] = true
 			p := filepath.Join(dir, f)
@@ -644,7 +649,7 @@ func hfWeightFiles(dir string) (files []string, index map[string]string, err err
 		}
 	}
 	sort.Strings(files)
-	return files, idx.WeightMap, nil
+	return files, weightMap, nil
 }
 
 // checkIndex verifies that every tensor a sharded index lists is in the shard
