@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"math"
 	"strings"
 	"testing"
 
@@ -139,4 +140,36 @@ func wantOpenErr(t *testing.T, m *Model, err error, prefix string, want []string
 			t.Errorf("error %q does not contain %q", msg, w)
 		}
 	}
+}
+
+// TestConfigNumbersValidated: numbers from a file that the engine would
+// turn into a silent wrong answer (an infinite rope factor, a negative
+// context) are refused at open.
+func TestConfigNumbersValidated(t *testing.T) {
+	s := tinyLlama()
+	for _, c := range []struct {
+		name string
+		kv   []KV
+		want string
+	}{
+		{"infinite rope scaling factor", setKV(setKV(s.ggufKV(), "llama.rope.scaling.type", "linear"), "llama.rope.scaling.factor", float32(math.Inf(1))), "needs a positive finite factor"},
+		{"NaN rope scaling factor", setKV(setKV(s.ggufKV(), "llama.rope.scaling.type", "linear"), "llama.rope.scaling.factor", float32(math.NaN())), "needs a positive finite factor"},
+		{"NaN rope theta", setKV(s.ggufKV(), "llama.rope.freq_base", float32(math.NaN())), "rope theta NaN out of range"},
+		{"infinite norm epsilon", setKV(s.ggufKV(), "llama.attention.layer_norm_rms_epsilon", float32(math.Inf(1))), "norm epsilon +Inf out of range"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := writeFile(t, t.TempDir(), "m.gguf", ggufBytes(t, c.kv, s.ggufTensors()))
+			m, err := Open(path)
+			wantOpenErr(t, m, err, "gguf: "+path+": ", []string{c.want})
+		})
+	}
+	cfg := s.hfConfig()
+	cfg["max_position_embeddings"] = -5
+	dir := writeHFFolder(t, cfg, s.hfTensors())
+	m, err := Open(dir)
+	wantOpenErr(t, m, err, "weights: ", []string{"context length -5 and sliding window 0 must not be negative"})
+	cfg = s.hfConfig()
+	cfg["rope_scaling"] = map[string]any{"rope_type": "llama3", "factor": 8, "low_freq_factor": -1, "high_freq_factor": 4, "original_max_position_embeddings": 8192}
+	m, err = Open(writeHFFolder(t, cfg, s.hfTensors()))
+	wantOpenErr(t, m, err, "weights: ", []string{"frequency factors -1, 4 must be finite and not negative"})
 }

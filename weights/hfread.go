@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // Limits on the JSON files of a Hugging Face folder. Real ones are far
@@ -77,5 +78,5 @@ func parseHFIndex(b []byte, name string) (map[string]string, error) {
 // plainFileName reports whether f names a file in the folder itself: "../x"
 // or "/etc/x" would let an index read files elsewhere.
 func plainFileName(f string) bool {
-	return f != "" && f != "." && f != ".." && !bytes.ContainsAny([]byte(f), `/\`) && !bytes.ContainsRune([]byte(f), 0)
+	return f != "" && f != "." && f != ".." && !strings.ContainsAny(f, "/\\\x00")
 }

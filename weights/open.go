@@ -370,10 +370,16 @@ func validateConfig(c Config) error {
 			return fmt.Errorf("config: eos token id %d outside the vocabulary of %d", id, c.VocabSize)
 		}
 	}
+	if c.ContextLength < 0 || c.SlidingWindow < 0 {
+		return fmt.Errorf("config: context length %d and sliding window %d must not be negative", c.ContextLength, c.SlidingWindow)
+	}
 	switch c.RopeScaling.Type {
 	case "", "linear", "llama3":
-		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0) {
-			return fmt.Errorf("config: rope scaling %q needs a positive factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0 && !math.IsInf(c.RopeScaling.Factor, 0)) {
+			return fmt.Errorf("config: rope scaling %q needs a positive finite factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		}
+		if rs := c.RopeScaling; rs.OriginalMaxPositions < 0 || !(rs.LowFreqFactor >= 0 && rs.HighFreqFactor >= 0) || math.IsInf(rs.LowFreqFactor+rs.HighFreqFactor, 0) {
+			return fmt.Errorf("config: rope scaling original context %d and frequency factors %g, %g must be finite and not negative", rs.OriginalMaxPositions, rs.LowFreqFactor, rs.HighFreqFactor)
 		}
 	default:
 		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3)", c.RopeScaling.Type)
