@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -172,4 +173,22 @@ func TestConfigNumbersValidated(t *testing.T) {
 	cfg["rope_scaling"] = map[string]any{"rope_type": "llama3", "factor": 8, "low_freq_factor": -1, "high_freq_factor": 4, "original_max_position_embeddings": 8192}
 	m, err = Open(writeHFFolder(t, cfg, s.hfTensors()))
 	wantOpenErr(t, m, err, "weights: ", []string{"frequency factors -1, 4 must be finite and not negative"})
+}
+
+// TestGGUFVocabLargerThanEmbedding: a tokenizer with more tokens than the
+// embedding has rows is refused at open, not at the first text that uses a
+// token beyond the last row.
+func TestGGUFVocabLargerThanEmbedding(t *testing.T) {
+	s := tinyLlama() // 16 tokens, 16 embedding rows
+	toks := make([]string, 20)
+	for i := range toks {
+		toks[i] = fmt.Sprintf("t%d", i)
+	}
+	path := writeFile(t, t.TempDir(), "m.gguf", ggufBytes(t, setKV(s.ggufKV(), "tokenizer.ggml.tokens", toks), s.ggufTensors()))
+	m, err := Open(path)
+	wantOpenErr(t, m, err, "gguf: "+path+": ", []string{"the tokenizer has 20 tokens (tokenizer.ggml.tokens) but token_embd.weight has only 16 rows"})
+	// Fewer tokens than rows (padded embeddings, as Qwen's) are fine.
+	path = writeFile(t, t.TempDir(), "m.gguf", ggufBytes(t, setKV(s.ggufKV(), "tokenizer.ggml.tokens", toks[:12]), s.ggufTensors()))
+	m, err = Open(path)
+	wantOpenErr(t, m, err, "", nil)
 }

@@ -295,11 +295,17 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if toks, ok := g.Strings("tokenizer.ggml.tokens"); ok {
+	toks, hasToks := g.Strings("tokenizer.ggml.tokens")
+	if hasToks {
 		c.VocabSize = len(toks)
 	}
 	if emb, ok := tensors["token_embd.weight"]; ok && len(emb.Shape) == 2 {
 		c.VocabSize = emb.Shape[0]
+		// Ids the tokenizer can produce must have an embedding row, or the
+		// first text that uses one fails in the middle of a run.
+		if hasToks && len(toks) > emb.Shape[0] {
+			return c, fmt.Errorf("the tokenizer has %d tokens (tokenizer.ggml.tokens) but token_embd.weight has only %d rows", len(toks), emb.Shape[0])
+		}
 	}
 	_, hasOutput := tensors["output.weight"]
 	c.TiedEmbeddings = !hasOutput
