@@ -112,6 +112,10 @@ func (s Shape) validate() error {
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
+	case s.Layers > MaxLayers:
+		return fmt.Errorf("synth: shape %s: %d layers is more than the %d this tool writes", s.Name, s.Layers, MaxLayers)
+	case s.Vocab < 0 || s.Vocab > MaxVocab:
+		return fmt.Errorf("synth: shape %s: vocabulary %d is outside [0, %d]", s.Name, s.Vocab, MaxVocab)
 	case s.Heads%s.KVHeads != 0:
 		return fmt.Errorf("synth: shape %s: %d heads is not a multiple of %d kv heads", s.Name, s.Heads, s.KVHeads)
 	case s.HeadDim%2 != 0:
@@ -121,3 +125,12 @@ func (s Shape) validate() error {
 	}
 	return nil
 }
+
+// MaxLayers and MaxVocab bound the --layers and --vocab overrides: the plan
+// holds about a dozen tensor descriptions per layer and one string per
+// token, so these keep it to a few hundred MiB at most, far above any real
+// model (the largest have under 200 layers and about 256k tokens).
+const (
+	MaxLayers = 4096
+	MaxVocab  = 1 << 22
+)

@@ -37,7 +37,8 @@ type Options struct {
 	Shape Shape
 	// Mix chooses the tensor types.
 	Mix Mix
-	// Layers, when > 0, overrides the shape's layer count (for quick tests).
+	// Layers, when > 0, overrides the shape's layer count (for quick tests);
+	// at most MaxLayers.
 	Layers int
 	// Vocab, when > 0, overrides the shape's vocabulary size (for quick
 	// tests; it must hold the synthetic tokenizer's tokens).
