@@ -101,8 +101,8 @@ func runBench(e *env, args []string) error {
 		return usageErr("-r must be at least 1")
 	}
 	for _, t := range threads {
-		if t < 1 {
-			return usageErr("--threads (-t) values must be at least 1")
+		if t < 1 || t > maxThreads {
+			return usageErr("--threads (-t) values must be between 1 and %d", maxThreads)
 		}
 	}
 	w, err := weights.Open(*model)
@@ -110,6 +110,9 @@ func runBench(e *env, args []string) error {
 		return err
 	}
 	defer w.Close()
+	if err := checkBenchLengths(w.Config.ContextLength, prompts, gens); err != nil {
+		return err
+	}
 	desc := describeModel(w)
 
 	if *cpuprofile != "" {

@@ -68,6 +68,9 @@ func runDump(e *env, args []string) error {
 	if len(ids) == 0 {
 		return usageErr("no tokens to run")
 	}
+	if err := checkDumpSize(m.Config, len(ids)); err != nil {
+		return err
+	}
 	h, err := iv.hooks(m)
 	if err != nil {
 		return err

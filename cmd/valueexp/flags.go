@@ -289,7 +289,7 @@ func parseFlags(fs *flagSet, args []string, allowArgs bool) error {
 	}
 	// Leave the positional arguments where callers look for them.
 	_ = fs.Parse(append([]string{"--"}, positional...))
-	return nil
+	return checkThreadsFlag(fs)
 }
 
 // looksLikeModelPath reports whether a positional argument is probably a

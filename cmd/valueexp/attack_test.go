@@ -1,0 +1,44 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestHugeFlagValuesRefused gives flags numbers that would make a command
+// allocate without bound (worker goroutines, token lists, activations) and
+// checks each is refused as a usage error before any work, with no output
+// file left behind.
+func TestHugeFlagValuesRefused(t *testing.T) {
+	model := synthModel(t) // context length 2048
+	tmp := t.TempDir()
+	longTokens := strings.TrimSuffix(strings.Repeat("5,", 2049), ",")
+	out := filepath.Join(tmp, "d.safetensors")
+	checkMistakes(t, []mistake{
+		{name: "dump threads", args: []string{"dump", "--model", model, "--tokens", "1,2", "--threads", strconv.Itoa(maxThreads + 1), "--out", out},
+			code: 2, stderr: []string{"--threads", "at most 1024"}},
+		{name: "dump threads huge", args: []string{"dump", "--model", model, "--tokens", "1,2", "--threads", "1000000000000", "--out", out},
+			code: 2, stderr: []string{"--threads"}},
+		{name: "dump beyond context", args: []string{"dump", "--model", model, "--tokens", longTokens, "--out", out},
+			code: 2, stderr: []string{"2049 tokens", "context length 2048"}},
+		{name: "bench threads", args: []string{"bench", "--model", model, "-p", "4", "-n", "0", "-r", "1", "-t", "1,2000"},
+			code: 2, stderr: []string{"--threads"}},
+		{name: "bench -p beyond context", args: []string{"bench", "--model", model, "-p", "4096", "-n", "0", "-r", "1", "-t", "1"},
+			code: 2, stderr: []string{"-p 4096", "context length 2048"}},
+		{name: "bench -p huge", args: []string{"bench", "--model", model, "-p", "1000000000000", "-n", "0", "-r", "1"},
+			code: 2, stderr: []string{"context length"}},
+		{name: "bench -n huge", args: []string{"bench", "--model", model, "-p", "0", "-n", "1000000000000", "-r", "1"},
+			code: 2, stderr: []string{"-n", "context length"}},
+		{name: "synth threads", args: []string{"synth", "--shape", "tiny", "--layers", "1", "--threads", "5000", "--out", filepath.Join(tmp, "s.gguf")},
+			code: 2, stderr: []string{"--threads"}},
+	})
+	for _, f := range []string{out, filepath.Join(tmp, "s.gguf")} {
+		_, err := os.Stat(f)
+		assert.True(t, os.IsNotExist(err), "%s exists after a refused run", f)
+	}
+}
