@@ -101,8 +101,11 @@ func runBench(e *env, args []string) error {
 		return usageErr("-r must be at least 1")
 	}
 	for _, t := range threads {
-		if t < 1 || t > maxThreads {
-			return usageErr("--threads (-t) values must be between 1 and %d", maxThreads)
+		if t < 1 {
+			return usageErr("--threads (-t) values must be at least 1")
+		}
+		if t > maxThreads {
+			return usageErr("--threads (-t) %d: at most %d", t, maxThreads)
 		}
 	}
 	w, err := weights.Open(*model)
