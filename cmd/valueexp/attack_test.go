@@ -8,6 +8,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/valueexploration/valueexp/internal/outlock"
 )
 
 // TestHugeFlagValuesRefused gives flags numbers that would make a command
@@ -40,5 +43,42 @@ func TestHugeFlagValuesRefused(t *testing.T) {
 	for _, f := range []string{out, filepath.Join(tmp, "s.gguf")} {
 		_, err := os.Stat(f)
 		assert.True(t, os.IsNotExist(err), "%s exists after a refused run", f)
+	}
+}
+
+// TestLiveOutputNotClobbered holds the lock of an output as a second live
+// run would (outlock, this process's pid) and runs dump, merge and import
+// on the same --out: each must be refused naming the lock, and leave the
+// existing file as it was.
+func TestLiveOutputNotClobbered(t *testing.T) {
+	model := synthModel(t)
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		args func(out string) []string
+	}{
+		{"dump", func(out string) []string {
+			return []string{"dump", "--model", model, "--tokens", "1,2", "--out", out}
+		}},
+		{"merge", func(out string) []string {
+			return []string{"merge", "--out", out, filepath.Join(dir, "shard0.safetensors")}
+		}},
+		{"import", func(out string) []string {
+			return []string{"import", "--xlsx", filepath.Join(dir, "a.xlsx"), "--out", out}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, c.name+".out")
+			require.NoError(t, os.WriteFile(out, []byte("the other run's result"), 0o644))
+			lock, _, err := outlock.Acquire(out)
+			require.NoError(t, err)
+			defer lock.Release()
+			code, _, stderr := runCLI(t, "", c.args(out)...)
+			assert.NotEqual(t, 0, code)
+			assert.Contains(t, stderr, "being written by process "+strconv.Itoa(os.Getpid()))
+			b, err := os.ReadFile(out)
+			require.NoError(t, err)
+			assert.Equal(t, "the other run's result", string(b))
+		})
 	}
 }

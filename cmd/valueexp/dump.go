@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"os"
+	"io"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
@@ -43,6 +43,11 @@ func runDump(e *env, args []string) error {
 	if (*tokens == "") == (*prompt == "") {
 		return usageErr("give exactly one of --tokens and --prompt")
 	}
+	release, err := lockOutput(e, *out)
+	if err != nil {
+		return err
+	}
+	defer release()
 	m, err := engine.Load(*model, engine.Options{Threads: *threads})
 	if err != nil {
 		return err
@@ -112,15 +117,7 @@ func runDump(e *env, args []string) error {
 	if iv.any() {
 		meta["neurons"], meta["deactivate"] = iv.neurons, iv.deactivate
 	}
-	f, err := os.Create(*out)
-	if err != nil {
-		return err
-	}
-	if err := safetensors.Write(f, ts, meta); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", *out, err)
-	}
-	if err := f.Close(); err != nil {
+	if err := writeFileAtomic(*out, func(w io.Writer) error { return safetensors.Write(w, ts, meta) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s: %d tokens, logits [%d, %d], %d layers x 3 activations\n", *out, n, n, m.Config.VocabSize, L)

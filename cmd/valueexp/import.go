@@ -20,6 +20,11 @@ func runImport(e *env, args []string) error {
 	if len(files) == 0 || *out == "" {
 		return usageErr("give at least one --xlsx FILE and --out")
 	}
+	release, err := lockOutput(e, *out)
+	if err != nil {
+		return err
+	}
+	defer release()
 	res, err := cvoice.ImportXLSXWith(cvoice.ImportOptions{SkipIncomplete: *skip}, files...)
 	if err != nil {
 		return err

@@ -16,6 +16,11 @@ func runMerge(e *env, args []string) error {
 	if *out == "" || fs.NArg() == 0 {
 		return usageErr("--out and at least one shard file are required")
 	}
+	release, err := lockOutput(e, *out)
+	if err != nil {
+		return err
+	}
+	defer release()
 	var parts []*record.Counts
 	for _, p := range fs.Args() {
 		c, err := record.Load(p)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"unicode/utf8"
 )
@@ -327,20 +328,32 @@ func WriteJSONL(w io.Writer, items []Item) error {
 	return bw.Flush()
 }
 
-// WriteJSONLFile writes items to path (created or truncated).
+// WriteJSONLFile writes items to path atomically: into a temporary file in
+// the same folder, renamed over path once complete, so a failed write never
+// leaves a truncated file (or destroys the one that was there).
 func WriteJSONLFile(path string, items []Item) error {
 	if err := checkItems(items); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("cvoice: %w", err)
 	}
-	if err := WriteJSONL(f, items); err != nil {
-		f.Close()
-		return fmt.Errorf("cvoice: %s: %w", path, err)
+	err = WriteJSONL(f, items)
+	if err == nil {
+		err = f.Chmod(0o644) // CreateTemp's files are private
 	}
-	if err := f.Close(); err != nil {
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("cvoice: %s: %w", path, err)
 	}
 	return nil
