@@ -184,6 +184,20 @@ func (c *ActProb) Merge(o *ActProb) error {
 	if c.Model != "" && o.Model != "" && c.Model != o.Model {
 		return fmt.Errorf("hooks: actprob merge: models differ: %q vs %q", c.Model, o.Model)
 	}
+	// Every sum is checked before any is made, so a refused merge leaves c
+	// as it was; the bound is the files' I64, which a uint64 sum would
+	// otherwise pass silently or wrap around.
+	for i, v := range o.Tokens {
+		if v > math.MaxInt64-c.Tokens[i] {
+			return fmt.Errorf("hooks: actprob merge: tokens[%d][%d] overflow: %d + %d exceeds the I64 counts", i/c.Layers, i%c.Layers, c.Tokens[i], v)
+		}
+	}
+	for i, v := range o.Count {
+		if v > math.MaxInt64-c.Count[i] {
+			tl := i / c.Dim
+			return fmt.Errorf("hooks: actprob merge: count[%d][%d][%d] overflow: %d + %d exceeds the I64 counts", tl/c.Layers, tl%c.Layers, i%c.Dim, c.Count[i], v)
+		}
+	}
 	for i, v := range o.Count {
 		c.Count[i] += v
 	}

@@ -85,3 +85,29 @@ func TestParseActProbAdversarialMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestActProbMergeOverflow merges counters whose totals do not fit in the
+// files' I64: three shards of 2^62+2^61 tokens wrap a uint64 sum to a small
+// number, which Prob would then divide by. The merge must be refused, and
+// the receiving counter left as it was.
+func TestActProbMergeOverflow(t *testing.T) {
+	const big = 1<<62 + 1<<61
+	mk := func() *ActProb {
+		c, err := NewActProb(SiteMLPAct, 1, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Tokens[0] = big
+		c.Count[0], c.Count[1] = big, 1
+		return c
+	}
+	a := mk()
+	if err := a.Merge(mk()); err == nil {
+		t.Fatalf("merge of two %d-token counters accepted: tokens %d", uint64(big), a.Tokens[0])
+	} else if !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("error %q does not say overflow", err)
+	}
+	if a.Tokens[0] != big || a.Count[0] != big || a.Count[1] != 1 {
+		t.Errorf("failed merge changed the counter: tokens %d, count %v", a.Tokens[0], a.Count)
+	}
+}
