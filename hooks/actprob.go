@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/valueexploration/valueexp/internal/atomicfile"
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
 
@@ -259,17 +260,10 @@ func (c *ActProb) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, nil
 }
 
-// Save writes the counts to a safetensors file at path (see WriteTo).
+// Save writes the counts to a safetensors file at path (see WriteTo),
+// atomically: a failed or interrupted save leaves path as it was.
 func (c *ActProb) Save(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("hooks: actprob: %w", err)
-	}
-	if _, err := c.WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("%w (file %s)", err, path)
-	}
-	if err := f.Close(); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := c.WriteTo(w); return err }); err != nil {
 		return fmt.Errorf("hooks: actprob: %w", err)
 	}
 	return nil

@@ -4,8 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/valueexploration/valueexp/internal/memtest"
 )
@@ -109,5 +114,32 @@ func TestActProbMergeOverflow(t *testing.T) {
 	}
 	if a.Tokens[0] != big || a.Count[0] != big || a.Count[1] != 1 {
 		t.Errorf("failed merge changed the counter: tokens %d, count %v", a.Tokens[0], a.Count)
+	}
+}
+
+// TestSavesDoNotRewriteInPlace checks that ActProb.Save and
+// NeuronSetFile.Save replace their file whole (temporary file + rename):
+// a hard link to the previous file must still show the previous content,
+// which it would not if the file were truncated and rewritten (a crash
+// or full disk in between then left a half-written output).
+func TestSavesDoNotRewriteInPlace(t *testing.T) {
+	c, err := NewActProb(SiteMLPAct, 1, 2, 1)
+	require.NoError(t, err)
+	sets := &NeuronSetFile{Format: NeuronSetsFormat, Version: NeuronSetsVersion,
+		NeuronSets: []NeuronSet{{Name: "a", Site: "mlp.hook_act", Layers: []LayerIndices{{Layer: 0, Indices: []int32{1}}}}}}
+	for name, save := range map[string]func(string) error{"actprob": c.Save, "neuron sets": sets.Save} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "out")
+			require.NoError(t, os.WriteFile(path, []byte("previous"), 0o644))
+			require.NoError(t, os.Link(path, filepath.Join(dir, "link")))
+			require.NoError(t, save(path))
+			old, err := os.ReadFile(filepath.Join(dir, "link"))
+			require.NoError(t, err)
+			assert.Equal(t, "previous", string(old), "the previous file was rewritten in place")
+			st, err := os.Stat(path)
+			require.NoError(t, err)
+			assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
+		})
 	}
 }

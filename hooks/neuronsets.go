@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/valueexploration/valueexp/internal/atomicfile"
 )
 
 // Neuron-set file identity.
@@ -194,7 +196,7 @@ func (f *NeuronSetFile) Save(path string) error {
 	if err := f.Write(&buf); err != nil {
 		return err
 	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { _, err := w.Write(buf.Bytes()); return err }); err != nil {
 		return fmt.Errorf("hooks: neuron sets: %w", err)
 	}
 	return nil

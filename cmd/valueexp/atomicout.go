@@ -2,9 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/valueexploration/valueexp/internal/outlock"
 )
@@ -26,34 +23,4 @@ func lockOutput(e *env, out string) (release func(), err error) {
 			fmt.Fprintln(e.stderr, err)
 		}
 	}, nil
-}
-
-// writeFileAtomic writes path through write: into a temporary file in the
-// same folder that is renamed over path only once complete and synced, so an
-// error, a full disk or a kill never leaves a half-written output (or
-// destroys the previous one).
-func writeFileAtomic(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	err = write(tmp)
-	if err == nil {
-		// CreateTemp makes the file private; outputs get the usual mode.
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }

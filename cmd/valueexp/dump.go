@@ -8,6 +8,7 @@ import (
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/atomicfile"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
@@ -117,7 +118,7 @@ func runDump(e *env, args []string) error {
 	if iv.any() {
 		meta["neurons"], meta["deactivate"] = iv.neurons, iv.deactivate
 	}
-	if err := writeFileAtomic(*out, func(w io.Writer) error { return safetensors.Write(w, ts, meta) }); err != nil {
+	if err := atomicfile.Write(*out, func(w io.Writer) error { return safetensors.Write(w, ts, meta) }); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "wrote %s: %d tokens, logits [%d, %d], %d layers x 3 activations\n", *out, n, n, m.Config.VocabSize, L)

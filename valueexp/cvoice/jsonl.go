@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/valueexploration/valueexp/internal/atomicfile"
 )
 
 // MaxLineBytes is the longest JSONL line accepted, its newline included
@@ -335,26 +336,8 @@ func WriteJSONLFile(path string, items []Item) error {
 	if err := checkItems(items); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+	if err := atomicfile.Write(path, func(w io.Writer) error { return WriteJSONL(w, items) }); err != nil {
 		return fmt.Errorf("cvoice: %w", err)
-	}
-	err = WriteJSONL(f, items)
-	if err == nil {
-		err = f.Chmod(0o644) // CreateTemp's files are private
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("cvoice: %s: %w", path, err)
 	}
 	return nil
 }

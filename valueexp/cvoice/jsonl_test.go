@@ -252,3 +252,27 @@ func TestItemJSONMethods(t *testing.T) {
 		t.Errorf("Unmarshal of a bad item: %v", err)
 	}
 }
+
+// TestWriteJSONLFileReplacesWhole checks that WriteJSONLFile does not
+// truncate and rewrite its file in place (a failed or interrupted write then
+// left half a data set): a hard link to the previous file must keep the
+// previous content.
+func TestWriteJSONLFileReplacesWhole(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "data.jsonl")
+	if err := os.WriteFile(path, []byte("previous\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(path, filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSONLFile(path, []Item{{ID: "x", Value: Harmony, Language: LangEnglish, Split: Evaluation, Conflict: "c", Context: "s", Aligned: "a", Violating: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if old, _ := os.ReadFile(filepath.Join(dir, "link")); string(old) != "previous\n" {
+		t.Errorf("the previous file was rewritten in place: %q", old)
+	}
+	if items, err := ReadJSONLFile(path); err != nil || len(items) != 1 {
+		t.Errorf("ReadJSONLFile = %d items, %v", len(items), err)
+	}
+}
