@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,5 +142,23 @@ func TestSavesDoNotRewriteInPlace(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, os.FileMode(0o644), st.Mode().Perm())
 		})
+	}
+}
+
+// TestNeuronEditRefusesNonFiniteValue: a scale or set value of NaN or ±Inf
+// (valueexp generate --scale NAME=NaN parses as a float) turned every
+// edited activation, and from there the logits, into NaN, so generation
+// printed <unk> without a word. Such an editor must not be built.
+func TestNeuronEditRefusesNonFiniteValue(t *testing.T) {
+	idx := map[int][]int32{0: {1, 2}}
+	for _, op := range []NeuronOp{OpScale, OpSet} {
+		for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+			if _, err := NewNeuronEdit(op, v, idx, When{}); err == nil || !strings.Contains(err.Error(), "finite") {
+				t.Errorf("NewNeuronEdit(%v, %v) error = %v, want one saying the value must be finite", op, v, err)
+			}
+		}
+	}
+	if _, err := NewNeuronEdit(OpZero, float32(math.NaN()), idx, When{}); err != nil {
+		t.Errorf("OpZero ignores its value, yet NaN was refused: %v", err)
 	}
 }

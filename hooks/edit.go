@@ -55,7 +55,8 @@ type neuronLayer struct {
 // NewNeuronEdit builds an editor applying op (with value for OpScale and
 // OpSet) to the columns idx[layer] at each layer; use layer -1 for the
 // model-level sites. Index lists are copied, sorted and deduplicated.
-// Negative indices, layers below -1 and layers above MaxLayer are errors.
+// Negative indices, layers below -1, layers above MaxLayer and a NaN or
+// infinite value for OpScale and OpSet are errors.
 // Indices beyond the width of a site, and layers beyond the model, are
 // reported by Check: at registration (layers) and by the engine before a
 // forward pass (both).
@@ -72,6 +73,10 @@ func NewNeuronEdit(op NeuronOp, value float32, idx map[int][]int32, when When) (
 	}
 	if op == OpZero {
 		value = 0 // OpZero always writes +0, whatever value was passed
+	} else if v := float64(value); math.IsNaN(v) || math.IsInf(v, 0) {
+		// A NaN or infinite factor makes every later activation and
+		// logit NaN, which generation turns into <unk> silently.
+		return nil, fmt.Errorf("hooks: neuron edit: %v value %v is not finite", op, value)
 	}
 	e := &NeuronEdit{op: op, value: value, when: when, layers: make([]neuronLayer, top+2)}
 	e.when.Tags = slices.Clone(when.Tags)

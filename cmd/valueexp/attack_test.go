@@ -82,3 +82,15 @@ func TestLiveOutputNotClobbered(t *testing.T) {
 		})
 	}
 }
+
+// TestScaleFactorMustBeFinite: --scale NAME=NaN (or Inf) parsed as a float
+// and made every activation NaN; generate then printed <unk> tokens.
+func TestScaleFactorMustBeFinite(t *testing.T) {
+	model := synthModel(t)
+	sets := writeFile(t, "neurons.json", tinyNeuronSets)
+	for _, f := range []string{"NaN", "Inf", "-inf"} {
+		code, _, stderr := runCLI(t, "", "dump", "--model", model, "--tokens", "1,2", "--neurons", sets, "--scale", "富强/zh="+f, "--out", filepath.Join(t.TempDir(), "d.safetensors"))
+		assert.Equal(t, 2, code, stderr)
+		assert.Contains(t, stderr, "not finite")
+	}
+}

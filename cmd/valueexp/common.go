@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -51,6 +52,9 @@ func (s *scaleFlag) Set(v string) error {
 	x, err := strconv.ParseFloat(f, 32)
 	if err != nil {
 		return fmt.Errorf("factor %q in %q is not a number", f, v)
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return fmt.Errorf("factor %q in %q is not finite", f, v)
 	}
 	*s = append(*s, struct {
 		name   string
