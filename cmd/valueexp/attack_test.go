@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,5 +93,37 @@ func TestScaleFactorMustBeFinite(t *testing.T) {
 		code, _, stderr := runCLI(t, "", "dump", "--model", model, "--tokens", "1,2", "--neurons", sets, "--scale", "富强/zh="+f, "--out", filepath.Join(t.TempDir(), "d.safetensors"))
 		assert.Equal(t, 2, code, stderr)
 		assert.Contains(t, stderr, "not finite")
+	}
+}
+
+// TestOutIsNotAnInput: an --out naming the model, the data or the workbook
+// replaced that input with the output (dump --out model.gguf turned the
+// model into a safetensors dump). It must be refused and the input kept.
+func TestOutIsNotAnInput(t *testing.T) {
+	model := synthModel(t)
+	data := filepath.Join(t.TempDir(), "data.jsonl")
+	code, _, stderr := runCLI(t, "", "sample", "--out", data)
+	require.Equal(t, 0, code, stderr)
+	xlsxFile := writeFile(t, "book.xlsx", "not really a workbook")
+	for _, c := range []struct {
+		name  string
+		input string
+		args  []string
+	}{
+		{"dump over the model", model, []string{"dump", "--model", model, "--tokens", "1,2", "--out", model}},
+		{"record over the data", data, []string{"record", "--model", model, "--data", data, "--out", data}},
+		{"record over the model", model, []string{"record", "--model", model, "--out", model}},
+		{"import over the workbook", xlsxFile, []string{"import", "--xlsx", xlsxFile, "--out", xlsxFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before, err := os.ReadFile(c.input)
+			require.NoError(t, err)
+			code, _, stderr := runCLI(t, "", c.args...)
+			assert.Equal(t, 2, code, stderr)
+			assert.Contains(t, stderr, "would destroy that input")
+			after, err := os.ReadFile(c.input)
+			require.NoError(t, err)
+			assert.True(t, bytes.Equal(before, after), "%s was changed", c.input)
+		})
 	}
 }

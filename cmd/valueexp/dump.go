@@ -44,6 +44,9 @@ func runDump(e *env, args []string) error {
 	if (*tokens == "") == (*prompt == "") {
 		return usageErr("give exactly one of --tokens and --prompt")
 	}
+	if err := checkOutNotInput(*out, *model); err != nil {
+		return err
+	}
 	release, err := lockOutput(e, *out)
 	if err != nil {
 		return err

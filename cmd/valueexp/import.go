@@ -20,6 +20,9 @@ func runImport(e *env, args []string) error {
 	if len(files) == 0 || *out == "" {
 		return usageErr("give at least one --xlsx FILE and --out")
 	}
+	if err := checkOutNotInput(*out, files...); err != nil {
+		return err
+	}
 	release, err := lockOutput(e, *out)
 	if err != nil {
 		return err

@@ -72,6 +72,9 @@ func runRecord(e *env, args []string) error {
 		return usageErr("--batch-tokens, --gen-batch and --max-tokens must be positive, --checkpoint-every ≥ 0")
 	}
 
+	if err := checkOutNotInput(*out, append(strings.Split(*data, ","), *model)...); err != nil {
+		return err
+	}
 	items, err := loadRecordItems(*data)
 	if err != nil {
 		return err
