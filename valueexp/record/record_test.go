@@ -266,7 +266,7 @@ func TestResumeRefusesOtherJobs(t *testing.T) {
 		{"other text", func(j *Job) { j.Units[0].Text += "!" }, "data digest"},
 		{"other shard", func(j *Job) { j.Shard = Shard{Index: 0, Count: 2} }, "shard"},
 		{"other model", func(j *Job) { j.Fingerprint = "feed" }, "fingerprint"},
-		{"other mode", func(j *Job) { j.Mode = ModeGenerated }, "mode"},
+		{"other mode", func(j *Job) { j.Mode, j.MaxNewTokens = ModeGenerated, 8 }, "mode"}, // 8 fits the test model's context of 256
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			j := testJob(t, m, out, 8)

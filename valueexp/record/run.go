@@ -146,6 +146,12 @@ func (j *Job) setDefaults() error {
 	if j.MaxNewTokens <= 0 {
 		j.MaxNewTokens = DefaultMaxNewTokens
 	}
+	// Prompts are cut to the context length less the answer length; an
+	// answer as long as the context would leave them one token, and the
+	// counts would be of answers to nothing.
+	if cl := j.Model.Config.ContextLength; j.Mode == ModeGenerated && cl > 0 && j.MaxNewTokens >= cl {
+		return fmt.Errorf("record: max new tokens %d leaves no room for the prompt in the model's context length %d", j.MaxNewTokens, cl)
+	}
 	return nil
 }
 
