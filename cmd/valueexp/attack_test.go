@@ -113,6 +113,7 @@ func TestOutIsNotAnInput(t *testing.T) {
 		{"dump over the model", model, []string{"dump", "--model", model, "--tokens", "1,2", "--out", model}},
 		{"record over the data", data, []string{"record", "--model", model, "--data", data, "--out", data}},
 		{"record over the model", model, []string{"record", "--model", model, "--out", model}},
+		{"bench profile over the model", model, []string{"bench", "--model", model, "-p", "4", "-n", "0", "-r", "1", "--cpuprofile", model}},
 		{"import over the workbook", xlsxFile, []string{"import", "--xlsx", xlsxFile, "--out", xlsxFile}},
 	} {
 		t.Run(c.name, func(t *testing.T) {

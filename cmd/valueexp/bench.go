@@ -119,6 +119,9 @@ func runBench(e *env, args []string) error {
 	desc := describeModel(w)
 
 	if *cpuprofile != "" {
+		if err := checkOutNotInput(*cpuprofile, *model); err != nil {
+			return err
+		}
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
 			return err
