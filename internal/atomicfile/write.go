@@ -1,7 +1,3 @@
-// Package atomicfile writes output files so that no reader, crash or failed
-// write ever sees a half-written one: the content goes to a temporary file
-// in the same folder, which is synced and renamed over the final name only
-// once complete. The previous file, if any, stays intact until that rename.
 package atomicfile
 
 import (
@@ -11,9 +7,10 @@ import (
 	"path/filepath"
 )
 
-// Write creates or replaces path with what write writes. On any error the
-// temporary file is removed and path is left as it was. The file gets mode
-// 0644, as the project's other outputs (CreateTemp's own are private).
+// Write is WriteFile for content produced by a writer (an encoder that
+// streams): it creates or replaces path with what write writes. On any
+// error the temporary file is removed and path is left as it was. The file
+// gets mode 0644, as the project's other outputs (CreateTemp's are private).
 func Write(path string, write func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
