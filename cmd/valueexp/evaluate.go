@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
@@ -13,7 +10,7 @@ import (
 )
 
 func runEvaluate(e *env, args []string) error {
-	fs := newFlags(e, "evaluate", "--model M [--data FILE] --neurons NEURONS.json [--deactivate all|NAME,...] [--mode likelihood|generate] [--swap-order] --out RESULTS.json")
+	fs := newFlags(e, "evaluate", "--model M [--data FILE] --neurons NEURONS.json [--deactivate all|NAME,...] [--mode likelihood|generate] [--swap-order] [--shard i/n|auto/n] --out RESULTS.json")
 	model := fs.String("model", "", "model `PATH`")
 	data := fs.String("data", "", "C-voice JSONL `FILE` (default: the embedded sample)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from identify (omit to evaluate the plain model only)")
@@ -29,6 +26,8 @@ func runEvaluate(e *env, args []string) error {
 	sameLang := fs.Bool("same-language", false, "evaluate a per-language set (诚信/zh) only on its own language (default: on both)")
 	out := fs.String("out", "", "results `FILE` (JSON)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	var runFlags evalRunFlags
+	runFlags.register(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -64,6 +63,9 @@ func runEvaluate(e *env, args []string) error {
 	}
 	opt := evaluate.Options{Mode: evaluate.Mode(*mode), SwapOrder: *swap, MaxItems: *maxItems, MaxTokens: *maxTokens,
 		Chat: useChat, RandomSeed: *seed, NoRandomControl: *noRandom, SameLanguage: *sameLang}
+	if err := runFlags.apply(e, &opt, *out, m, *neurons); err != nil {
+		return err
+	}
 	var sets *hooks.NeuronSetFile
 	var names []string
 	if *neurons != "" {
@@ -82,18 +84,17 @@ func runEvaluate(e *env, args []string) error {
 		return err
 	}
 	prog := newProgress(e, "evaluate")
-	opt.Progress = func(done, total int) { prog.update(done, total, 0) }
-	res, err := evaluate.Run(context.Background(), m, tok, ds, conds, opt)
+	kills := map[string]int{}
+	opt.Progress = func(done, total int) { prog.update(done, total, 0); killPoint(e, kills, "evaluate") }
+	ctx, stop := interruptible(e, "evaluate")
+	defer stop()
+	res, err := evaluate.Run(ctx, m, tok, ds, conds, opt)
 	prog.finish()
 	if err != nil {
 		return err
 	}
 	res.Model, res.Data, res.Neurons = *model, dataName, *neurons
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+	if err := writeResults(e, res, *out); err != nil {
 		return err
 	}
 	for _, c := range res.Cells {
