@@ -86,6 +86,7 @@ func runEvaluate(e *env, args []string) error {
 	prog := newProgress(e, "evaluate")
 	kills := map[string]int{}
 	opt.Progress = func(done, total int) { prog.update(done, total, 0); killPoint(e, kills, "evaluate") }
+	opt.Work = &evaluate.Work{}
 	ctx, stop := interruptible(e, "evaluate")
 	defer stop()
 	res, err := evaluate.Run(ctx, m, tok, ds, conds, opt)
@@ -103,6 +104,8 @@ func runEvaluate(e *env, args []string) error {
 				c.ValueEnglish, c.Language, c.SupportRate, 100*c.AlignedChoiceRate, c.Items, c.ParseFailures)
 		}
 	}
+	w := opt.Work.Total()
+	fmt.Fprintf(e.stderr, "evaluate: this run fed %d tokens through %d forward passes (%d without prefix sharing)\n", w.Tokens, w.Passes, w.Unshared)
 	fmt.Fprintf(e.stderr, "wrote %s: %d conditions x %d cells\n", *out, len(res.Conditions), len(res.Cells))
 	return nil
 }

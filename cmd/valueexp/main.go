@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"evaluate": {"measure value decisions with neuron sets deactivated", runEvaluate},
 		"report":   {"Markdown report with plots", runReport},
 		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
+		"study":    {"record, identify, evaluate and report as one resumable run", runStudy},
 	}
 }
 
