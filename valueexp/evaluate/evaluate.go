@@ -371,18 +371,61 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			jobs = append(jobs, job{i, s})
 		}
 	}
+	// Tokenize every prompt first: the system prompt and template head
+	// every prompt of a language starts with are run once and cloned.
+	toks := make([][]int32, len(jobs))
+	heads := map[cvoice.Language][]int32{}
+	var langs []cvoice.Language
+	for k, j := range jobs {
+		text, err := prompt(tok, items[j.item], j.swapped, Generation, opt.Chat)
+		if err != nil {
+			return fmt.Errorf("item %s: %w", items[j.item].ID, err)
+		}
+		toks[k] = encode(tok, text, opt.Chat)
+		if len(toks[k]) == 0 {
+			return fmt.Errorf("item %s: empty prompt", items[j.item].ID)
+		}
+		l := items[j.item].Language
+		h, ok := heads[l]
+		if !ok {
+			heads[l] = toks[k][:len(toks[k])-1]
+			langs = append(langs, l)
+			continue
+		}
+		heads[l] = h[:commonPrefix(h, toks[k][:len(toks[k])-1])]
+	}
+	headSeqs := map[cvoice.Language]*engine.Sequence{}
+	var in []engine.Input
+	for _, l := range langs {
+		if len(heads[l]) == 0 {
+			continue
+		}
+		if !dry {
+			headSeqs[l] = m.NewSequence()
+		}
+		in = append(in, engine.Input{Seq: headSeqs[l], Tokens: heads[l], Tag: -1, Logits: engine.NoLogits})
+		work.Tokens += int64(len(heads[l]))
+	}
+	if len(in) > 0 {
+		work.Passes++
+		if !dry {
+			if _, err := m.Forward(ctx, in, engine.RunOptions{Hooks: c.hooks}); err != nil {
+				return err
+			}
+		}
+	}
 	cur := ItemResult{}
 	for lo := 0; lo < len(jobs); lo += batch {
 		hi := min(lo+batch, len(jobs))
 		var prompts []engine.Prompt
-		for _, j := range jobs[lo:hi] {
-			text, err := prompt(tok, items[j.item], j.swapped, Generation, opt.Chat)
-			if err != nil {
-				return fmt.Errorf("item %s: %w", items[j.item].ID, err)
+		for k, j := range jobs[lo:hi] {
+			p := engine.Prompt{Tokens: toks[lo+k], Tag: -1}
+			l := items[j.item].Language
+			if hs := headSeqs[l]; hs != nil {
+				p.Seq = hs.Clone()
 			}
-			p := engine.Prompt{Tokens: encode(tok, text, opt.Chat), Tag: -1}
 			prompts = append(prompts, p)
-			work.Tokens += int64(len(p.Tokens))
+			work.Tokens += int64(len(p.Tokens) - len(heads[l]))
 			work.Unshared += int64(len(p.Tokens))
 		}
 		work.Passes++

@@ -328,3 +328,48 @@ func firstDiff(a, b []byte) string {
 	lo := max(0, i-200)
 	return "got: ..." + string(a[lo:min(len(a), i+200)]) + "\nwant: ..." + string(b[lo:min(len(b), i+200)])
 }
+
+// TestGenerateSharedHeadMatchesUnshared checks generate mode with the
+// system prompt run once per condition and cloned: every answer equals the
+// one generated from the whole prompt, the prefill tokens are those Plan
+// predicts, and fewer than without sharing.
+func TestGenerateSharedHeadMatchesUnshared(t *testing.T) {
+	f := newJobFixture(t, false)
+	opt := f.opt
+	opt.Mode, opt.MaxTokens, opt.Work = Generation, 6, &Work{}
+	conds := f.conds[:2] // plain and deactivated
+	res, err := Run(context.Background(), f.m, f.tok, f.data, conds, opt)
+	require.NoError(t, err)
+	byID := map[string]cvoice.Item{}
+	for it := range f.data.All() {
+		byID[it.ID] = it
+	}
+	for k, r := range res.Items {
+		if k%4 != 0 {
+			continue // a quarter of the items, in both conditions and languages, keeps the test short
+		}
+		it := byID[r.ID]
+		text, err := prompt(f.tok, it, false, Generation, false)
+		require.NoError(t, err)
+		var h *hooks.Hooks
+		for _, c := range conds {
+			if c.Name == r.Condition {
+				h = c.hooks
+			}
+		}
+		out, err := f.m.Generate(context.Background(), []engine.Prompt{{Tokens: encode(f.tok, text, false), Tag: -1}},
+			engine.GenerateOptions{MaxTokens: 6, StopTokens: f.tok.EOS(), Decoder: f.tok, Hooks: h})
+		require.NoError(t, err)
+		require.Equal(t, []string{out[0].Text}, r.Texts, "%s %s", r.Condition, r.ID)
+	}
+	plan, err := Plan(f.m, f.tok, f.data, conds, Options{Mode: Generation, MaxTokens: 6, MaxItems: 1})
+	require.NoError(t, err)
+	for i, c := range plan.Conditions {
+		got := opt.Work.Conditions[i]
+		require.Equal(t, c.Tokens, got.Tokens, c.Condition)
+		require.Equal(t, c.Passes, got.Passes, c.Condition)
+		require.Less(t, c.Tokens, c.Unshared)
+		require.LessOrEqual(t, got.DecodeTokens, c.MaxDecodeTokens)
+	}
+	t.Logf("generate mode, per condition: %d prefill tokens with the shared head, %d without", plan.Conditions[0].Tokens, plan.Conditions[0].Unshared)
+}
