@@ -10,7 +10,7 @@ import (
 // results files of a sharded evaluate job.
 func runMerge(e *env, args []string) error {
 	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors... | --out RESULTS.json SHARD.json...")
-	out := fs.String("out", "", "merged counts `FILE`")
+	out := fs.String("out", "", "merged counts (or results) `FILE`")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
 	}

@@ -103,6 +103,7 @@ type setup struct {
 	orders []bool
 	job    *Job
 	shard  record.Shard
+	conds  []Condition
 }
 
 func newSetup(tok *tokenizer.Tokenizer, data *cvoice.Dataset, conds []Condition, opt Options) (*setup, error) {
@@ -121,7 +122,7 @@ func newSetup(tok *tokenizer.Tokenizer, data *cvoice.Dataset, conds []Condition,
 	if opt.Chat && tok.ChatTemplate() == "" {
 		return nil, fmt.Errorf("evaluate: chat prompts asked for, but the tokenizer has no chat template")
 	}
-	st := &setup{opt: opt, shard: opt.Shard}
+	st := &setup{opt: opt, shard: opt.Shard, conds: conds}
 	if st.shard == (record.Shard{}) {
 		st.shard = record.Whole
 	}
@@ -385,6 +386,12 @@ func (st *setup) resume(path string) ([]ItemResult, error) {
 	if len(old.Items) > size {
 		return nil, fail(fmt.Sprintf("it holds %d units, more than the shard's %d", len(old.Items), size))
 	}
+	for k, r := range old.Items {
+		u := st.units[st.shard.Item(k)]
+		if r.Condition != st.conds[u.cond].Name || r.ID != st.items[u.item].ID {
+			return nil, fail(fmt.Sprintf("its unit %d is (%s, %s), this job's is (%s, %s)", k, r.Condition, r.ID, st.conds[u.cond].Name, st.items[u.item].ID))
+		}
+	}
 	return old.Items, nil
 }
 
@@ -437,6 +444,14 @@ func Merge(parts ...*Results) (*Results, error) {
 			return nil, fmt.Errorf("evaluate: merge: input %d is shard %v, input 1 is of %d shards", i+1, *p.Shard, n)
 		}
 	}
+	units := first.Job.Units
+	if units < 0 {
+		return nil, fmt.Errorf("evaluate: merge: input 1 declares %d units", units)
+	}
+	if n != len(parts) {
+		// Checked before allocating anything by n: a file may claim any count.
+		return nil, fmt.Errorf("evaluate: merge: the inputs are shards of %d, but %d files were given; give each shard exactly once", n, len(parts))
+	}
 	byIndex := make([]*Results, n)
 	for i, p := range parts {
 		if byIndex[p.Shard.Index] != nil {
@@ -444,7 +459,6 @@ func Merge(parts ...*Results) (*Results, error) {
 		}
 		byIndex[p.Shard.Index] = p
 	}
-	units := first.Job.Units
 	for i, p := range byIndex {
 		if p == nil {
 			return nil, fmt.Errorf("evaluate: merge: shard %d/%d is missing", i, n)
