@@ -395,28 +395,42 @@ func studyDryRun(e *env, f *studyFlags, stages []studyStage) error {
 	}
 	fmt.Fprintf(e.stdout, "study dry run: %s on %d threads; benchmark: %.0f tok/s statistics pass (%d-token texts), %.0f tok/s prompt pass (%d-token questions), %.1f tok/s decode\n",
 		f.model, m.Threads(), rates.st, recordLen, rates.pp, evalLen, rates.tg)
-	fmt.Fprintf(e.stdout, "%-18s %8s %10s %10s %7s %12s\n", "stage", "texts", "tokens", "conditions", "passes", "est. time")
-	var total float64
+	fmt.Fprintf(e.stdout, "%-18s %8s %10s %10s %7s %12s %10s\n", "stage", "texts", "tokens", "conditions", "passes", "est. time", "est. CPU")
+	var total, totalCPU float64
 	for i := range plans {
 		p := &plans[i]
+		var cpu float64
 		switch p.stage {
 		case "record":
-			p.seconds = float64(p.tokens) / rates.st
+			p.seconds, cpu = float64(p.tokens)/rates.st, perRate(p.tokens, rates.stCPU)
 		case "evaluate":
-			p.seconds = float64(p.tokens) / rates.pp
+			p.seconds, cpu = float64(p.tokens)/rates.pp, perRate(p.tokens, rates.ppCPU)
 		case "evaluate-generate":
 			p.seconds = float64(p.tokens)/rates.pp + float64(p.decode)/rates.tg
+			cpu = perRate(p.tokens, rates.ppCPU) + perRate(p.decode, rates.tgCPU)
 		}
 		total += p.seconds
+		totalCPU += cpu
 		tokens := strconv.FormatInt(p.tokens, 10)
 		if p.decode > 0 {
 			tokens += fmt.Sprintf(" + ≤%d decode", p.decode)
 		}
-		fmt.Fprintf(e.stdout, "%-18s %8d %10s %10d %7d %12s\n", p.stage, p.texts, tokens, p.conditions, p.passes, (time.Duration(p.seconds * float64(time.Second))).Round(time.Second))
+		fmt.Fprintf(e.stdout, "%-18s %8d %10s %10d %7d %12s %10s\n", p.stage, p.texts, tokens, p.conditions, p.passes, secs(p.seconds), secs(cpu))
 	}
-	fmt.Fprintf(e.stdout, "estimated time: %s (forward passes only; generate mode is an upper bound)\n", (time.Duration(total * float64(time.Second))).Round(time.Second))
+	fmt.Fprintf(e.stdout, "estimated time: %s at the speed measured now; %s of CPU time, about %s on %d idle cores (forward passes only; generate mode is an upper bound)\n",
+		secs(total), secs(totalCPU), secs(totalCPU/float64(m.Threads())), m.Threads())
 	return nil
 }
+
+// perRate returns tokens / rate in seconds, 0 when the rate is unknown.
+func perRate(tokens int64, rate float64) float64 {
+	if rate <= 0 {
+		return 0
+	}
+	return float64(tokens) / rate
+}
+
+func secs(s float64) string { return time.Duration(s * float64(time.Second)).Round(time.Second).String() }
 
 // planStudy counts each stage's work.
 func planStudy(f *studyFlags, m *engine.Model, tok *tokenizer.Tokenizer, langs []cvoice.Language, stages []studyStage) ([]studyPlan, error) {
@@ -490,15 +504,18 @@ func planStudy(f *studyFlags, m *engine.Model, tok *tokenizer.Tokenizer, langs [
 	return plans, nil
 }
 
-// studyRates are measured throughputs in tokens per second.
+// studyRates are measured throughputs: tokens per second of wall time, and
+// tokens per second of this process's CPU time (all threads), which does not
+// depend on what else the machine is running.
 type studyRates struct {
-	st, pp, tg float64
+	st, pp, tg          float64
+	stCPU, ppCPU, tgCPU float64
 }
 
 // measureRates runs a short benchmark (engine/bench) shaped like the
 // study's passes: a statistics pass over texts of record's mean length, a
 // prompt pass over evaluate's mean question length, and 16 decode steps;
-// each three times after a warm-up, keeping the median (the machine may be
+// each five times after a warm-up, keeping the median (the machine may be
 // shared).
 func measureRates(m *engine.Model, recordLen, evalLen int) (studyRates, error) {
 	clamp := func(n int) int {
@@ -508,19 +525,35 @@ func measureRates(m *engine.Model, recordLen, evalLen int) (studyRates, error) {
 		}
 		return n
 	}
-	r := bench.NewRunner(m, 3)
+	r := bench.NewRunner(m, 5)
 	var rates studyRates
 	for _, t := range []struct {
-		test bench.Test
-		dst  *float64
-	}{{bench.Test{Kind: bench.Statistics, N: clamp(recordLen)}, &rates.st}, {bench.Test{Kind: bench.Prompt, N: clamp(evalLen)}, &rates.pp}, {bench.Test{Kind: bench.Generation, N: 16}, &rates.tg}} {
+		test     bench.Test
+		dst, cpu *float64
+	}{
+		{bench.Test{Kind: bench.Statistics, N: clamp(recordLen)}, &rates.st, &rates.stCPU},
+		{bench.Test{Kind: bench.Prompt, N: clamp(evalLen)}, &rates.pp, &rates.ppCPU},
+		{bench.Test{Kind: bench.Generation, N: 16}, &rates.tg, &rates.tgCPU},
+	} {
+		c0 := processCPU()
 		res, err := r.Run(context.Background(), t.test)
 		if err != nil {
 			return rates, err
 		}
+		cpu := processCPU() - c0
 		ts := res.TokensPerSecond()
 		slices.Sort(ts)
 		*t.dst = ts[len(ts)/2]
+		if cpu > 0 {
+			// The warm-up ran the test once more (tg: one token).
+			n := float64(t.test.N * len(res.Times))
+			if t.test.Kind == bench.Generation {
+				n++
+			} else {
+				n += float64(t.test.N)
+			}
+			*t.cpu = n / cpu.Seconds()
+		}
 	}
 	return rates, nil
 }
