@@ -430,7 +430,9 @@ func perRate(tokens int64, rate float64) float64 {
 	return float64(tokens) / rate
 }
 
-func secs(s float64) string { return time.Duration(s * float64(time.Second)).Round(time.Second).String() }
+func secs(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Second).String()
+}
 
 // planStudy counts each stage's work.
 func planStudy(f *studyFlags, m *engine.Model, tok *tokenizer.Tokenizer, langs []cvoice.Language, stages []studyStage) ([]studyPlan, error) {
