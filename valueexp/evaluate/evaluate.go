@@ -19,6 +19,17 @@
 // count 0.5); and their changes against the plain model and against the
 // random control. With SwapOrder every item is also asked with the options in
 // the other order, and the two answers are averaged.
+//
+// # Long runs
+//
+// The work is a list of (condition, item) units, condition by condition.
+// Run can take one shard of it (unit k goes to shard k mod n), saves the
+// finished units to a checkpoint after every pass and resumes from it, and
+// Merge joins the shards into the results one run would have written, byte
+// for byte. A Job (model fingerprint, data digest, neuron file, settings)
+// identifies what may be resumed or merged. Prompt prefixes shared by every
+// question of a language, and by the two option orders of an item, run once
+// and are cloned (see scorer); the numbers do not change.
 package evaluate
 
 import (
