@@ -448,15 +448,24 @@ func Merge(parts ...*Results) (*Results, error) {
 	if units < 0 {
 		return nil, fmt.Errorf("evaluate: merge: input 1 declares %d units", units)
 	}
+	// Duplicates and gaps are found with a map of the given indices, never
+	// by allocating n: a file may claim any shard count.
+	given := map[int]int{}
+	for i, p := range parts {
+		if j, dup := given[p.Shard.Index]; dup {
+			return nil, fmt.Errorf("evaluate: merge: shard %v is given twice (inputs %d and %d)", *p.Shard, j+1, i+1)
+		}
+		given[p.Shard.Index] = i
+	}
 	if n != len(parts) {
-		// Checked before allocating anything by n: a file may claim any count.
-		return nil, fmt.Errorf("evaluate: merge: the inputs are shards of %d, but %d files were given; give each shard exactly once", n, len(parts))
+		for i := 0; ; i++ {
+			if _, ok := given[i]; !ok {
+				return nil, fmt.Errorf("evaluate: merge: shard %d/%d is missing", i, n)
+			}
+		}
 	}
 	byIndex := make([]*Results, n)
-	for i, p := range parts {
-		if byIndex[p.Shard.Index] != nil {
-			return nil, fmt.Errorf("evaluate: merge: shard %v is given twice (input %d)", *p.Shard, i+1)
-		}
+	for _, p := range parts {
 		byIndex[p.Shard.Index] = p
 	}
 	for i, p := range byIndex {
