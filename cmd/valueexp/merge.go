@@ -6,15 +6,19 @@ import (
 	"github.com/valueexploration/valueexp/valueexp/record"
 )
 
-// runMerge sums the counts files of a sharded record job.
+// runMerge sums the counts files of a sharded record job, or joins the
+// results files of a sharded evaluate job.
 func runMerge(e *env, args []string) error {
-	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors...")
-	out := fs.String("out", "", "merged counts `FILE`")
+	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors... | --out RESULTS.json SHARD.json...")
+	out := fs.String("out", "", "merged counts (or results) `FILE`")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
 	}
 	if *out == "" || fs.NArg() == 0 {
 		return usageErr("--out and at least one shard file are required")
+	}
+	if isResultsFile(fs.Arg(0)) {
+		return mergeResults(e, *out, fs.Args())
 	}
 	var parts []*record.Counts
 	for _, p := range fs.Args() {
