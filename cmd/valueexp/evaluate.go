@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/outlock"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 )
@@ -48,6 +49,16 @@ func runEvaluate(e *env, args []string) error {
 	}
 	if *mode != string(evaluate.Likelihood) && *mode != string(evaluate.Generation) {
 		return usageErr("--mode %q: want likelihood or generate", *mode)
+	}
+	// Two live runs writing one --out would overwrite each other's
+	// checkpoint and results; the lock refuses the second.
+	lock, note, err := outlock.Acquire(*out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
+	}
+	defer lock.Release()
+	if note != "" {
+		fmt.Fprintf(e.stderr, "evaluate: note: %s\n", note)
 	}
 	ds, dataName, err := loadData(*data)
 	if err != nil {
