@@ -117,25 +117,25 @@ func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
 		return forEachLine(t.newlineBarrier, s, out, t.bpeWord)
 	}
 	r := []rune(s)
-	// offs[i] is the byte offset of rune i; invalid bytes decode to one
-	// RuneError each, so offsets stay exact and words keep their bytes.
-	offs := make([]int, len(r)+1)
-	for i, b := 0, 0; i < len(r); i++ {
-		offs[i] = b
-		_, n := utf8.DecodeRuneInString(s[b:])
-		b += n
-	}
-	offs[len(r)] = len(s)
 	var buf []byte
-	for _, w := range splitWords(r, t.pre) {
-		word := s[offs[w.start]:offs[w.end]]
+	// Pieces arrive in order and cover the text, so the byte offset of
+	// each is found by decoding its runes again from where the last one
+	// ended (an invalid byte is one RuneError of width 1 in both decodings).
+	off := 0
+	splitWords(r, t.pre, func(w span) {
+		start := off
+		for k := w.start; k < w.end; k++ {
+			_, n := utf8.DecodeRuneInString(s[off:])
+			off += n
+		}
+		word := s[start:off]
 		if t.byteLevel {
 			buf = byteEncode(buf[:0], word)
 			out = t.bpeWordBytes(buf, out)
 		} else {
 			out = t.bpeWord(word, out)
 		}
-	}
+	})
 	return out
 }
 
