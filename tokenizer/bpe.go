@@ -128,7 +128,12 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 		}
 	}
 	n0 := len(out)
-	out = t.bpeMerge(word, out)
+	if cacheable {
+		out = t.bpeMerge(word, out)
+	} else {
+		sc := &mergeScratch{}
+		out, _ = t.chunked(word, out, runeLen, func(w string, out []int32) []int32 { return t.bpeMergeScratch(w, out, sc) })
+	}
 	if cacheable {
 		ids := append([]int32(nil), out[n0:]...)
 		t.cacheMu.Lock()
@@ -155,8 +160,25 @@ func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
 	return t.bpeWord(string(word), out)
 }
 
+// mergeScratch is the working memory of one merge, reused across the chunks
+// of a long word so that their total allocation stays that of one chunk.
+type mergeScratch struct {
+	syms []bpeSymbol
+	heap candHeap
+	spm  []spmSymbol
+	sh   spmHeap
+}
+
 func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
-	syms := make([]bpeSymbol, 0, len(word))
+	return t.bpeMergeScratch(word, out, &mergeScratch{})
+}
+
+func (t *Tokenizer) bpeMergeScratch(word string, out []int32, sc *mergeScratch) []int32 {
+	syms := sc.syms[:0]
+	if cap(syms) < len(word) {
+		syms = make([]bpeSymbol, 0, len(word))
+	}
+	defer func() { sc.syms = syms[:0] }()
 	for i := 0; i < len(word); {
 		_, n := utf8.DecodeRuneInString(word[i:])
 		id, ok := t.ids[word[i:i+n]]
@@ -191,7 +213,8 @@ func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
 		syms[len(syms)-1].next = -1
 	}
 
-	var h candHeap
+	h := sc.heap[:0]
+	defer func() { sc.heap = h[:0] }()
 	try := func(l int) {
 		if l < 0 {
 			return
@@ -335,7 +358,18 @@ func utf8Len(b byte) int {
 // SentencePiece BPE: repeatedly merge the adjacent pair whose concatenation
 // is the highest-scoring vocabulary entry.
 func (t *Tokenizer) spmEncode(text string, out []int32) []int32 {
-	return forEachLine(t.newlineBarrier, text, out, t.spmEncodeRun)
+	return forEachLine(t.newlineBarrier, text, out, t.spmEncodeChunked)
+}
+
+// spmEncodeChunked merges a run in chunks of bounded length (see
+// defaultMaxChunk).
+func (t *Tokenizer) spmEncodeChunked(text string, out []int32) []int32 {
+	if len(text) <= defaultMaxChunk && t.maxChunk <= 0 {
+		return t.spmEncodeRun(text, out)
+	}
+	sc := &mergeScratch{}
+	out, _ = t.chunked(text, out, spmSymLen, func(s string, out []int32) []int32 { return t.spmEncodeRunScratch(s, out, sc) })
+	return out
 }
 
 // forEachLine runs enc on each line of text and on each newline separately
@@ -361,7 +395,15 @@ func forEachLine(barrier bool, text string, out []int32, enc func(string, []int3
 }
 
 func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
-	syms := make([]spmSymbol, 0, len(text))
+	return t.spmEncodeRunScratch(text, out, &mergeScratch{})
+}
+
+func (t *Tokenizer) spmEncodeRunScratch(text string, out []int32, sc *mergeScratch) []int32 {
+	syms := sc.spm[:0]
+	if cap(syms) < len(text) {
+		syms = make([]spmSymbol, 0, len(text))
+	}
+	defer func() { sc.spm = syms[:0] }()
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)
 		syms = append(syms, spmSymbol{start: off, n: n, prev: len(syms) - 1, next: len(syms) + 1})
@@ -371,7 +413,8 @@ func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
 		return out
 	}
 	syms[len(syms)-1].next = -1
-	var h spmHeap
+	h := sc.sh[:0]
+	defer func() { sc.sh = h[:0] }()
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
