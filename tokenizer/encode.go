@@ -220,24 +220,28 @@ func byteDecode(s string) string {
 
 // Decode returns the text of ids. Control tokens (BOS, EOS, chat markers)
 // are left out, and the space a SentencePiece vocabulary puts in front of
-// the text is removed, so Decode(Encode(s)) == s.
+// the text is removed, so Decode(Encode(s)) == s for valid UTF-8 s. The
+// result is always valid UTF-8: bytes that do not form characters (a
+// model can generate any byte token in any order) are replaced by U+FFFD
+// exactly as StreamDecoder replaces them, so streamed and decoded text
+// agree byte for byte.
 func (t *Tokenizer) Decode(ids []int32) string {
-	var b strings.Builder
+	var raw []byte
 	first := true
 	for _, id := range ids {
 		p := t.piece(id)
 		if p == "" {
 			continue
 		}
-		if first && t.stripLeadingSpace && p[0] == ' ' {
-			p = p[1:]
+		if first {
+			p = t.trimFirstPiece(p)
+			first = false
 		}
-		first = false
-		b.WriteString(p)
+		raw = append(raw, p...)
 	}
-	s := b.String()
-	if t.kind == KindWPM {
-		s = strings.TrimPrefix(s, " ")
+	if utf8.Valid(raw) {
+		return string(raw)
 	}
-	return s
+	out, _ := appendValidUTF8(make([]byte, 0, len(raw)+8), raw, true)
+	return string(out)
 }
