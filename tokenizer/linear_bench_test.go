@@ -36,6 +36,8 @@ var linearInputs = []struct {
 	{"long-word", func(n int) string { return strings.Repeat("abcdefghij", n/10) }},
 	{"one-letter-word", func(n int) string { return strings.Repeat("a", n) }},
 	{"digits", func(n int) string { return strings.Repeat("1234567890", n/10) }},
+	{"combining-marks", func(n int) string { return "e" + strings.Repeat("\u0316\u0301", (n-1)/4) }},
+	{"invalid-bytes", func(n int) string { return strings.Repeat("\xff\xe4\xbd", n/3) }},
 }
 
 var linearSizes = []int{1 << 10, 32 << 10, 1 << 20}
