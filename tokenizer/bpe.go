@@ -111,8 +111,9 @@ func (h *candHeap) pop() bpeCandidate {
 const maxCachedWord = 64
 
 // bpeWord appends the ids of one pre-tokenized word (already byte-encoded for
-// byte-level vocabularies).
-func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
+// byte-level vocabularies). sc is the merge scratch, shared by all the words
+// of one Encode call so that merging allocates nothing per word.
+func (t *Tokenizer) bpeWord(word string, out []int32, sc *mergeScratch) []int32 {
 	if t.ignoreMerges {
 		if id, ok := t.ids[word]; ok {
 			return append(out, id)
@@ -129,9 +130,8 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 	}
 	n0 := len(out)
 	if cacheable {
-		out = t.bpeMerge(word, out)
+		out = t.bpeMergeScratch(word, out, sc)
 	} else {
-		sc := &mergeScratch{}
 		out, _ = t.chunked(word, out, runeLen, func(w string, out []int32) []int32 { return t.bpeMergeScratch(w, out, sc) })
 	}
 	if cacheable {
@@ -140,7 +140,7 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 		if len(t.cache) >= maxCacheEntries {
 			clear(t.cache)
 		}
-		t.cache[strings.Clone(word)] = ids
+		t.cache[strings.Clone(word)] = ids // word may point into the caller's text
 		t.cacheMu.Unlock()
 	}
 	return out
@@ -148,7 +148,7 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 
 // bpeWordBytes is bpeWord for a word held in a scratch buffer; the cache is
 // searched without copying it.
-func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
+func (t *Tokenizer) bpeWordBytes(word []byte, out []int32, sc *mergeScratch) []int32 {
 	if len(word) <= maxCachedWord {
 		t.cacheMu.RLock()
 		ids, ok := t.cache[string(word)]
@@ -157,7 +157,7 @@ func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
 			return append(out, ids...)
 		}
 	}
-	return t.bpeWord(string(word), out)
+	return t.bpeWord(string(word), out, sc)
 }
 
 // mergeScratch is the working memory of one merge, reused across the chunks
@@ -178,7 +178,6 @@ func (t *Tokenizer) bpeMergeScratch(word string, out []int32, sc *mergeScratch) 
 	if cap(syms) < len(word) {
 		syms = make([]bpeSymbol, 0, len(word))
 	}
-	defer func() { sc.syms = syms[:0] }()
 	for i := 0; i < len(word); {
 		_, n := utf8.DecodeRuneInString(word[i:])
 		id, ok := t.ids[word[i:i+n]]
@@ -214,7 +213,6 @@ func (t *Tokenizer) bpeMergeScratch(word string, out []int32, sc *mergeScratch) 
 	}
 
 	h := sc.heap[:0]
-	defer func() { sc.heap = h[:0] }()
 	try := func(l int) {
 		if l < 0 {
 			return
@@ -272,6 +270,7 @@ func (t *Tokenizer) bpeMergeScratch(word string, out []int32, sc *mergeScratch) 
 		}
 		prevUnk = true
 	}
+	sc.syms, sc.heap = syms[:0], h[:0]
 	return out
 }
 
@@ -358,18 +357,13 @@ func utf8Len(b byte) int {
 // SentencePiece BPE: repeatedly merge the adjacent pair whose concatenation
 // is the highest-scoring vocabulary entry.
 func (t *Tokenizer) spmEncode(text string, out []int32) []int32 {
-	return forEachLine(t.newlineBarrier, text, out, t.spmEncodeChunked)
-}
-
-// spmEncodeChunked merges a run in chunks of bounded length (see
-// defaultMaxChunk).
-func (t *Tokenizer) spmEncodeChunked(text string, out []int32) []int32 {
-	if len(text) <= defaultMaxChunk && t.maxChunk <= 0 {
-		return t.spmEncodeRun(text, out)
-	}
 	sc := &mergeScratch{}
-	out, _ = t.chunked(text, out, spmSymLen, func(s string, out []int32) []int32 { return t.spmEncodeRunScratch(s, out, sc) })
-	return out
+	return forEachLine(t.newlineBarrier, text, out, func(line string, out []int32) []int32 {
+		// Runs are merged in chunks of bounded length (see defaultMaxChunk),
+		// all with the one scratch.
+		out, _ = t.chunked(line, out, spmSymLen, func(s string, out []int32) []int32 { return t.spmEncodeRunScratch(s, out, sc) })
+		return out
+	})
 }
 
 // forEachLine runs enc on each line of text and on each newline separately
@@ -403,7 +397,6 @@ func (t *Tokenizer) spmEncodeRunScratch(text string, out []int32, sc *mergeScrat
 	if cap(syms) < len(text) {
 		syms = make([]spmSymbol, 0, len(text))
 	}
-	defer func() { sc.spm = syms[:0] }()
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)
 		syms = append(syms, spmSymbol{start: off, n: n, prev: len(syms) - 1, next: len(syms) + 1})
@@ -414,7 +407,6 @@ func (t *Tokenizer) spmEncodeRunScratch(text string, out []int32, sc *mergeScrat
 	}
 	syms[len(syms)-1].next = -1
 	h := sc.sh[:0]
-	defer func() { sc.sh = h[:0] }()
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
@@ -454,6 +446,7 @@ func (t *Tokenizer) spmEncodeRunScratch(text string, out []int32, sc *mergeScrat
 			out = append(out, t.byteToken(s[k]))
 		}
 	}
+	sc.spm, sc.sh = syms[:0], h[:0]
 	return out
 }
 

@@ -152,10 +152,20 @@ func TestEncodeLongWordMemory(t *testing.T) {
 	for i := range letters {
 		letters[i] = "abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)]
 	}
+	// Distinct short words fill the word cache as they go.
+	var distinct strings.Builder
+	for distinct.Len() < n-16 {
+		for k := 0; k < 7; k++ {
+			distinct.WriteByte("abcdefghijklmnopqrstuvwxyz"[rng.IntN(26)])
+		}
+		distinct.WriteByte(' ')
+	}
 	inputs := map[string]string{
-		"letters": string(letters),
-		"cjk":     strings.Repeat("价值观", n/9),
-		"spaces":  strings.Repeat(" ", n-1) + "1",
+		"distinct-words": distinct.String(),
+		"short-lines":    strings.Repeat("ab\n", n/3),
+		"letters":        string(letters),
+		"cjk":            strings.Repeat("价值观", n/9),
+		"spaces":         strings.Repeat(" ", n-1) + "1",
 	}
 	if testing.Short() {
 		t.Skip("encodes 4 MiB several times; skipped in -short")

@@ -71,12 +71,15 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 
 // Encode returns the token ids of text.
 //
-// Time is linear in len(text) and memory is bounded: one call allocates in
-// total at most 32 bytes per byte of text plus 8 MiB (measured: at most 22
-// bytes per byte on 4 MiB single words, TestEncodeLongWordMemory). Words
-// longer than 16 KiB are merged in chunks, cut where no vocabulary entry
-// can span the cut whenever such a point exists, so that their ids equal
-// the unchunked ones; see defaultMaxChunk for the rare exception.
+// Time is linear in len(text) for a given vocabulary, and memory is
+// bounded by the text: one call allocates in total at most 32 bytes per
+// byte of text plus 8 MiB of merge scratch (TestEncodeLongWordMemory
+// measures at most 22 bytes per byte on 4 MiB single words and on 4 MiB of
+// distinct words), besides the shared word cache, which holds at most
+// 65536 words of up to 64 bytes. Words longer than 16 KiB are merged in
+// chunks, cut where no vocabulary entry can span the cut whenever such a
+// point exists, so that their ids equal the unchunked ones; see
+// defaultMaxChunk for the rare exception.
 func (t *Tokenizer) Encode(text string, opts EncodeOptions) []int32 {
 	out := make([]int32, 0, len(text)/3+4)
 	if opts.AddSpecial {
@@ -120,8 +123,9 @@ func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
 		}
 		s = strings.ReplaceAll(s, " ", "▁")
 	}
+	sc := &mergeScratch{}
 	if len(t.pre) == 0 {
-		return forEachLine(t.newlineBarrier, s, out, t.bpeWord)
+		return forEachLine(t.newlineBarrier, s, out, func(w string, out []int32) []int32 { return t.bpeWord(w, out, sc) })
 	}
 	r := []rune(s)
 	var buf []byte
@@ -144,12 +148,12 @@ func (t *Tokenizer) encodeText(s string, out []int32) []int32 {
 			for i := 0; i < len(word); i++ {
 				b.WriteRune(byteToRune[word[i]])
 			}
-			out = t.bpeWord(b.String(), out)
+			out = t.bpeWord(b.String(), out, sc)
 		case t.byteLevel:
 			buf = byteEncode(buf[:0], word)
-			out = t.bpeWordBytes(buf, out)
+			out = t.bpeWordBytes(buf, out, sc)
 		default:
-			out = t.bpeWord(word, out)
+			out = t.bpeWord(word, out, sc)
 		}
 	})
 	return out

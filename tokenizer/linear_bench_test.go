@@ -42,6 +42,17 @@ var linearInputs = []struct {
 
 var linearSizes = []int{1 << 10, 32 << 10, 1 << 20}
 
+// reportPerByte adds "ns/byte" (wall clock) and "cpu-ns/byte" (process CPU
+// time, GC included), the steadier figure on a loaded machine.
+func reportPerByte(b *testing.B, n int) func() {
+	start := cpuTime()
+	return func() {
+		per := float64(b.N) * float64(n)
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/byte")
+		b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/per, "cpu-ns/byte")
+	}
+}
+
 func BenchmarkPreTokenizeLinear(b *testing.B) {
 	for _, name := range preTokenizerSets {
 		rules, _, err := preTokenizer(name)
@@ -54,10 +65,10 @@ func BenchmarkPreTokenizeLinear(b *testing.B) {
 				r := []rune(s)
 				b.Run(fmt.Sprintf("%s/%s/%dB", name, in.name, n), func(b *testing.B) {
 					b.SetBytes(int64(len(s)))
+					defer reportPerByte(b, len(s))()
 					for i := 0; i < b.N; i++ {
 						splitWords(r, rules, func(span) {})
 					}
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(s)), "ns/byte")
 				})
 			}
 		}
@@ -83,10 +94,10 @@ func BenchmarkEncodeLinear(b *testing.B) {
 				s := in.make(n)
 				b.Run(fmt.Sprintf("%s/%s/%dB", v.name, in.name, n), func(b *testing.B) {
 					b.SetBytes(int64(len(s)))
+					defer reportPerByte(b, len(s))()
 					for i := 0; i < b.N; i++ {
 						tk.Encode(s, EncodeOptions{})
 					}
-					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(s)), "ns/byte")
 				})
 			}
 		}
