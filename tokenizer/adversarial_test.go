@@ -2,11 +2,14 @@ package tokenizer
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/valueexploration/valueexp/internal/shareddata"
 	"github.com/valueexploration/valueexp/weights"
 )
 
@@ -122,5 +125,39 @@ func TestFromGGUFAdversarial(t *testing.T) {
 				t.Errorf("allocated %d bytes for %d tokens and %d merges, over the bound %d", total, len(toks), len(merges), bound)
 			}
 		})
+	}
+}
+
+// TestReadersRealFilesWithinBound checks the stated bounds on the reference
+// vocabularies too (they measure 6.5 and 18.7 bytes per byte of
+// tokenizer.json, and about a quarter of FromGGUF's bound).
+func TestReadersRealFilesWithinBound(t *testing.T) {
+	for _, d := range []string{"hf-qwen3", "hf-lenml-llama2"} {
+		b, err := os.ReadFile(filepath.Join(shareddata.Path(t, "refdata", "tokenizers", d), "tokenizer.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		total := allocated(func() { _, err = ParseHF(b, nil) })
+		if err != nil {
+			t.Fatalf("%s: %v", d, err)
+		}
+		if bound := uint64(64*len(b) + 16<<20); total > bound {
+			t.Errorf("%s: ParseHF allocated %d bytes for %d input bytes, over the bound %d", d, total, len(b), bound)
+		}
+	}
+	for _, f := range []string{"ggml-vocab-gpt-2.gguf", "ggml-vocab-llama-spm.gguf", "ggml-vocab-deepseek-llm.gguf"} {
+		g, err := weights.OpenGGUF(shareddata.Path(t, "refdata", "tokenizers", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		toks, _ := g.Strings("tokenizer.ggml.tokens")
+		merges, _ := g.Strings("tokenizer.ggml.merges")
+		total := allocated(func() { _, err = FromGGUF(g) })
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if bound := uint64(200*len(toks) + 60*len(merges) + 16<<20); total > bound {
+			t.Errorf("%s: FromGGUF allocated %d bytes, over the bound %d", f, total, bound)
+		}
 	}
 }
