@@ -12,14 +12,15 @@ import (
 // merge's working memory is bounded by a constant (about 150 × maxChunk
 // bytes, ~2.5 MiB) whatever the input.
 //
-// A cut is exact when no vocabulary entry spans it: then no merge can cross
-// it, and since merges on either side never interact, merging the two sides
-// separately applies the same merges in the same relative order (rank first,
-// then leftmost) as merging the whole. A token spanning a cut between bytes
-// w[p-1] and w[p] spells those two bytes next to each other, so a cut is
-// exact when that byte pair occurs in no vocabulary entry (pairSeen) and the
-// symbols on both sides are spelled by themselves (not byte-fallback or
-// unknown pieces, whose merges and unknown-token fusing follow other rules).
+// A cut is exact when no vocabulary entry spans it: then no merge can
+// cross it, and since merges on either side never interact, merging the
+// two sides separately applies the same merges in the same relative order
+// (rank or score first, then leftmost) as merging the whole. A token
+// spanning a cut between bytes w[p-1] and w[p] spells those two bytes next
+// to each other, so a cut is exact when that byte pair occurs in no
+// vocabulary entry (Tokenizer.pairs) and the symbols on both sides are
+// spelled by themselves (not byte-fallback or unknown pieces, whose merges
+// and unknown-token fusing follow other rules).
 // The cut is searched for in the second half of each chunk; only when none
 // of those positions is exact (a run of one letter, a long run of CJK
 // characters in a vocabulary that joins them all) is the word cut at the
