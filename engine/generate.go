@@ -10,6 +10,10 @@ import (
 )
 
 // Decoder turns token ids into text (the tokenizer package's Tokenizer is one).
+// Stop strings are searched for in its output, so it should return the text
+// exactly as it is shown to the user: the tokenizer's Decode returns valid
+// UTF-8, replacing ill-formed bytes the same way its StreamDecoder does, so
+// that a streaming caller's cut and CutAtStop's agree.
 type Decoder interface {
 	Decode(ids []int32) string
 }
