@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -111,22 +110,17 @@ func syntheticGGUF(path string) (bool, string, error) {
 	return false, "", nil
 }
 
-// loadResults reads the JSON that valueexp evaluate writes. Unknown fields
-// are allowed, so a report still reads results from a newer version.
+// loadResults reads the JSON that valueexp evaluate writes, checking every
+// number in it (report.ReadResults).
 func loadResults(path string) (*evaluate.Results, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var r evaluate.Results
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: results: %w", path, err)
+	defer f.Close()
+	r, err := report.ReadResults(f, report.MaxResultsBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.Format != "" && r.Format != "valueexp-results" {
-		return nil, fmt.Errorf("%s: results: format is %q, want %q", path, r.Format, "valueexp-results")
-	}
-	if len(r.Cells) == 0 {
-		return nil, fmt.Errorf("%s: results: no cells", path)
-	}
-	return &r, nil
+	return r, nil
 }

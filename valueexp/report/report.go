@@ -56,6 +56,18 @@ func Write(dir string, in Inputs) (files []string, err error) {
 	if in.Counts == nil && in.Neurons == nil && in.Results == nil {
 		return nil, errors.New("report: no inputs: give counts, neuron sets or results")
 	}
+	// Every number is checked before any is used: a rate of 1e308 once
+	// hung the plot rasteriser, and a corrupt layer count sized a table.
+	if in.Results != nil {
+		if err := ValidateResults(in.Results); err != nil {
+			return nil, fmt.Errorf("report: %s%w", fileNote(in.ResultsFile), err)
+		}
+	}
+	if in.Neurons != nil {
+		if err := validateNeurons(in.Neurons); err != nil {
+			return nil, fmt.Errorf("report: %s%w", fileNote(in.NeuronsFile), err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

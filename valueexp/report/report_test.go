@@ -242,11 +242,11 @@ func degenerateInputs(t *testing.T) []Inputs {
 			{Name: "诚信/zh", Site: "mlp.hook_act"},
 			{Name: "weird ✓ set", Site: "mlp.hook_act"},
 		}}
-	res := &evaluate.Results{Model: "m", Mode: evaluate.Generation, Cells: []evaluate.Cell{
+	// NaN rates and unknown values are refused now (TestWriteRefusesBadNumbers).
+	res := &evaluate.Results{Format: ResultsFormat, Version: 1, Model: "m", Mode: evaluate.Generation, Cells: []evaluate.Cell{
 		{Condition: "诚信", Value: "诚信", Language: "zh", Items: 3, Answered: 0, ParseFailures: 3, ParseFailureRate: 1},
-		{Condition: "诚信", Value: "公正", Language: "zh", Items: 3, Answered: 3, SupportRate: math.NaN()},
+		{Condition: "诚信", Value: "公正", Language: "zh", Items: 3, Answered: 3},
 		{Condition: "random:诚信", Value: "公正", Language: "fr", Items: 3, Answered: 3, SupportRate: 40},
-		{Condition: "x", Value: "not a value", Language: "zh", Items: 1},
 	}}
 	zero, err := hooks.NewActProb(hooks.SiteMLPAct, 1, 4, 2)
 	if err != nil {
@@ -258,7 +258,6 @@ func degenerateInputs(t *testing.T) []Inputs {
 		{Neurons: nf, Results: res, Counts: zero},
 		{Counts: named},
 		{Neurons: &hooks.NeuronSetFile{Format: hooks.NeuronSetsFormat, Version: 1}},
-		{Results: &evaluate.Results{}},
 	}
 }
 
