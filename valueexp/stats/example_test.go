@@ -22,7 +22,7 @@ func ExampleAnalyze() {
 	in := stats.Input{
 		Conditions: []stats.Condition{{Name: "none", Kind: "none"}, {Name: "诚信/zh", Kind: "deactivate"}},
 		Outcomes: map[stats.Key][]stats.Outcome{
-			{Condition: "none", Value: "诚信", Language: "zh"}:    {item("a", 0.9), item("b", 0.8), item("c", 0.7)},
+			{Condition: "none", Value: "诚信", Language: "zh"}:  {item("a", 0.9), item("b", 0.8), item("c", 0.7)},
 			{Condition: "诚信/zh", Value: "诚信", Language: "zh"}: {item("a", 0.6), item("b", 0.5), item("c", 0.6)},
 		},
 	}
