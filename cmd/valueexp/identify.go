@@ -38,8 +38,10 @@ func runIdentify(e *env, args []string) error {
 	neg := fs.String("neg", "", "diff: comma-separated negative `TAGS`")
 	topN := fs.Int("top-n", 2000, "diff: neurons with the largest difference always kept")
 	minDelta := fs.Float64("min-delta", 0.1, "diff: further neurons kept when their difference is at least this (negative: off)")
-	random := fs.Bool("random-control", false, "also write random sets with the same per-layer sizes, named random:TAG")
+	random := fs.Bool("random-control", false, "also write random sets with the same per-layer sizes, named random:TAG (draw 1) and random:TAG#d")
 	seed := fs.Uint64("seed", 1, "seed of --random-control")
+	draws := fs.Int("random-draws", identify.DefaultRandomDraws, "random control draws per set (`K`), so the control shows its own spread")
+	from := fs.String("random-from", "outside", "random controls are drawn from the neurons in no value set (outside) or from all neurons (all)")
 	out := fs.String("out", "", "output neuron-set `FILE` (JSON)")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
@@ -58,7 +60,13 @@ func runIdentify(e *env, args []string) error {
 		VAPE:   selection.VAPEParams{TopRate: *topRate, FilterRate: *filterRate, ActivationBarRatio: *barRatio},
 		Diff:   selection.DiffParams{TopN: *topN, MinDelta: *minDelta},
 		Pos:    splitTags(*pos), Neg: splitTags(*neg),
-		RandomControl: *random, Seed: *seed,
+		RandomControl: *random, Seed: *seed, RandomDraws: *draws, RandomFromAll: *from == "all",
+	}
+	if *draws < 1 {
+		return usageErr("--random-draws %d: want at least 1", *draws)
+	}
+	if *from != "outside" && *from != "all" {
+		return usageErr("--random-from %q: want outside or all", *from)
 	}
 	if *minDelta < 0 {
 		opt.Diff.MinDelta = math.Inf(1)
