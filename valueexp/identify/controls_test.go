@@ -196,7 +196,7 @@ func TestControlName(t *testing.T) {
 		{"random:诚信/zh#2", "诚信/zh", 2, true},
 		{"random:诚信/zh#12", "诚信/zh", 12, true},
 		{"random:a#b", "a#b", 1, true},
-		{"random:a#1", "a#1", 1, true},  // draw 1 is never written with a suffix
+		{"random:a#1", "a#1", 1, true},   // draw 1 is never written with a suffix
 		{"random:a#02", "a#02", 1, true}, // nor with a leading zero
 		{"random:", "", 0, false},
 		{"诚信/zh", "", 0, false},
