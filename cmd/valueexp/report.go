@@ -22,6 +22,7 @@ func runReport(e *env, args []string) error {
 	title := fs.String("title", "", "report `TITLE` (default \"ValueExploration report\")")
 	demo := fs.Bool("demo", false, "mark the report as a demonstration on a random-weight model")
 	model := fs.String("model", "", "model `FILE` (.gguf) to check for random weights (default: the model the results name, if it is a readable .gguf)")
+	sf := registerStatsFlags(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -47,6 +48,7 @@ func runReport(e *env, args []string) error {
 			return fmt.Errorf("%s: %w", *counts, err)
 		}
 		in.CountsMeta = f.Metadata
+		in.CountsSHA256 = sha256Hex(b)
 	}
 	if *neurons != "" {
 		f, err := hooks.LoadNeuronSets(*neurons)
@@ -61,6 +63,9 @@ func runReport(e *env, args []string) error {
 			return err
 		}
 		in.Results = r
+	}
+	if err := sf.apply(&in); err != nil {
+		return err
 	}
 	if !in.Demo {
 		path := *model

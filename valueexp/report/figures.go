@@ -380,6 +380,9 @@ func errorBarFigure(groups, seriesNames []string, series [][]errPoint, extra [][
 	p.Y.Min, p.Y.Max = lo-pad, hi+2*pad
 	p.X.Min, p.X.Max = -0.6, float64(len(groups))-0.4
 	w := vg.Points(math.Max(6*72, float64(len(groups))*40+200))
+	// Wide enough for the title and the legend strip, which gonum would
+	// otherwise clip.
+	w = max(w, p.Title.TextStyle.Width(title)+vg.Points(260))
 	return &figure{plot: p, legend: leg, width: w, height: 5 * vg.Inch}, nil
 }
 

@@ -808,9 +808,9 @@ func (w *writer) effectWords(lang string) {
 	sigN, testedN := w.an.Count("deactivate", "none", lang)
 	sigR, testedR := w.an.Count("deactivate", "random", lang)
 	var parts []string
-	parts = append(parts, fmt.Sprintf("Of %d cells (deactivated sets × evaluated values) in %s, **%d differ from the plain model**", testedN, langTitle(lang), sigN))
+	parts = append(parts, fmt.Sprintf("Of %d cells (deactivated sets × evaluated values) in %s, **%d %s from the plain model**", testedN, langTitle(lang), sigN, verb(sigN, "differs", "differ")))
 	if testedR > 0 {
-		parts = append(parts, fmt.Sprintf("**%d of %d are distinguishable from their random controls**", sigR, testedR))
+		parts = append(parts, fmt.Sprintf("**%d of %d %s distinguishable from their random controls**", sigR, testedR, verb(sigR, "is", "are")))
 		own, ownSig := 0, 0
 		for _, c := range w.res.conds {
 			if c.Kind != "deactivate" || !c.HasOwn {
@@ -824,16 +824,24 @@ func (w *writer) effectWords(lang string) {
 			}
 		}
 		if own > 0 {
-			parts = append(parts, fmt.Sprintf("on their own value, %d of %d sets differ from their random controls", ownSig, own))
+			parts = append(parts, fmt.Sprintf("on their own value, %d of %d sets %s from their random controls", ownSig, own, verb(ownSig, "differs", "differ")))
 		}
 	} else {
 		parts = append(parts, "there are no random controls to compare with")
 	}
 	r, rt := w.an.Count("random", "none", lang)
 	if rt > 0 {
-		parts = append(parts, fmt.Sprintf("for scale, %d of %d random-control cells differ from the plain model (the generic damage of switching off that many neurons)", r, rt))
+		parts = append(parts, fmt.Sprintf("for scale, %d of %d random-control cells %s from the plain model (the generic damage of switching off that many neurons)", r, rt, verb(r, "differs", "differ")))
 	}
 	w.md.p("%s, after %s correction at α = %g.", strings.Join(parts, "; "), w.an.Options.Correction, w.an.Options.Alpha)
+}
+
+// verb picks the singular or plural form for a count.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // effectCIFigure draws, per deactivated set, the change on its own value

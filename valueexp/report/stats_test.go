@@ -135,7 +135,7 @@ func TestReportStatistics(t *testing.T) {
 		"**Uncertainty.** Intervals are 95 %",
 		"Holm–Bonferroni",
 		// 2 sets × values cells in zh: only 诚信 moves, by −40 on every item.
-		"Of 2 cells (deactivated sets × evaluated values) in Chinese (zh), **1 differ from the plain model**; **1 of 2 are distinguishable from their random controls**; on their own value, 1 of 1 sets differ from their random controls",
+		"Of 2 cells (deactivated sets × evaluated values) in Chinese (zh), **1 differs from the plain model**; **1 of 2 is distinguishable from their random controls**; on their own value, 1 of 1 sets differs from their random controls",
 		"](effect_ci_zh.png)",
 		// Every plain-model item is 0.7: a zero-width interval at 70.0.
 		"| 诚信 Integrity | 70.0 | 1.000 | 0/20 | [70.0, 70.0] |",
