@@ -192,7 +192,7 @@ type Grouping int
 
 const (
 	// PerLanguage runs one selection per language suffix ("诚信/zh" with
-	// the other "/zh" tags), METHOD.md §3.7; tags without a suffix form one
+	// the other "/zh" tags), valueexp/METHOD.md §3.7; tags without a suffix form one
 	// group.
 	PerLanguage Grouping = iota
 	// Pooled first sums each value's languages into one tag ("诚信"), then

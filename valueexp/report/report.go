@@ -280,7 +280,7 @@ func (w *writer) header() {
 		add("Conditions", fmt.Sprintf("%d (plain model, %s, %s)", len(w.res.conds), plural(w.countKind("deactivate"), "deactivated set"), plural(w.countKind("random"), "random control")))
 	}
 	w.md.table([]string{"input", "value"}, rows)
-	w.md.p("Value order everywhere: the 12 Core Socialist Values in the order of METHOD.md §1 (富强 Prosperity … 友善 Friendliness). Figures use the English names, tables both.")
+	w.md.p("Value order everywhere: the 12 Core Socialist Values in the order of valueexp/METHOD.md §1 (富强 Prosperity … 友善 Friendliness). Figures use the English names, tables both.")
 }
 
 func (w *writer) valueSetCount() int {
@@ -475,7 +475,7 @@ func (w *writer) layerSection() error {
 		return nil
 	}
 	w.heading("Value neurons per layer")
-	w.md.p("**What this shows.** For each layer (x), how many FFN neurons (at mlp.hook_act) each value's set holds, stacked so that the height of a bar is the total over the 12 values. LAPE-style selection tends to concentrate in the bottom and top layers; METHOD.md §6 lists the per-layer totals of the authors' released masks for scale. **Caveats:** a neuron in several values' sets is counted once for each; the totals depend directly on the selection's top rate (1 %% of all neurons by default).")
+	w.md.p("**What this shows.** For each layer (x), how many FFN neurons (at mlp.hook_act) each value's set holds, stacked so that the height of a bar is the total over the 12 values. LAPE-style selection tends to concentrate in the bottom and top layers; valueexp/METHOD.md §6 lists the per-layer totals of the authors' released masks for scale. **Caveats:** a neuron in several values' sets is counted once for each; the totals depend directly on the selection's top rate (1 %% of all neurons by default).")
 	layers := max(w.inv.Layers, 1)
 	for _, g := range w.inv.Groups {
 		var counts [cvoice.NumValues][]int
@@ -574,7 +574,7 @@ func (w *writer) overlapSection() error {
 		return nil
 	}
 	w.heading("Overlap between values' neuron sets")
-	w.md.p("**What this shows.** Jaccard overlap |N_u ∩ N_v| / |N_u ∪ N_v| between the neuron sets of every pair of values (neurons identified by layer and index); the diagonal is 1. Low off-diagonal values mean the values recruit different neurons. For scale, the authors' released masks have a mean pairwise Jaccard of 0.07–0.16 (METHOD.md §6). **Caveats:** Jaccard ignores set size, so two sets of very different sizes overlap little even when the small one lies inside the big one; the intersection counts are in the table. n/a marks pairs where both sets are empty or missing.")
+	w.md.p("**What this shows.** Jaccard overlap |N_u ∩ N_v| / |N_u ∪ N_v| between the neuron sets of every pair of values (neurons identified by layer and index); the diagonal is 1. Low off-diagonal values mean the values recruit different neurons. For scale, the authors' released masks have a mean pairwise Jaccard of 0.07–0.16 (valueexp/METHOD.md §6). **Caveats:** Jaccard ignores set size, so two sets of very different sizes overlap little even when the small one lies inside the big one; the intersection counts are in the table. n/a marks pairs where both sets are empty or missing.")
 	names := englishNames(allValues())
 	for _, g := range w.inv.Groups {
 		jac, inter := overlapMatrix(g)
