@@ -674,6 +674,10 @@ func (w *writer) effectSection() error {
 			any := false
 			for i, v := range vals {
 				row[i] = w.res.deltaVsNone(c.Name, v, lang)
+				// The paired change, as in the tables, when there is one.
+				if s := w.stat(c.Name, v, lang); s != nil && s.VsNone != nil {
+					row[i] = s.VsNone.Mean
+				}
 				any = any || w.res.cell(c.Name, v, lang) != nil
 			}
 			if !any {
@@ -973,8 +977,8 @@ func (w *writer) writeCellsCSV() error {
 	cw := csv.NewWriter(&buf)
 	cw.Write([]string{"condition", "kind", "value", "value_en", "language", "items", "answered", "parse_failures", "support_rate", "aligned_choice_rate", "delta_support_vs_none", "delta_support_vs_random",
 		"parse_failure_rate", "support_ci_lo", "support_ci_hi", "aligned_choice_ci_lo", "aligned_choice_ci_hi",
-		"delta_vs_none_ci_lo", "delta_vs_none_ci_hi", "p_vs_none", "p_adjusted_vs_none", "significant_vs_none",
-		"delta_vs_random_ci_lo", "delta_vs_random_ci_hi", "p_vs_random", "p_adjusted_vs_random", "significant_vs_random"})
+		"delta_vs_none_paired", "delta_vs_none_ci_lo", "delta_vs_none_ci_hi", "p_vs_none", "p_adjusted_vs_none", "significant_vs_none",
+		"delta_vs_random_paired", "delta_vs_random_ci_lo", "delta_vs_random_ci_hi", "p_vs_random", "p_adjusted_vs_random", "significant_vs_random"})
 	for _, c := range w.res.conds {
 		for _, lang := range w.res.langs {
 			for v := range cvoice.Value(cvoice.NumValues) {
@@ -1012,10 +1016,11 @@ func (w *writer) writeCellsCSV() error {
 	return nil
 }
 
-// csvDelta writes a change's interval, p, adjusted p and significance.
+// csvDelta writes a paired change, its interval, p, adjusted p and
+// significance.
 func csvDelta(d *stats.Delta) []string {
 	if d == nil {
-		return []string{"n/a", "n/a", "n/a", "n/a", "n/a"}
+		return []string{"n/a", "n/a", "n/a", "n/a", "n/a", "n/a"}
 	}
 	sig := "no"
 	if d.Significant {
@@ -1024,7 +1029,7 @@ func csvDelta(d *stats.Delta) []string {
 	if math.IsNaN(d.Adjusted) {
 		sig = "n/a"
 	}
-	return []string{csvNum(d.CI.Lo), csvNum(d.CI.Hi), csvNum(d.P), csvNum(d.Adjusted), sig}
+	return []string{csvNum(d.Mean), csvNum(d.CI.Lo), csvNum(d.CI.Hi), csvNum(d.P), csvNum(d.Adjusted), sig}
 }
 
 // csvNum writes a number in full precision, "n/a" when undefined.

@@ -224,12 +224,15 @@ func pText(p float64) string {
 }
 
 // deltaText writes a change with its interval and a star when it survives
-// the correction: "-10.0* [-14.2, -5.8]".
+// the correction: "-10.0* [-14.2, -5.8]". With statistics the change shown
+// is the paired one the interval belongs to (over the items answered under
+// both conditions; against the mean of all random draws), else x, the
+// difference of the two cells' rates.
 func deltaText(x float64, d *stats.Delta) string {
-	s := signed(x, pointDecimals)
 	if d == nil {
-		return s
+		return signed(x, pointDecimals)
 	}
+	s := signed(d.Mean, pointDecimals)
 	if d.Significant {
 		s += "*"
 	}
