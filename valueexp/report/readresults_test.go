@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 )
 
@@ -189,4 +190,29 @@ func FuzzReadResults(f *testing.F) {
 		}
 		newResultTable(r)
 	})
+}
+
+// A neuron-set file's model shape sizes the report's per-layer tables: an
+// absurd n_layers or an index beyond d_mlp is refused with the field named
+// (it used to size a slice of 2^40 ints).
+func TestWriteRefusesBadNeuronNumbers(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(f *hooks.NeuronSetFile)
+		want   string
+	}{
+		{"huge n_layers", func(f *hooks.NeuronSetFile) { f.Model.Layers = 1 << 40 }, "n_layers 1099511627776 out of range"},
+		{"negative d_mlp", func(f *hooks.NeuronSetFile) { f.Model.DMLP = -1 }, "d_mlp -1 out of range"},
+		{"layer beyond the model", func(f *hooks.NeuronSetFile) { f.NeuronSets[0].Layers[0].Layer = 9 }, `set "富强/zh": layer 9 out of range`},
+		{"index beyond d_mlp", func(f *hooks.NeuronSetFile) { f.NeuronSets[0].Layers[0].Indices[7] = 64 }, `set "富强/zh": layer 0: index 64 out of range`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fixtureNeurons()
+			tt.mutate(f)
+			_, err := Write(t.TempDir(), Inputs{Neurons: f, NeuronsFile: "n.json"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "n.json") {
+				t.Errorf("Write: %v; want an error naming n.json and %q", err, tt.want)
+			}
+		})
+	}
 }
