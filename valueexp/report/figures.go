@@ -263,7 +263,7 @@ func errorBarFigure(groups, seriesNames []string, series [][]errPoint, extra [][
 	p.Add(plotter.NewGrid())
 	leg := newLegend()
 	cols := []color.Color{color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}
-	width := 0.5
+	width := 0.3 // the spread of the series around a group's tick
 	lo, hi := 0.0, 0.0
 	for si, pts := range series {
 		off := width * (float64(si)/float64(max(len(series)-1, 1)) - 0.5)
@@ -349,7 +349,7 @@ func errorBarFigure(groups, seriesNames []string, series [][]errPoint, extra [][
 			for i, ys := range extra {
 				for _, y := range ys {
 					if isFinite(y) {
-						dots = append(dots, plotter.XY{X: float64(i) + off + 0.12, Y: y})
+						dots = append(dots, plotter.XY{X: float64(i) + off + 0.08, Y: y})
 						lo, hi = math.Min(lo, y), math.Max(hi, y)
 					}
 				}

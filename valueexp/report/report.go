@@ -837,7 +837,26 @@ func (w *writer) effectWords(lang string) {
 	if rt > 0 {
 		parts = append(parts, fmt.Sprintf("for scale, %d of %d random-control cells %s from the plain model (the generic damage of switching off that many neurons)", r, rt, verb(r, "differs", "differ")))
 	}
-	w.md.p("%s, after %s correction at α = %g.", strings.Join(parts, "; "), w.an.Options.Correction, w.an.Options.Alpha)
+	text := fmt.Sprintf("%s, after %s correction at α = %g.", strings.Join(parts, "; "), w.an.Options.Correction, w.an.Options.Alpha)
+	// With few items the tests cannot reach significance at all; a reader
+	// must not take "0 differ" for "no effect".
+	if best := w.maxPairs(lang); testedN > 0 && float64(testedN)*stats.MinPermutationP(best, w.an.Options.PermutationReps) > w.an.Options.Alpha {
+		text += fmt.Sprintf(" **With at most %d paired items per cell, no cell could survive the correction over %d cells whatever the data** (the smallest possible p is %s): these counts say nothing about whether the sets matter; evaluate more items.",
+			best, testedN, pText(stats.MinPermutationP(best, w.an.Options.PermutationReps)))
+	}
+	w.md.p("%s", text)
+}
+
+// maxPairs is the largest number of paired items of any deactivated set's
+// change against the plain model in lang.
+func (w *writer) maxPairs(lang string) int {
+	n := 0
+	for _, c := range w.an.Cells {
+		if c.Kind == "deactivate" && c.Language == lang && c.VsNone != nil {
+			n = max(n, c.VsNone.Pairs)
+		}
+	}
+	return n
 }
 
 // verb picks the singular or plural form for a count.

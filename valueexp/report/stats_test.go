@@ -174,6 +174,34 @@ func TestReportStatistics(t *testing.T) {
 	mustContain(t, md, "Benjamini–Hochberg")
 }
 
+// With 4 items per cell the smallest permutation p is 2/16, so over 2 cells
+// nothing can survive: the report says so instead of a bare "0 differ".
+func TestReportSaysWhenNothingCanBeSignificant(t *testing.T) {
+	r, data := statsFixture(t)
+	keep := map[string]bool{}
+	for _, v := range []int{10, 11} {
+		for i := range 4 {
+			keep[fmt.Sprintf("zh-%d-%02d", v, i)] = true
+		}
+	}
+	var items []evaluate.ItemResult
+	for _, it := range r.Items {
+		if keep[it.ID] {
+			items = append(items, it)
+		}
+	}
+	r.Items = items
+	r.Cells = cellsOf(r, data)
+	_, md, _ := writeReport(t, Inputs{Results: r, Data: data})
+	mustContain(t, md, "**0 differ from the plain model**",
+		"**With at most 4 paired items per cell, no cell could survive the correction over 2 cells whatever the data** (the smallest possible p is 0.125)")
+	r, data = statsFixture(t)
+	_, md, _ = writeReport(t, Inputs{Results: r, Data: data})
+	if strings.Contains(md, "no cell could survive") {
+		t.Error("20 items per cell: the report says nothing could survive")
+	}
+}
+
 // Without the data, per-item outcomes cannot be placed in cells: the report
 // says there are no intervals, and why.
 func TestReportWithoutData(t *testing.T) {

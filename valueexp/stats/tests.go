@@ -217,6 +217,21 @@ func PermutationTest(d []float64, reps int, seed uint64) (float64, error) {
 	return float64(1+hits) / float64(1+reps), nil
 }
 
+// MinPermutationP is the smallest p-value PermutationTest can return for n
+// pairs: 2/2ⁿ when it enumerates (the two patterns of uniform sign always
+// reach the observed sum), 1/(reps+1) when it samples. With m tests
+// corrected together, no cell can be significant at α when m times this
+// exceeds α, whatever the data.
+func MinPermutationP(n, reps int) float64 {
+	if n <= 0 {
+		return 1
+	}
+	if n <= ExactPermutationMax {
+		return 2 / float64(uint32(1)<<n)
+	}
+	return 1 / float64(reps+1)
+}
+
 // Correction is a multiple-testing correction.
 type Correction int
 

@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -202,6 +203,16 @@ func TestPermutationTest(t *testing.T) {
 	if p2, _ := PermutationTest(d, reps, 11); p2 != p {
 		t.Errorf("same seed: %g then %g", p, p2)
 	}
+	// The floor is reached by differences all of one sign.
+	for _, n := range []int{1, 4, 14} {
+		d := make([]float64, n)
+		for i := range d {
+			d[i] = 0.1 * float64(i+1)
+		}
+		p, _ := PermutationTest(d, 100, 1)
+		near(t, fmt.Sprint("floor at n=", n), p, MinPermutationP(n, 100), 1e-15)
+	}
+	near(t, "sampled floor", MinPermutationP(15, 999), 0.001, 1e-15)
 	if _, err := PermutationTest([]float64{math.NaN()}, 10, 1); err == nil {
 		t.Error("NaN difference accepted")
 	}
