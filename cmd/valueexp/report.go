@@ -26,6 +26,9 @@ func runReport(e *env, args []string) error {
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
+	if err := sf.check(); err != nil {
+		return err
+	}
 	if *out == "" {
 		return usageErr("--out is required")
 	}

@@ -45,3 +45,12 @@ func TestReportRefusesBadResults(t *testing.T) {
 		t.Errorf("valid file: exit %d: %s", code, stderr)
 	}
 }
+
+// The statistics flags are checked: an unknown correction is a usage error.
+func TestReportCorrectionFlag(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "", "report", "--results", filepath.Join(dir, "none.json"), "--correction", "bonferroni", "--out", dir)
+	if code != 2 || !strings.Contains(stderr, "--correction") {
+		t.Errorf("exit %d, %q; want a failure naming --correction", code, stderr)
+	}
+}

@@ -30,6 +30,14 @@ func registerStatsFlags(fs *flag.FlagSet) *statsFlags {
 	}
 }
 
+// check validates the flags before any file is read.
+func (f *statsFlags) check() error {
+	if _, err := stats.ParseCorrection(*f.correction); err != nil {
+		return usageErr("--correction %q: want holm or bh", *f.correction)
+	}
+	return nil
+}
+
 // apply sets the statistics options and loads the evaluation data.
 func (f *statsFlags) apply(in *report.Inputs) error {
 	c, err := stats.ParseCorrection(*f.correction)
