@@ -346,7 +346,11 @@ func ControlsOf(f *hooks.NeuronSetFile, name string) []*hooks.NeuronSet {
 	}
 	var found []drawn
 	for i := range f.NeuronSets {
-		if n, d, ok := ParseControlName(f.NeuronSets[i].Name); ok && n == name {
+		full := f.NeuronSets[i].Name
+		if full == RandomPrefix+name {
+			// Draw 1, even when name itself ends in "#d".
+			found = append(found, drawn{1, &f.NeuronSets[i]})
+		} else if n, d, ok := ParseControlName(full); ok && n == name && d > 1 {
 			found = append(found, drawn{d, &f.NeuronSets[i]})
 		}
 	}
