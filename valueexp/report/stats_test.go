@@ -12,6 +12,7 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
+	"github.com/valueexploration/valueexp/valueexp/stats"
 )
 
 // statsFixture is an evaluation with per-item outcomes on 20 zh items of
@@ -169,7 +170,7 @@ func TestReportStatistics(t *testing.T) {
 	}
 	// BH as an option says so.
 	in := Inputs{Results: r, Data: data}
-	in.Stats.Correction = 1
+	in.Stats.Correction = stats.BenjaminiHochberg
 	_, md, _ = writeReport(t, in)
 	mustContain(t, md, "Benjamini–Hochberg")
 }
