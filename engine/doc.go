@@ -46,6 +46,11 @@
 // pass does exactly the work it does without the hooks package, apart from
 // one nil check per site.
 //
+// Before a pass, Forward checks the hooks against the model (hooks.Checker):
+// a neuron index beyond a site's width, a layer the model lacks or a
+// registration whose error was dropped is an error before anything runs,
+// and a hook that panics during the pass ends it with an error.
+//
 // RunOptions.StopAfter ends a statistics pass early: later layers and the LM
 // head are skipped.
 //

@@ -4,31 +4,63 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
+	"path/filepath"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/weights/synth"
 )
+
+// tinyModel writes synth's 4-layer "tiny" llama shape (hidden 128, FFN 384)
+// with Q8_0 matrices into a temporary folder and returns its path and a
+// function that removes it. Any GGUF, .safetensors file or Hugging Face
+// folder can take its place.
+func tinyModel() (path string, cleanup func()) {
+	dir, err := os.MkdirTemp("", "engine-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	shape, err := synth.LookupShape("tiny")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if shape, err = shape.WithArch("llama"); err != nil {
+		log.Fatal(err)
+	}
+	path = filepath.Join(dir, "tiny.gguf")
+	if _, err := synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixQ8_0, Seed: 1}); err != nil {
+		log.Fatal(err)
+	}
+	return path, func() { os.RemoveAll(dir) }
+}
 
 // Greedy generation from token ids.
 func Example() {
-	path := "stories260K.gguf" // any GGUF, .safetensors file or Hugging Face folder
+	path, cleanup := tinyModel()
+	defer cleanup()
 	m, err := engine.Load(path, engine.Options{Threads: 2})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer m.Close()
-	prompt := []int32{1, 403, 407, 261, 378} // BOS "Once upon a time"
+	prompt := []int32{1, 1143, 1159, 364, 608} // BOS "Once upon a time" in synth's vocabulary
 	out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: prompt}}, engine.GenerateOptions{MaxTokens: 8})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(out[0].Tokens) // [432 383 286 261 376 298 315 421] for stories260K
+	fmt.Println(len(out[0].Tokens), out[0].Finish)
+	fmt.Println(out[0].Tokens)
+	// Output:
+	// 8 length
+	// [2080 1373 1373 1373 1373 1373 1373 1373]
 }
 
 // Switching neurons off: zero three FFN neurons of layer 2 at every position
 // and compare the next-token logits with the plain model's.
 func Example_deactivate() {
-	path := "stories260K.gguf" // any GGUF, .safetensors file or Hugging Face folder
+	path, cleanup := tinyModel()
+	defer cleanup()
 	m, err := engine.Load(path, engine.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -42,7 +74,7 @@ func Example_deactivate() {
 	if err := h.Edit("blocks.2.mlp.hook_act", edit); err != nil {
 		log.Fatal(err)
 	}
-	prompt := []int32{1, 403, 407, 261, 378}
+	prompt := []int32{1, 1143, 1159, 364, 608}
 	run := func(h *hooks.Hooks) []float32 {
 		out, err := m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: prompt}}, engine.RunOptions{Hooks: h})
 		if err != nil {
@@ -51,17 +83,24 @@ func Example_deactivate() {
 		return out[0]
 	}
 	plain, edited := run(nil), run(h)
-	changed := false
+	changed := 0
 	for i := range plain {
-		changed = changed || plain[i] != edited[i]
+		if plain[i] != edited[i] {
+			changed++
+		}
 	}
-	fmt.Println("changed:", changed)
+	fmt.Println("vocabulary:", len(plain))
+	fmt.Println("all logits changed:", changed == len(plain))
+	// Output:
+	// vocabulary: 2128
+	// all logits changed: true
 }
 
 // Counting how often each FFN neuron fires, per tag, over a packed batch,
 // skipping the LM head.
 func Example_count() {
-	path := "stories260K.gguf" // any GGUF, .safetensors file or Hugging Face folder
+	path, cleanup := tinyModel()
+	defer cleanup()
 	m, err := engine.Load(path, engine.Options{})
 	if err != nil {
 		log.Fatal(err)
@@ -78,11 +117,17 @@ func Example_count() {
 	}
 	last := hooks.Point{Layer: c.Layers - 1, Site: hooks.SiteMLPAct}
 	in := []engine.Input{
-		{Seq: m.NewSequence(), Tokens: []int32{1, 403, 407, 261}, Tag: 0, Logits: engine.NoLogits},
-		{Seq: m.NewSequence(), Tokens: []int32{1, 385, 328}, Tag: 1, Logits: engine.NoLogits},
+		{Seq: m.NewSequence(), Tokens: []int32{1, 1143, 1159, 364}, Tag: 0, Logits: engine.NoLogits},
+		{Seq: m.NewSequence(), Tokens: []int32{1, 608, 400}, Tag: 1, Logits: engine.NoLogits},
 	}
 	if _, err := m.Forward(context.Background(), in, engine.RunOptions{Hooks: h, StopAfter: &last}); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("tokens counted per layer:", counts.Tokens[:c.Layers])
+	fmt.Println("layers, neurons:", c.Layers, c.FFNSize)
+	fmt.Println("tokens counted per layer, tag 0:", counts.Tokens[:c.Layers])
+	fmt.Println("tokens counted per layer, tag 1:", counts.Tokens[c.Layers:])
+	// Output:
+	// layers, neurons: 4 384
+	// tokens counted per layer, tag 0: [4 4 4 4]
+	// tokens counted per layer, tag 1: [3 3 3 3]
 }

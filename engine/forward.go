@@ -15,6 +15,7 @@ import (
 // of every token it has seen, per layer. A Sequence belongs to the Model that
 // made it and must not be used by two Forward calls at once.
 type Sequence struct {
+	model  *Model      // the model that made it
 	k, v   [][]float32 // [layer] -> [position*kvDim + i]
 	n      int
 	kvDim  int
@@ -24,7 +25,7 @@ type Sequence struct {
 // NewSequence returns an empty sequence for this model.
 func (m *Model) NewSequence() *Sequence {
 	c := m.Config
-	return &Sequence{k: make([][]float32, c.Layers), v: make([][]float32, c.Layers), kvDim: c.KVHeads * c.HeadDim}
+	return &Sequence{model: m, k: make([][]float32, c.Layers), v: make([][]float32, c.Layers), kvDim: c.KVHeads * c.HeadDim}
 }
 
 // Len returns the number of tokens the sequence holds.
@@ -44,7 +45,7 @@ func (s *Sequence) Truncate(n int) {
 // prompt can be continued in several ways (for example to score each answer
 // option) without running the prompt again.
 func (s *Sequence) Clone() *Sequence {
-	c := &Sequence{k: make([][]float32, len(s.k)), v: make([][]float32, len(s.v)), n: s.n, kvDim: s.kvDim, broken: s.broken}
+	c := &Sequence{model: s.model, k: make([][]float32, len(s.k)), v: make([][]float32, len(s.v)), n: s.n, kvDim: s.kvDim, broken: s.broken}
 	used := s.n * s.kvDim
 	for l := range s.k {
 		c.k[l] = append(make([]float32, 0, used), s.k[l][:used]...)
@@ -146,14 +147,33 @@ var workspaces = sync.Pool{New: func() any { return new(workspace) }}
 // with attention causal within each input's own sequence. It returns, for each
 // input, its logits as the Input's LogitsMode asks ([vocab] for LastLogits,
 // [len(Tokens)*vocab] for AllLogits, nil for NoLogits).
-func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]float32, error) {
+//
+// The hooks are checked against the model first (hooks.Hooks.Check), so an
+// editor or statistic built for another model is an error before anything
+// runs. A hook that panics during the pass ends it with an error naming the
+// hook point; the sequences then hold the tokens they held before the call
+// (or, when it failed at ln_final.hook_normalized or hook_logits, after
+// every block had run, these tokens too: Sequence.Len tells).
+func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out [][]float32, err error) {
 	c := m.Config
 	H, D := c.HiddenSize, c.HeadDim
 	qDim, kvDim, F := c.Heads*D, c.KVHeads*D, c.FFNSize
-	hk := opt.Hooks
-	if hk != nil && hk.Layers() != c.Layers {
-		return nil, fmt.Errorf("engine: hooks were built for %d layers, the model has %d", hk.Layers(), c.Layers)
+	if m.closed.Load() {
+		return nil, errors.New("engine: the model is closed")
 	}
+	hk := opt.Hooks
+	if err := hk.Check(m.Shape()); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			hp, ok := r.(hookPanic)
+			if !ok {
+				panic(r)
+			}
+			out, err = nil, hp
+		}
+	}()
 	if opt.Phase == 0 {
 		opt.Phase = hooks.Prefill
 	}
@@ -173,6 +193,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 	for i, x := range in {
 		if x.Seq == nil {
 			return nil, fmt.Errorf("engine: input %d has no sequence", i)
+		}
+		if x.Seq.model != m {
+			return nil, fmt.Errorf("engine: input %d: the sequence was not made by this model's NewSequence", i)
 		}
 		if x.Seq.broken {
 			return nil, ErrIncomplete
@@ -212,7 +235,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 	gate, up, act := ws.floats(n*F), ws.floats(n*F), ws.floats(n*F)
 	dispatch := func(p hooks.Point, data []float32, cols, heads int) {
 		if hooksCompiled && hk.Wants(p) {
-			hk.Dispatch(p, hooks.Tensor{Data: data, Rows: n, Cols: cols, Heads: heads}, rows)
+			callHooks(hk, p, hooks.Tensor{Data: data, Rows: n, Cols: cols, Heads: heads}, rows)
 		}
 	}
 	// dispatchStop dispatches at a point where a pass may stop and reports
@@ -339,7 +362,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 		}
 		r += len(inp.Tokens)
 	}
-	out := make([][]float32, len(in))
+	out = make([][]float32, len(in))
 	if len(pick) == 0 {
 		return out, nil
 	}
@@ -358,7 +381,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 			lrows.Pos = append(lrows.Pos, rows.Pos[p])
 			lrows.Tag = append(lrows.Tag, rows.Tag[p])
 		}
-		hk.Dispatch(lp, hooks.Tensor{Data: logits, Rows: len(pick), Cols: V}, lrows)
+		callHooks(hk, lp, hooks.Tensor{Data: logits, Rows: len(pick), Cols: V}, lrows)
 	}
 	off := 0
 	for i, inp := range in {
@@ -373,6 +396,29 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) ([][]fl
 		}
 	}
 	return out, nil
+}
+
+// hookPanic carries a panic raised by a hook out of the forward pass, where
+// Forward turns it into its error.
+type hookPanic struct {
+	p     hooks.Point
+	value any
+}
+
+func (h hookPanic) Error() string {
+	return fmt.Sprintf("engine: hook at %v failed: %v", h.p, h.value)
+}
+
+// callHooks dispatches the hooks at p, marking a panic as coming from them,
+// so that Forward reports a failing hook as an error but lets a panic of
+// its own (a bug) through.
+func callHooks(hk *hooks.Hooks, p hooks.Point, t hooks.Tensor, rows *hooks.Rows) {
+	defer func() {
+		if r := recover(); r != nil {
+			panic(hookPanic{p: p, value: r})
+		}
+	}()
+	hk.Dispatch(p, t, rows)
 }
 
 func addBias(x, b []float32, n int) {

@@ -63,6 +63,11 @@ type Completion struct {
 // advance all live sequences together. Each sequence samples with its own
 // generator seeded from Sampling.Seed plus its index, so results do not depend
 // on which other prompts share the batch.
+//
+// Options and prompts are checked before anything runs, and the hooks
+// against the model (see Forward). When an error ends generation after the
+// prefill (a failing hook, OnToken, ctx), the completions so far are returned
+// with it; sequences that were still running have an empty Finish.
 func (m *Model) Generate(ctx context.Context, prompts []Prompt, opt GenerateOptions) ([]Completion, error) {
 	if opt.MaxTokens <= 0 {
 		return nil, fmt.Errorf("engine: MaxTokens must be positive, got %d", opt.MaxTokens)

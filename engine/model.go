@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/valueexploration/valueexp/hooks"
 
@@ -29,6 +31,7 @@ type Model struct {
 	invFreq   []float64 // rotary inverse frequencies, one per rotated pair
 	pool      *pool
 	ownsFiles bool
+	closed    atomic.Bool // Close was called: the weights may be unmapped
 }
 
 // layer holds one decoder block's weights. Vectors (norms, biases) are
@@ -59,6 +62,9 @@ func Load(path string, opts Options) (*Model, error) {
 
 // New prepares an already opened model to run. The caller keeps ownership of w.
 func New(w *weights.Model, opts Options) (*Model, error) {
+	if w == nil {
+		return nil, errors.New("engine: New: nil *weights.Model")
+	}
 	c := w.Config
 	m := &Model{Config: c, Weights: w}
 	var err error
@@ -124,8 +130,12 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 	return m, nil
 }
 
-// Close stops the worker goroutines and, if Load opened the files, releases them.
+// Close stops the worker goroutines and, if Load opened the files, releases
+// them. Forward and Generate return an error afterwards.
 func (m *Model) Close() error {
+	if m.closed.Swap(true) {
+		return nil
+	}
 	m.pool.close()
 	if m.ownsFiles {
 		return m.Weights.Close()

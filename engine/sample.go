@@ -61,8 +61,13 @@ func NewSampler(s Sampling) *Sampler {
 }
 
 // Sample chooses the next token from logits (which it may modify) given the
-// tokens of the sequence so far (for the repetition penalty).
+// tokens of the sequence so far (for the repetition penalty). Empty logits
+// give -1, an id no model accepts. Settings that Sampling.Validate refuses
+// give unspecified tokens.
 func (sp *Sampler) Sample(logits []float32, history []int32) int32 {
+	if len(logits) == 0 {
+		return -1
+	}
 	s := sp.cfg
 	if s.RepetitionPenalty > 0 && s.RepetitionPenalty != 1 {
 		h := history

@@ -3,11 +3,13 @@ package hooks
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
@@ -71,6 +73,23 @@ func NewActProb(site Site, layers, dim, tags int) (*ActProb, error) {
 // Applies reports whether p is c's site at a layer c counts.
 func (c *ActProb) Applies(p Point) bool {
 	return p.Site == c.Site && p.Layer >= 0 && p.Layer < c.Layers
+}
+
+// Check reports a counter built for another model: more layers than s has,
+// or a Dim that is not the width of its site.
+func (c *ActProb) Check(p Point, s ModelShape) error {
+	return checkStat("actprob", c.Site, c.Layers, c.Dim, p, s)
+}
+
+// checkStat is the Check of the statistics types.
+func checkStat(what string, site Site, layers, dim int, p Point, s ModelShape) error {
+	if layers > s.Layers {
+		return fmt.Errorf("%s has %d layers, the model %d", what, layers, s.Layers)
+	}
+	if w, ok := s.Width(site); ok && dim != w {
+		return fmt.Errorf("%s at %v has %d neurons per layer, %v has %d columns", what, p, dim, site, w)
+	}
+	return nil
 }
 
 // Observe adds one call's rows to the counts. It allocates nothing. It
@@ -152,6 +171,9 @@ func (c *ActProb) Reset() {
 // Merge adds the counts of another shard (another process, another part of
 // the corpus, a resumed run). The shapes, sites and labels must agree.
 func (c *ActProb) Merge(o *ActProb) error {
+	if o == nil {
+		return fmt.Errorf("hooks: actprob merge: nil counter")
+	}
 	if o.Site != c.Site || o.Layers != c.Layers || o.Dim != c.Dim || o.Tags != c.Tags {
 		return fmt.Errorf("hooks: actprob merge: shape mismatch: %v [%d,%d,%d] vs %v [%d,%d,%d]",
 			c.Site, c.Tags, c.Layers, c.Dim, o.Site, o.Tags, o.Layers, o.Dim)
@@ -264,6 +286,13 @@ func ReadActProb(r io.Reader) (*ActProb, error) {
 // ParseActProb decodes a counter from the bytes of a safetensors file
 // written by WriteTo, checking identity, shapes and that no count exceeds
 // its token total.
+//
+// Memory: the counts are allocated only after the file's tensors are found
+// to hold exactly tags × layers × dim and tags × layers I64 values, so
+// they take no more than the tensors' bytes in b, and tag names are
+// decoded one by one up to the tensors' tag count. With the header's
+// parsing (bounded by safetensors.MaxHeaderBytes) the peak heap stays
+// under about len(b) + 4 × the header.
 func ParseActProb(b []byte) (*ActProb, error) {
 	f, err := safetensors.Parse(b)
 	if err != nil {
@@ -294,6 +323,15 @@ func ParseActProb(b []byte) (*ActProb, error) {
 	if tokens.DType != "I64" || !slices.Equal(tokens.Shape, []int{tags, layers}) {
 		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [%d %d]", "tokens", tokens.DType, tokens.Shape, tags, layers)
 	}
+	if err := checkDims("actprob", layers, dim, tags); err != nil {
+		return nil, err
+	}
+	// The shape is checked against the bytes actually present before
+	// anything is allocated from it (checkDims keeps the product far
+	// from overflowing).
+	if n := uint64(tags) * uint64(layers) * uint64(dim) * 8; uint64(len(count.Data)) != n {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q has %d bytes, its shape %v needs %d", "count", len(count.Data), count.Shape, n)
+	}
 	c, err := NewActProb(site, layers, dim, tags)
 	if err != nil {
 		return nil, err
@@ -312,17 +350,48 @@ func ParseActProb(b []byte) (*ActProb, error) {
 		}
 	}
 	if s := f.Metadata["tags"]; s != "" {
-		if err := json.Unmarshal([]byte(s), &c.TagNames); err != nil {
+		names, err := readTagNames(s, tags)
+		if err != nil {
 			return nil, fmt.Errorf("hooks: actprob: metadata tags: %w", err)
 		}
-		if len(c.TagNames) == 0 {
-			c.TagNames = nil
-		} else if len(c.TagNames) != tags {
-			return nil, fmt.Errorf("hooks: actprob: metadata has %d tag names for %d tags", len(c.TagNames), tags)
-		}
+		c.TagNames = names
 	}
 	c.Model = f.Metadata["model"]
 	return c, nil
+}
+
+// readTagNames decodes the "tags" metadata, a JSON array of none or tags
+// strings, one at a time, so that a list far longer than the counts it
+// names is refused without being decoded whole.
+func readTagNames(s string, tags int) ([]string, error) {
+	dec := json.NewDecoder(strings.NewReader(s))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return nil, fmt.Errorf("want a JSON array of strings (%v)", err)
+	}
+	var names []string
+	for dec.More() {
+		if len(names) == tags {
+			return nil, fmt.Errorf("more tag names than the %d tags", tags)
+		}
+		var n string
+		if err := dec.Decode(&n); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the array")
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	if len(names) != tags {
+		return nil, fmt.Errorf("%d tag names for %d tags", len(names), tags)
+	}
+	return names, nil
 }
 
 // u64Bytes encodes counts as little-endian I64 bytes.

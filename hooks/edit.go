@@ -55,17 +55,18 @@ type neuronLayer struct {
 // NewNeuronEdit builds an editor applying op (with value for OpScale and
 // OpSet) to the columns idx[layer] at each layer; use layer -1 for the
 // model-level sites. Index lists are copied, sorted and deduplicated.
-// Negative indices or layers below -1 are errors; indices beyond the width
-// of the tensor at dispatch time make Edit panic, so validate neuron sets
-// against the model first (NeuronSetFile.Validate).
+// Negative indices, layers below -1 and layers above MaxLayer are errors.
+// Indices beyond the width of a site, and layers beyond the model, are
+// reported by Check: at registration (layers) and by the engine before a
+// forward pass (both).
 func NewNeuronEdit(op NeuronOp, value float32, idx map[int][]int32, when When) (*NeuronEdit, error) {
 	if op > OpSet {
 		return nil, fmt.Errorf("hooks: neuron edit: unknown op %d", op)
 	}
 	top := -1
 	for l := range idx {
-		if l < -1 {
-			return nil, fmt.Errorf("hooks: neuron edit: layer %d is below -1", l)
+		if l < -1 || l > MaxLayer {
+			return nil, fmt.Errorf("hooks: neuron edit: layer %d outside [-1, %d]", l, MaxLayer)
 		}
 		top = max(top, l)
 	}
@@ -84,6 +85,28 @@ func NewNeuronEdit(op NeuronOp, value float32, idx map[int][]int32, when When) (
 		e.layers[l+1] = newNeuronLayer(sorted, preferBulk(sorted))
 	}
 	return e, nil
+}
+
+// MaxLayer is the largest layer number an editor accepts, far above any
+// real model's; it bounds what a mistyped layer can make an editor allocate.
+const MaxLayer = 1 << 16
+
+// Check reports an index beyond the width of p's site in s, and indices for
+// a layer s does not have, which would otherwise do nothing.
+func (e *NeuronEdit) Check(p Point, s ModelShape) error {
+	for i := len(e.layers) - 1; i > s.Layers; i-- {
+		if len(e.layers[i].idx) > 0 {
+			return fmt.Errorf("neuron edit has indices for layer %d, but the model has %d layers (0..%d)", i-1, s.Layers, s.Layers-1)
+		}
+	}
+	if !e.Applies(p) {
+		return nil
+	}
+	nl := &e.layers[p.Layer+1]
+	if w, ok := s.Width(p.Site); ok && nl.span > w {
+		return fmt.Errorf("neuron edit at %v: index %d is beyond the %d columns of %v (valid: 0..%d)", p, nl.span-1, w, p.Site, w-1)
+	}
+	return nil
 }
 
 // spanOf returns max+1 of a sorted index list, or 0 when it is empty.
@@ -136,7 +159,8 @@ func (e *NeuronEdit) Applies(p Point) bool {
 
 // Edit applies the op to the selected columns of every row in scope. It
 // panics if an index is beyond t.Cols, which means the edit was built for
-// another model or site.
+// another model or site; the engine calls Check first, so that in a run
+// this is an error instead.
 func (e *NeuronEdit) Edit(p Point, t Tensor, rows *Rows) {
 	if !e.Applies(p) || !e.when.MatchCall(rows) {
 		return
@@ -202,13 +226,13 @@ type AddVector struct {
 
 // NewAddVector builds an editor adding coeff·vecs[layer] at each layer that
 // has a vector; use layer -1 for the model-level sites. Vectors are copied.
-// The vector length must equal the width of the site it is registered at;
-// Edit panics otherwise.
+// The vector length must equal the width of the site it is registered at
+// (Check; Edit panics otherwise).
 func NewAddVector(vecs map[int][]float32, coeff float32, normalize bool, when When) (*AddVector, error) {
 	top := -1
 	for l, v := range vecs {
-		if l < -1 {
-			return nil, fmt.Errorf("hooks: add vector: layer %d is below -1", l)
+		if l < -1 || l > MaxLayer {
+			return nil, fmt.Errorf("hooks: add vector: layer %d outside [-1, %d]", l, MaxLayer)
 		}
 		if len(v) == 0 {
 			return nil, fmt.Errorf("hooks: add vector: layer %d: empty vector", l)
@@ -227,6 +251,23 @@ func NewAddVector(vecs map[int][]float32, coeff float32, normalize bool, when Wh
 func (a *AddVector) Applies(p Point) bool {
 	i := p.Layer + 1
 	return i >= 0 && i < len(a.vecs) && a.vecs[i] != nil
+}
+
+// Check reports a vector whose length is not the width of p's site in s, and
+// vectors for a layer s does not have.
+func (a *AddVector) Check(p Point, s ModelShape) error {
+	for i := len(a.vecs) - 1; i > s.Layers; i-- {
+		if a.vecs[i] != nil {
+			return fmt.Errorf("add vector has a vector for layer %d, but the model has %d layers (0..%d)", i-1, s.Layers, s.Layers-1)
+		}
+	}
+	if !a.Applies(p) {
+		return nil
+	}
+	if w, ok := s.Width(p.Site); ok && len(a.vecs[p.Layer+1]) != w {
+		return fmt.Errorf("add vector at %v: vector has %d entries, %v has %d columns", p, len(a.vecs[p.Layer+1]), p.Site, w)
+	}
+	return nil
 }
 
 // Edit adds the layer's vector to the rows in scope. It panics if the

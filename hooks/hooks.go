@@ -51,6 +51,19 @@ type Applier interface {
 	Applies(p Point) bool
 }
 
+// Checker is implemented by observers and editors that can tell whether
+// they fit a model: an index beyond a site's width, a vector of the wrong
+// length or a layer the model does not have. Registration calls Check at
+// every point the hook is registered at, with the shape the registry knows
+// (New knows only the layer count); the engine calls it again with the
+// model's full shape before every forward pass (Hooks.Check), so a hook built
+// for another model is an error before anything runs instead of a panic or
+// a silent no-op during the run. Widths the shape does not give
+// (ModelShape.Width reports ok false) are not checked.
+type Checker interface {
+	Check(p Point, s ModelShape) error
+}
+
 // ObserverFunc adapts a function to the Observer interface.
 type ObserverFunc func(p Point, t Tensor, rows *Rows)
 
@@ -77,6 +90,9 @@ type Hooks struct {
 	post [][]Observer // per slot: observers of post-edit values
 	last Point
 	any  bool
+	// failed is the first registration error, which Check reports again,
+	// so that a dropped error cannot silently leave a hook out of a run.
+	failed error
 }
 
 // New returns an empty registry for a model with nLayers decoder blocks.
@@ -102,10 +118,13 @@ func (h *Hooks) Layers() int {
 }
 
 // Observe registers o at every point matching pattern; o sees the values
-// after all editors at that point have run.
+// after all editors at that point have run. An error (an unknown site, a
+// layer beyond the registry's, a hook that fits none of the points) leaves
+// o out and is reported again by Check, and so by every forward pass with
+// these hooks.
 func (h *Hooks) Observe(pattern string, o Observer) error {
 	if o == nil {
-		return fmt.Errorf("hooks: Observe %q: nil observer", pattern)
+		return h.fail(fmt.Errorf("hooks: Observe %q: nil observer", pattern))
 	}
 	return h.register(pattern, o, func(slot int) { h.post[slot] = append(h.post[slot], o) })
 }
@@ -115,16 +134,16 @@ func (h *Hooks) Observe(pattern string, o Observer) error {
 // points, which have already changed its input).
 func (h *Hooks) ObserveRaw(pattern string, o Observer) error {
 	if o == nil {
-		return fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern)
+		return h.fail(fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern))
 	}
 	return h.register(pattern, o, func(slot int) { h.raw[slot] = append(h.raw[slot], o) })
 }
 
 // Edit registers e at every point matching pattern. Editors at one point run
-// in registration order.
+// in registration order. Errors are as for Observe.
 func (h *Hooks) Edit(pattern string, e Editor) error {
 	if e == nil {
-		return fmt.Errorf("hooks: Edit %q: nil editor", pattern)
+		return h.fail(fmt.Errorf("hooks: Edit %q: nil editor", pattern))
 	}
 	return h.register(pattern, e, func(slot int) { h.edit[slot] = append(h.edit[slot], e) })
 }
@@ -133,29 +152,104 @@ func (h *Hooks) Edit(pattern string, e Editor) error {
 var errNoPoint = errors.New("the hook applies to none of the matched points")
 
 // register expands pattern and adds the hook at each point it applies to.
+// It remembers the first error for Check.
 func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
 	if h == nil {
 		return fmt.Errorf("hooks: register %q: nil *Hooks", pattern)
 	}
+	return h.fail(h.registerPoints(pattern, hook, add))
+}
+
+// fail remembers the first registration error for Check and returns err.
+func (h *Hooks) fail(err error) error {
+	if err != nil && h != nil && h.failed == nil {
+		h.failed = err
+	}
+	return err
+}
+
+func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int)) error {
 	pts, err := Match(pattern, h.nLayers)
 	if err != nil {
 		return err
 	}
 	ap, _ := hook.(Applier)
-	n := 0
+	ck, _ := hook.(Checker)
+	shape := ModelShape{Layers: h.nLayers}
+	// Check every point before adding any, so that a failed registration
+	// adds nothing.
+	var use []Point
 	for _, p := range pts {
 		if ap != nil && !ap.Applies(p) {
 			continue
 		}
+		if ck != nil {
+			if err := ck.Check(p, shape); err != nil {
+				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+			}
+		}
+		use = append(use, p)
+	}
+	if len(use) == 0 {
+		if ck != nil {
+			// Say why when the hook knows: an edit built for layer 4 of a
+			// model with 4 layers applies nowhere.
+			if err := ck.Check(pts[0], shape); err != nil {
+				return fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+			}
+		}
+		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
+	}
+	for _, p := range use {
 		add(h.slot(p))
 		h.want[p.Layer+1] |= 1 << p.Site
 		if !h.any || h.last.Before(p) {
 			h.last, h.any = p, true
 		}
-		n++
 	}
-	if n == 0 {
-		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
+	return nil
+}
+
+// Check reports whether every registered hook fits a model of shape s: the
+// registry's layer count must be the model's, and each hook that implements
+// Checker is asked about every point it is registered at. It also reports
+// the first registration that failed, so that a run never goes ahead
+// without a hook whose registration error was dropped. The engine calls it
+// before each forward pass. A nil *Hooks fits every model.
+func (h *Hooks) Check(s ModelShape) error {
+	if h == nil {
+		return nil
+	}
+	if h.failed != nil {
+		return fmt.Errorf("hooks: a registration failed, so these hooks are incomplete: %w", h.failed)
+	}
+	if h.nLayers != s.Layers {
+		return fmt.Errorf("hooks: the hooks were built for %d layers, the model has %d", h.nLayers, s.Layers)
+	}
+	for _, p := range h.Points() {
+		i := h.slot(p)
+		for _, list := range [][]Observer{h.raw[i], h.post[i]} {
+			for _, o := range list {
+				if err := checkHook(o, p, s); err != nil {
+					return err
+				}
+			}
+		}
+		for _, e := range h.edit[i] {
+			if err := checkHook(e, p, s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkHook runs hook's Check, if it has one, at p.
+func checkHook(hook any, p Point, s ModelShape) error {
+	if ck, ok := hook.(Checker); ok {
+		if err := ck.Check(p, s); err != nil {
+			return fmt.Errorf("hooks: %v: %w", p, err)
+		}
 	}
 	return nil
 }

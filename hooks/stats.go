@@ -44,6 +44,11 @@ func (m *Moments) Applies(p Point) bool {
 	return p.Site == m.Site && p.Layer >= 0 && p.Layer < m.Layers
 }
 
+// Check reports moments built for another model (see ActProb.Check).
+func (m *Moments) Check(p Point, s ModelShape) error {
+	return checkStat("moments", m.Site, m.Layers, m.Dim, p, s)
+}
+
 // Observe adds one call's rows. It allocates nothing and panics when t.Cols
 // differs from Dim.
 func (m *Moments) Observe(p Point, t Tensor, rows *Rows) {
@@ -87,6 +92,9 @@ func (m *Moments) Var(tag, layer, j int) float64 {
 
 // Merge folds another shard into m; shapes and sites must agree.
 func (m *Moments) Merge(o *Moments) error {
+	if o == nil {
+		return fmt.Errorf("hooks: moments merge: nil moments")
+	}
 	if o.Site != m.Site || o.Layers != m.Layers || o.Dim != m.Dim || o.Tags != m.Tags {
 		return fmt.Errorf("hooks: moments merge: shape mismatch: %v [%d,%d,%d] vs %v [%d,%d,%d]",
 			m.Site, m.Tags, m.Layers, m.Dim, o.Site, o.Tags, o.Layers, o.Dim)
@@ -175,6 +183,11 @@ func (tk *TopK) Applies(p Point) bool {
 	return p.Site == tk.Site && p.Layer >= 0 && p.Layer < tk.Layers
 }
 
+// Check reports a TopK built for another model (see ActProb.Check).
+func (tk *TopK) Check(p Point, s ModelShape) error {
+	return checkStat("topk", tk.Site, tk.Layers, tk.Dim, p, s)
+}
+
 // Observe offers every element of the call's rows. It allocates nothing and
 // panics when t.Cols differs from Dim.
 func (tk *TopK) Observe(p Point, t Tensor, rows *Rows) {
@@ -259,6 +272,9 @@ func (tk *TopK) Top(layer, j int) []TopEntry {
 
 // Merge folds another shard into tk; shapes and sites must agree.
 func (tk *TopK) Merge(o *TopK) error {
+	if o == nil {
+		return fmt.Errorf("hooks: topk merge: nil topk")
+	}
 	if o.Site != tk.Site || o.Layers != tk.Layers || o.Dim != tk.Dim || o.K != tk.K {
 		return fmt.Errorf("hooks: topk merge: shape mismatch: %v [%d,%d] k=%d vs %v [%d,%d] k=%d",
 			tk.Site, tk.Layers, tk.Dim, tk.K, o.Site, o.Layers, o.Dim, o.K)

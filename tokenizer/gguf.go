@@ -10,6 +10,9 @@ import (
 // FromGGUF builds the tokenizer described by a GGUF file's tokenizer.ggml.*
 // metadata, with llama.cpp's defaults for keys the file leaves out.
 func FromGGUF(g *weights.GGUF) (*Tokenizer, error) {
+	if g == nil {
+		return nil, fmt.Errorf("tokenizer: FromGGUF: nil *weights.GGUF")
+	}
 	tk, err := fromGGUF(g)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: gguf %s: %w", g.Path, err)

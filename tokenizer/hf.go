@@ -10,14 +10,25 @@ import (
 	"github.com/valueexploration/valueexp/weights"
 )
 
-// Load opens a tokenizer from a .gguf file, a tokenizer.json file or a
-// Hugging Face model folder holding tokenizer.json.
+// Load opens a tokenizer from a .gguf file, a tokenizer.json file, a
+// Hugging Face model folder holding tokenizer.json, or a folder holding
+// neither tokenizer.json nor config.json but exactly one .gguf file (the
+// model paths weights.Open accepts).
 func Load(path string) (*Tokenizer, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
-	if st.IsDir() || strings.HasSuffix(strings.ToLower(path), ".json") {
+	if st.IsDir() && !exists(filepath.Join(path, "tokenizer.json")) && !exists(filepath.Join(path, "config.json")) {
+		g, err := weights.GGUFInFolder(path)
+		if err != nil {
+			return nil, fmt.Errorf("tokenizer: %w", err)
+		}
+		if g != "" {
+			path, st = g, nil
+		}
+	}
+	if (st != nil && st.IsDir()) || strings.HasSuffix(strings.ToLower(path), ".json") {
 		return FromHF(path)
 	}
 	if strings.HasSuffix(strings.ToLower(path), ".gguf") {
@@ -29,6 +40,11 @@ func Load(path string) (*Tokenizer, error) {
 		return FromGGUF(g)
 	}
 	return nil, fmt.Errorf("tokenizer: %s: not a .gguf file, a .json file or a folder", path)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 // Hugging Face tokenizer.json, only the parts this package uses.

@@ -69,6 +69,9 @@ func EncodeGGUFHeader(kv []KV, tensors []*Tensor) (header []byte, offsets []uint
 	var off uint64
 	offsets = make([]uint64, len(tensors))
 	for i, t := range tensors {
+		if t == nil {
+			return nil, nil, 0, fmt.Errorf("gguf: tensor #%d is nil", i)
+		}
 		size := t.byteSize()
 		if size < 0 {
 			return nil, nil, 0, fmt.Errorf("gguf: tensor %q: %v cannot hold shape %v", t.Name, t.DType, t.Shape)

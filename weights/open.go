@@ -1,9 +1,12 @@
 package weights
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -72,20 +75,149 @@ func (m *Model) Params() int64 {
 }
 
 // Open opens a model: a .gguf file, a .safetensors file (with config.json in
-// the same folder), or a Hugging Face folder holding config.json and
-// model.safetensors or a sharded model.safetensors.index.json.
+// the same folder), a Hugging Face folder holding config.json and
+// model.safetensors or a sharded model.safetensors.index.json, or a folder
+// without config.json that holds exactly one .gguf file. A path that is none
+// of these gets an error saying what a model path must be (ModelPathHelp).
 func Open(path string) (*Model, error) {
+	if path == "" {
+		return nil, fmt.Errorf("weights: no model path given; %s", ModelPathHelp)
+	}
 	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("weights: %s does not exist; %s", path, ModelPathHelp)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
 	if st.IsDir() {
-		return openHF(path, "")
+		return openDir(path)
 	}
 	if strings.HasSuffix(strings.ToLower(path), ".safetensors") {
+		if err := checkSafetensorsModel(path); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(filepath.Dir(path), "config.json")); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("weights: %s: no config.json beside it, which a .safetensors model needs; %s", path, ModelPathHelp)
+		}
 		return openHF(filepath.Dir(path), path)
 	}
+	if !hasGGUFMagic(path) {
+		return nil, fmt.Errorf("weights: %s is neither a GGUF file (it does not start with \"GGUF\") nor a .safetensors file; %s", path, ModelPathHelp)
+	}
 	return openGGUFModel(path)
+}
+
+// ModelPathHelp says what Open accepts; errors about a path that is not a
+// model end with it.
+const ModelPathHelp = "a model path must be a .gguf file, a .safetensors model file with config.json beside it, " +
+	"a Hugging Face folder with config.json and model.safetensors (or model.safetensors.index.json), " +
+	"or a folder holding exactly one .gguf file"
+
+// openDir opens a folder: a Hugging Face folder when it has config.json,
+// else its one .gguf file.
+func openDir(dir string) (*Model, error) {
+	if _, err := os.Stat(filepath.Join(dir, "config.json")); err == nil {
+		return openHF(dir, "")
+	}
+	g, err := GGUFInFolder(dir)
+	if err != nil {
+		return nil, err
+	}
+	if g != "" {
+		return openGGUFModel(g)
+	}
+	if st, _ := filesWithSuffix(dir, ".safetensors"); len(st) > 0 {
+		return nil, fmt.Errorf("weights: folder %s has .safetensors files (%s) but no config.json; %s",
+			dir, strings.Join(st, ", "), ModelPathHelp)
+	}
+	return nil, fmt.Errorf("weights: folder %s holds neither config.json nor a .gguf file; %s", dir, ModelPathHelp)
+}
+
+// GGUFInFolder returns the path of the one .gguf file in dir, "" when there
+// is none, and an error listing them when there are several: the rule Open
+// (and tokenizer.Load) apply to a folder without config.json.
+func GGUFInFolder(dir string) (string, error) {
+	ggufs, err := filesWithSuffix(dir, ".gguf")
+	if err != nil {
+		return "", fmt.Errorf("weights: %w", err)
+	}
+	switch len(ggufs) {
+	case 0:
+		return "", nil
+	case 1:
+		return filepath.Join(dir, ggufs[0]), nil
+	}
+	return "", fmt.Errorf("weights: folder %s holds %d .gguf files and no config.json; name one of them: %s",
+		dir, len(ggufs), strings.Join(ggufs, ", "))
+}
+
+// filesWithSuffix lists the names of the files (not folders) in dir whose
+// names end with suffix, in any case, sorted.
+func filesWithSuffix(dir, suffix string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(strings.ToLower(e.Name()), suffix) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, nil
+}
+
+// hasGGUFMagic reports whether the file starts with GGUF's magic bytes.
+func hasGGUFMagic(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return true // let OpenGGUF report the error
+	}
+	defer f.Close()
+	var b [4]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return binary.LittleEndian.Uint32(b[:]) == ggufMagic
+}
+
+// checkSafetensorsModel reports a .safetensors file that holds no model
+// weights (no tensor named like a weight, "*.weight"), such as a valueexp
+// dump or a file of activation counts, naming what it does hold. A file
+// that does not parse is left to openHF, which says why.
+func checkSafetensorsModel(path string) error {
+	b, release, err := mapFile(path)
+	if err != nil {
+		return fmt.Errorf("weights: %w", err)
+	}
+	defer release()
+	f, err := safetensors.Parse(b)
+	if err != nil {
+		return fmt.Errorf("weights: %s: %w", path, err)
+	}
+	names := make([]string, 0, len(f.Tensors))
+	for _, t := range f.Tensors {
+		name, _ := CanonicalName(t.Name)
+		if strings.HasSuffix(name, ".weight") {
+			return nil
+		}
+		names = append(names, t.Name)
+	}
+	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
+	what := "no tensors"
+	if len(names) > 0 {
+		shown := names[:min(len(names), 4)]
+		what = fmt.Sprintf("%d tensors (%s", len(names), strings.Join(shown, ", "))
+		if len(names) > len(shown) {
+			what += ", ..."
+		}
+		what += ")"
+	}
+	if format := f.Metadata["format"]; format != "" {
+		what += fmt.Sprintf(" with format %q", format)
+	}
+	return fmt.Errorf("weights: %s is not a model: it holds %s and no weights (a valueexp dump or counts file is not a model); %s", path, what, ModelPathHelp)
 }
 
 func openGGUFModel(path string) (*Model, error) {

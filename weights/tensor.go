@@ -76,6 +76,9 @@ func (t *Tensor) DequantizeRow(dst []float32, i int) error {
 	if i < 0 || i >= t.Rows() {
 		return fmt.Errorf("tensor %q: row %d out of range [0, %d)", t.Name, i, t.Rows())
 	}
+	if len(dst) < t.Cols() {
+		return fmt.Errorf("tensor %q: destination holds %d values, a row has %d", t.Name, len(dst), t.Cols())
+	}
 	if err := Dequantize(dst[:t.Cols()], t.Row(i), t.DType); err != nil {
 		return fmt.Errorf("tensor %q: %w", t.Name, err)
 	}

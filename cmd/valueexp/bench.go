@@ -76,14 +76,16 @@ type benchRow struct {
 }
 
 func runBench(e *env, args []string) error {
-	fs := newFlags(e, "bench", "--model PATH [-p 512] [-n 128] [-t 2] [-r 3] [--stats] [--json]\n\n"+benchHelp)
+	fs := newFlags(e, "bench", "--model PATH [-p 512] [--max-tokens 128] [--threads 2] [-r 3] [--stats] [--json] [--seed 1] [--cpuprofile FILE]\n\n"+benchHelp)
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompts := intList{512}
 	gens := intList{128}
 	threads := intList{runtime.GOMAXPROCS(0)}
-	fs.Var(&prompts, "p", "prompt lengths, comma-separated (0: no pp test)")
-	fs.Var(&gens, "n", "generated tokens, comma-separated (0: no tg test)")
-	fs.Var(&threads, "t", "thread counts, comma-separated")
+	fs.Var(&prompts, "p", "prompt lengths, comma-separated `LIST` (0: no pp test)")
+	fs.Var(&gens, "max-tokens", "generated tokens per tg test, comma-separated `LIST` (0: no tg test)")
+	fs.Var(&threads, "threads", "thread counts, comma-separated `LIST`")
+	fs.alias("n", "max-tokens")
+	fs.alias("t", "threads")
 	reps := fs.Int("r", 3, "repetitions of each test")
 	stats := fs.Bool("stats", false, "also time the statistics pass (stN) for each -p")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per test, with llama-bench's field names")
@@ -100,7 +102,7 @@ func runBench(e *env, args []string) error {
 	}
 	for _, t := range threads {
 		if t < 1 {
-			return usageErr("-t values must be at least 1")
+			return usageErr("--threads (-t) values must be at least 1")
 		}
 	}
 	w, err := weights.Open(*model)
@@ -140,7 +142,7 @@ func runBench(e *env, args []string) error {
 		}
 	}
 	if len(tests) == 0 {
-		return usageErr("no tests: -p and -n are all 0")
+		return usageErr("no tests: -p and --max-tokens (-n) are all 0")
 	}
 
 	var table *benchTable

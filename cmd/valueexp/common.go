@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -67,10 +66,10 @@ type interventions struct {
 	scale      scaleFlag
 }
 
-func (iv *interventions) register(fs *flag.FlagSet) {
+func (iv *interventions) register(fs flagDefiner) {
 	fs.StringVar(&iv.neurons, "neurons", "", "neuron-set `FILE` (JSON, format neuron-sets)")
-	fs.StringVar(&iv.deactivate, "deactivate", "", "comma-separated neuron-set `NAMES` to zero at mlp.hook_act, at every position")
-	fs.Var(&iv.scale, "scale", "scale a neuron set: `NAME=FACTOR` (repeatable)")
+	fs.StringVar(&iv.deactivate, "deactivate", "", "comma-separated neuron-set `NAMES` to zero, at every position: set names, or values in Chinese or English with or without /zh or /en (Prosperity, prosperity/zh, 富强/zh)")
+	fs.Var(&iv.scale, "scale", "scale a neuron set: `NAME=FACTOR` (repeatable; NAME as for --deactivate)")
 }
 
 func (iv *interventions) any() bool { return iv.deactivate != "" || len(iv.scale) > 0 }
@@ -96,17 +95,38 @@ func (iv *interventions) hooks(m *engine.Model) (*hooks.Hooks, error) {
 	}
 	h := hooks.New(m.Config.Layers)
 	if iv.deactivate != "" {
-		names := strings.Split(iv.deactivate, ",")
+		names, err := resolveSetNames(f, iv.neurons, "--deactivate", strings.Split(iv.deactivate, ","))
+		if err != nil {
+			return nil, err
+		}
 		if err := hooks.ZeroSets(h, f, names, hooks.When{}); err != nil {
 			return nil, fmt.Errorf("--deactivate: %w", err)
 		}
 	}
 	for _, s := range iv.scale {
-		if err := hooks.ScaleSets(h, f, []string{s.name}, s.factor, hooks.When{}); err != nil {
+		names, err := resolveSetNames(f, iv.neurons, "--scale", []string{s.name})
+		if err != nil {
+			return nil, err
+		}
+		if err := hooks.ScaleSets(h, f, names, s.factor, hooks.When{}); err != nil {
 			return nil, fmt.Errorf("--scale %s: %w", s.name, err)
 		}
 	}
 	return h, nil
+}
+
+// resolveSetNames maps the names a user gave (values in Chinese or English,
+// with or without /zh, /en) to the sets of f, read from path.
+func resolveSetNames(f *hooks.NeuronSetFile, path, flagName string, requested []string) ([]string, error) {
+	avail := make([]string, len(f.NeuronSets))
+	for i, s := range f.NeuronSets {
+		avail[i] = s.Name
+	}
+	names, err := cvoice.ResolveSetNames(avail, requested)
+	if err != nil {
+		return nil, usageErr("%s: %s: %v", flagName, path, err)
+	}
+	return names, nil
 }
 
 // loadData reads a C-voice JSONL file, or the embedded sample when path is
@@ -116,7 +136,7 @@ func loadData(path string) (*cvoice.Dataset, string, error) {
 		d, err := sample.Load()
 		return d, sample.Name, err
 	}
-	d, err := cvoice.LoadJSONL(path)
+	d, err := cvoice.LoadJSONL(splitTags(path)...)
 	return d, path, err
 }
 

@@ -14,10 +14,11 @@ import (
 // would run on a real model, and prints each command line so it can be
 // repeated with a downloaded model.
 func runDemo(e *env, args []string) error {
-	fs := newFlags(e, "demo", "[--out DIR]")
+	fs := newFlags(e, "demo", "[--out DIR] [--items N] [--threads N]")
 	out := fs.String("out", "valueexp-demo", "output `DIR` (model, counts, neurons, results, report.md and its plots)")
 	items := fs.Int("items", 4, "evaluation items per value and language")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	fs.alias("t", "threads")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func (c *layerCapture) Observe(p hooks.Point, t hooks.Tensor, _ *hooks.Rows) {
 }
 
 func runDump(e *env, args []string) error {
-	fs := newFlags(e, "dump", "--model PATH (--tokens 1,2,3 | --prompt TEXT) --out FILE.safetensors")
+	fs := newFlags(e, "dump", "--model PATH (--tokens 1,2,3 | --prompt TEXT) --out FILE.safetensors [--threads N] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR)]")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	tokens := fs.String("tokens", "", "token `IDS`, e.g. 1,2,3")
 	prompt := fs.String("prompt", "", "`TEXT` to tokenize (with the model's BOS rules) instead of --tokens")
@@ -33,6 +33,7 @@ func runDump(e *env, args []string) error {
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	var iv interventions
 	iv.register(fs)
+	fs.alias("t", "threads")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -51,6 +52,11 @@ func runDump(e *env, args []string) error {
 	if *tokens != "" {
 		if ids, err = parseIDs(*tokens); err != nil {
 			return usageErr("--tokens: %v", err)
+		}
+		for i, id := range ids {
+			if id < 0 || int(id) >= m.Config.VocabSize {
+				return usageErr("--tokens: id %d (position %d) outside the vocabulary [0, %d)", id, i, m.Config.VocabSize)
+			}
 		}
 	} else {
 		tok, err := tokenizer.Load(*model)

@@ -13,27 +13,35 @@ import (
 )
 
 func runEvaluate(e *env, args []string) error {
-	fs := newFlags(e, "evaluate", "--model M [--data FILE] --neurons NEURONS.json [--deactivate all|NAME,...] [--mode likelihood|generate] [--swap-order] --out RESULTS.json")
-	model := fs.String("model", "", "model `PATH`")
-	data := fs.String("data", "", "C-voice JSONL `FILE` (default: the embedded sample)")
+	fs := newFlags(e, "evaluate", "--model PATH [--data FILE.jsonl,...] [--neurons NEURONS.json [--deactivate all|NAME,...]] [--mode likelihood|generate] [--swap-order] [--lang zh|en|both] [--max-items N] [--max-tokens 250] [--chat auto|on|off] [--seed 1] [--no-random-control] [--same-language] [--threads N] --out RESULTS.json")
+	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
+	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from identify (omit to evaluate the plain model only)")
-	deactivate := fs.String("deactivate", "all", "neuron sets to switch off, one at a time: all, or comma-separated `NAMES`")
-	mode := fs.String("mode", "likelihood", "likelihood (forced A/B probabilities) or generate (the authors' prompt, parsed percentages)")
+	deactivate := fs.String("deactivate", "all", "neuron sets to switch off, one at a time: all, or comma-separated `NAMES` (set names, or values in Chinese or English with or without /zh or /en)")
+	mode := fs.String("mode", "likelihood", "`likelihood|generate`: forced A/B probabilities, or the authors' prompt with parsed percentages")
 	swap := fs.Bool("swap-order", false, "also ask every item with the aligned option second")
-	lang := fs.String("lang", "both", "languages to evaluate: zh, en or both")
+	lang := fs.String("lang", "both", "languages to evaluate: `zh|en|both`")
 	maxItems := fs.Int("max-items", 0, "items per value and language (0: all; the authors used the first 100)")
 	maxTokens := fs.Int("max-tokens", 250, "generation budget per answer in generate mode")
-	chat := fs.String("chat", "auto", "wrap prompts in the model's chat template: auto (if it has one), on, off")
+	chat := fs.String("chat", "auto", "wrap prompts in the model's chat template: `auto|on|off` (auto: if it has one)")
 	seed := fs.Uint64("seed", 1, "seed of the random control sets")
 	noRandom := fs.Bool("no-random-control", false, "skip the random same-size control sets")
 	sameLang := fs.Bool("same-language", false, "evaluate a per-language set (诚信/zh) only on its own language (default: on both)")
 	out := fs.String("out", "", "results `FILE` (JSON)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	fs.alias("n", "max-tokens")
+	fs.alias("t", "threads")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
 	if *model == "" || *out == "" {
 		return usageErr("--model and --out are required")
+	}
+	if *maxTokens <= 0 {
+		return usageErr("--max-tokens (-n) must be positive, got %d", *maxTokens)
+	}
+	if *maxItems < 0 {
+		return usageErr("--max-items must not be negative, got %d", *maxItems)
 	}
 	langs, err := parseLanguages(*lang)
 	if err != nil {
@@ -71,7 +79,9 @@ func runEvaluate(e *env, args []string) error {
 			return err
 		}
 		if *deactivate != "all" {
-			names = strings.Split(*deactivate, ",")
+			if names, err = resolveSetNames(sets, *neurons, "--deactivate", strings.Split(*deactivate, ",")); err != nil {
+				return err
+			}
 		}
 	}
 	conds, err := evaluate.Conditions(sets, names, m.Shape(), opt)
@@ -102,6 +112,7 @@ func runEvaluate(e *env, args []string) error {
 				c.ValueEnglish, c.Language, c.SupportRate, 100*c.AlignedChoiceRate, c.Items, c.ParseFailures)
 		}
 	}
+	printLargestEffects(e.stderr, res, 8)
 	fmt.Fprintf(e.stderr, "wrote %s: %d conditions x %d cells\n", *out, len(res.Conditions), len(res.Cells))
 	return nil
 }

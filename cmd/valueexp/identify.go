@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -22,7 +23,7 @@ func (s *ptFlag) Set(v string) error {
 // runIdentify selects value-specific neurons from activation counts and
 // writes them as a neuron-set file whose set names are the tags.
 func runIdentify(e *env, args []string) error {
-	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] --out NEURONS.json")
+	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] [--top-rate X --filter-rate X --bar-ratio X] [--legacy-question-normalisation] [--pos TAGS --neg TAGS --top-n N --min-delta X] [--random-control [--seed 1]] --out NEURONS.json")
 	counts := fs.String("counts", "", "counts `FILE` written by valueexp record or merge")
 	var pts ptFlag
 	fs.Var(&pts, "pt", "torch.save count `FILE` ({value}-{view}.pt with over_zero, token_num, question_num), repeatable; one tag per file, named after it")
@@ -43,6 +44,7 @@ func runIdentify(e *env, args []string) error {
 	draws := fs.Int("random-draws", identify.DefaultRandomDraws, "random control draws per set (`K`), so the control shows its own spread")
 	from := fs.String("random-from", "outside", "random controls are drawn from the neurons in no value set (outside) or from all neurons (all)")
 	out := fs.String("out", "", "output neuron-set `FILE` (JSON)")
+	allowIncomplete := fs.Bool("allow-incomplete", false, "accept --counts that cover only some of the job's items (a merge of some shards); the output's provenance records how many")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -51,6 +53,17 @@ func runIdentify(e *env, args []string) error {
 	}
 	if (*counts == "") == (len(pts) == 0) {
 		return usageErr("give --counts or --pt, not both or neither")
+	}
+	for _, r := range []struct {
+		flag string
+		v    float64
+	}{{"--top-rate", *topRate}, {"--filter-rate", *filterRate}, {"--bar-ratio", *barRatio}} {
+		if !(r.v >= 0 && r.v <= 1) {
+			return usageErr("%s must be in [0, 1], got %g", r.flag, r.v)
+		}
+	}
+	if *topN < 0 {
+		return usageErr("--top-n must not be negative, got %d", *topN)
 	}
 	if *perLang && *pooled {
 		return usageErr("--per-language and --pooled exclude each other")
@@ -94,12 +107,18 @@ func runIdentify(e *env, args []string) error {
 	var src identify.Source
 	var err error
 	if *counts != "" {
-		c, src, err = identify.LoadRecord(*counts)
+		c, src, err = identify.LoadRecordWith(*counts, identify.RecordOptions{AllowIncomplete: *allowIncomplete})
 	} else {
 		c, src, err = identify.LoadPT(pts...)
 	}
 	if err != nil {
+		if errors.Is(err, identify.ErrIncomplete) {
+			return fmt.Errorf("%w (--allow-incomplete)", err)
+		}
 		return err
+	}
+	if src.Incomplete != nil {
+		fmt.Fprintf(e.stderr, "warning: %s holds only %d of %d items; the sets rest on part of the data (recorded in their provenance)\n", *counts, src.Incomplete.Items, src.Incomplete.Of)
 	}
 	res, err := identify.Identify(c, opt)
 	if err != nil {

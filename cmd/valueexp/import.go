@@ -7,7 +7,8 @@ import (
 )
 
 func runImport(e *env, args []string) error {
-	fs := newFlags(e, "import", "--xlsx FILE [--xlsx FILE...] --out FILE.jsonl")
+	fs := newFlags(e, "import", "--xlsx FILE [--xlsx FILE...] [--skip-incomplete] --out FILE.jsonl\n\n"+
+		"Converts the authors' C-voice workbooks to this project's JSONL data format.\n\n"+dataSchemaHelp())
 	var files stopList
 	fs.Var(&files, "xlsx", "the authors' workbook `FILE` (test-zh-200.xlsx or {value}-final.xlsx; repeatable; more may follow as arguments)")
 	out := fs.String("out", "", "output JSONL `FILE`")

@@ -8,7 +8,7 @@ import (
 
 func runInspect(e *env, args []string) error {
 	fs := newFlags(e, "inspect", "--model PATH [--json]")
-	model := fs.String("model", "", "a .gguf file, a .safetensors file or a Hugging Face folder")
+	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err

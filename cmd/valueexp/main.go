@@ -12,9 +12,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
-	"strings"
 )
 
 // command is one subcommand: it parses its own flags from args.
@@ -45,6 +46,9 @@ func commands() map[string]command {
 		"evaluate": {"measure value decisions with neuron sets deactivated", runEvaluate},
 		"report":   {"Markdown report with plots", runReport},
 		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
+		"sample":   {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
+		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
+		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
 	}
 }
 
@@ -58,22 +62,34 @@ var errUsage = errors.New("usage")
 
 func run(e *env, args []string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	switch {
+	case len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
 		usage(e.stdout, cmds)
 		return 0
+	case args[0] == "help" && (len(args) == 1 || args[1] == "help"):
+		usage(e.stdout, cmds)
+		return 0
+	case args[0] == "help": // valueexp help CMD is valueexp CMD --help
+		args = []string{args[1], "--help"}
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
-		fmt.Fprintf(e.stderr, "valueexp: unknown command %q\n\n", args[0])
-		usage(e.stderr, cmds)
+		fmt.Fprintf(e.stderr, "valueexp: unknown command %q", args[0])
+		if near := nearest(args[0], slices.Sorted(maps.Keys(cmds))); near != "" {
+			fmt.Fprintf(e.stderr, "; did you mean %q?", near)
+		}
+		fmt.Fprintln(e.stderr, "\nRun valueexp help for the list of commands.")
 		return 2
 	}
-	if err := c.run(e, args[1:]); err != nil {
+	if err := withModelRefs(e, c.run, args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		fmt.Fprintf(e.stderr, "valueexp %s: %v\n", args[0], err)
 		if errors.Is(err, errUsage) {
+			fmt.Fprintf(e.stderr, "Run valueexp %s --help for its flags.\n", args[0])
 			return 2
 		}
 		return 1
@@ -83,7 +99,7 @@ func run(e *env, args []string) int {
 
 func usage(w io.Writer, cmds map[string]command) {
 	fmt.Fprintln(w, "valueexp: value neurons in language models, on a pure-Go inference engine")
-	fmt.Fprintln(w, "\nUsage: valueexp COMMAND [flags]   (valueexp COMMAND -h for its flags)")
+	fmt.Fprintln(w, "\nUsage: valueexp COMMAND [flags]   (valueexp help COMMAND, or valueexp COMMAND --help, for its flags)")
 	fmt.Fprintln(w, "\nCommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {
@@ -93,50 +109,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
-}
-
-// newFlags returns a flag set whose errors are returned, not printed and exited on.
-func newFlags(e *env, name, synopsis string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: valueexp %s %s\n\nFlags:\n", name, synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-// parseFlags parses args and reports flag errors and stray arguments as usage
-// errors. Flags may follow positional arguments ("import a.xlsx b.xlsx --out
-// x"), as users type them; fs.Args() then holds every positional argument.
-func parseFlags(fs *flag.FlagSet, args []string, allowArgs bool) error {
-	var positional []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return err
-			}
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			break
-		}
-		if rest[0] == "--" { // everything after -- is positional
-			positional = append(positional, rest[1:]...)
-			break
-		}
-		positional = append(positional, rest[0])
-		args = rest[1:]
-	}
-	if !allowArgs && len(positional) > 0 {
-		return fmt.Errorf("%w: unexpected arguments %q", errUsage, strings.Join(positional, " "))
-	}
-	// Leave the positional arguments where callers look for them.
-	_ = fs.Parse(append([]string{"--"}, positional...))
-	return nil
-}
-
-func usageErr(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, a...))
+	fmt.Fprintln(w, "\nFlags mean the same in every command that has them: --model PATH, --out FILE,")
+	fmt.Fprintln(w, "--data FILE.jsonl, --lang zh|en|both, --seed N, --threads N (-t), --max-tokens N (-n).")
+	fmt.Fprintln(w, "valueexp --version prints the version, the Go version and the kernel level.")
 }

@@ -176,7 +176,7 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"nosuch"}, `unknown command "nosuch"`},
 		{[]string{"dump", "--model", "x"}, "--model and --out are required"},
-		{[]string{"dump", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"dump", "--bogus"}, "unknown flag --bogus"},
 		{[]string{"generate", "--model", "m", "--prompt", "p", "--compare"}, "--compare needs"},
 		{[]string{"tokenize", "--model", "m"}, "exactly one of TEXT"},
 		{[]string{"evaluate", "--model", "m", "--out", "o", "--mode", "vote"}, `--mode "vote"`},

@@ -21,22 +21,26 @@ import (
 // runRecord counts, per (value, language) tag, how often each FFN neuron
 // fires while the model reads (or answers) the C-voice activation items.
 func runRecord(e *env, args []string) error {
-	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--shard i/n|auto/n] --out COUNTS.safetensors")
+	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--count text|generated] [--max-tokens N] [--shard i/n|auto/n | --shards N] [--fresh] [--threads N] --out COUNTS.safetensors")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
-	lang := fs.String("lang", "both", "languages to count: zh, en or both (tags zh first)")
-	count := fs.String("count", "text", "which tokens to count: `text` (story, choices and rationale as plain text, every token) or generated (the authors' variant: only tokens the model generates answering a role-play prompt)")
-	maxNew := fs.Int("max-new-tokens", record.DefaultMaxNewTokens, "answer length for --count generated")
+	lang := fs.String("lang", "both", "languages to count: `zh|en|both` (tags zh first)")
+	count := fs.String("count", "text", "which tokens to count: `text|generated`: text (story, choices and rationale as plain text, every token) or generated (the authors' variant: only tokens the model generates answering a role-play prompt)")
+	maxNew := fs.Int("max-tokens", record.DefaultMaxNewTokens, "answer length for --count generated")
 	batchTokens := fs.Int("batch-tokens", record.DefaultBatchTokens, "tokens packed into one forward pass (--count text)")
 	genBatch := fs.Int("gen-batch", record.DefaultGenBatch, "prompts answered together (--count generated)")
 	shard := fs.String("shard", "", "count only shard `i/n` (items i, i+n, ...); auto/n takes i from $JOB_COMPLETION_INDEX or $SLURM_ARRAY_TASK_ID")
 	shards := fs.Int("shards", 0, "shorthand for --shard auto/`N`")
 	every := fs.Int("checkpoint-every", 50, "save a checkpoint (OUT.partial) every `N` batches; 0: only on interrupt")
 	fresh := fs.Bool("fresh", false, "ignore an existing checkpoint or output and start over")
+	overwrite := fs.Bool("overwrite", false, "replace --out even when it holds another shard's finished counts")
 	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
 	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
-	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: auto (when the model has one), on or off")
+	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: `auto|on|off` (auto: when the model has one)")
+	fs.alias("n", "max-tokens")
+	fs.alias("t", "threads")
+	fs.deprecate("max-new-tokens", "max-tokens")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -65,11 +69,14 @@ func runRecord(e *env, args []string) error {
 		return usageErr("--chat %q: want auto, on or off", *chat)
 	}
 	if *batchTokens <= 0 || *genBatch <= 0 || *maxNew <= 0 || *every < 0 {
-		return usageErr("--batch-tokens, --gen-batch and --max-new-tokens must be positive, --checkpoint-every ≥ 0")
+		return usageErr("--batch-tokens, --gen-batch and --max-tokens must be positive, --checkpoint-every ≥ 0")
 	}
 
 	items, err := loadRecordItems(*data)
 	if err != nil {
+		return err
+	}
+	if err := checkRecordData(items, langs); err != nil {
 		return err
 	}
 	units, tags, err := record.Units(items, langs, mode)
@@ -133,13 +140,15 @@ func runRecord(e *env, args []string) error {
 		Units: units, Tags: tags, Langs: langNames, Mode: mode, Shard: sh,
 		BatchTokens: *batchTokens, GenBatch: *genBatch, MaxNewTokens: *maxNew,
 		Out: *out, CheckpointEvery: *every, Fresh: *fresh || !*resume, Interrupt: interrupt,
-		Progress: prog.update,
+		Progress: prog.update, Overwrite: *overwrite,
+		Note: func(s string) { fmt.Fprintf(e.stderr, "record: note: %s\n", s) },
 	}
 	fmt.Fprintf(e.stderr, "record: %s, %d items (%s, shard %v: %d items), %d tags, counting %s tokens\n",
 		job.ModelName, len(units), *lang, sh, sh.Size(len(units)), len(tags), mode)
 	if template != "" {
 		fmt.Fprintf(e.stderr, "record: prompts use the model's chat template (%s)\n", template)
 	}
+	reportCheckpoint(e, *out, sh, len(units), job.Fresh)
 	res, err := job.Run(ctx)
 	prog.finish()
 	if err != nil {
@@ -156,7 +165,8 @@ func runRecord(e *env, args []string) error {
 	case res.AlreadyDone:
 		fmt.Fprintf(e.stderr, "record: %s already holds this job's shard %v; nothing to do (--fresh recounts)\n", *out, sh)
 	case res.Resumed > 0:
-		fmt.Fprintf(e.stderr, "record: resumed after %d items\n", res.Resumed)
+		fmt.Fprintf(e.stderr, "record: resumed from %s after %d items; counted the other %d in this run\n",
+			record.CheckpointPath(*out), res.Resumed, sh.Size(len(units))-res.Resumed)
 	}
 	if c.Manifest.Truncated > 0 {
 		fmt.Fprintf(e.stderr, "record: %d texts were cut at the context length of %d tokens\n", c.Manifest.Truncated, m.Config.ContextLength)
@@ -172,6 +182,28 @@ func runRecord(e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stderr)
 	return nil
+}
+
+// reportCheckpoint says, before the run starts, that an earlier run's
+// checkpoint exists and how far it got; Run then resumes from it (or says
+// why it cannot), unless fresh, when it is ignored and overwritten.
+func reportCheckpoint(e *env, out string, sh record.Shard, units int, fresh bool) {
+	path := record.CheckpointPath(out)
+	st, err := os.Stat(path)
+	if err != nil {
+		return
+	}
+	c, err := record.Load(path)
+	if err != nil {
+		return // Run reports what is wrong with it
+	}
+	if fresh {
+		fmt.Fprintf(e.stderr, "record: --fresh: ignoring checkpoint %s (%d items counted, saved %s); starting over\n",
+			path, c.Manifest.Coverage.Items(), st.ModTime().Format("2006-01-02 15:04:05"))
+		return
+	}
+	fmt.Fprintf(e.stderr, "record: resuming from checkpoint %s (saved %s): %d of %d items of shard %v already counted (--fresh starts over)\n",
+		path, st.ModTime().Format("2006-01-02 15:04:05"), c.Manifest.Coverage.Items(), sh.Size(units), sh)
 }
 
 // loadRecordItems reads comma-separated JSONL files, or the embedded sample.

@@ -14,7 +14,7 @@ import (
 )
 
 func runReport(e *env, args []string) error {
-	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE] --out DIR [--title TEXT] [--demo]")
+	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE] --out DIR [--title TEXT] [--demo] [--model FILE]")
 	counts := fs.String("counts", "", "activation counts `FILE` from valueexp record (safetensors)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from valueexp identify (JSON)")
 	results := fs.String("results", "", "evaluation results `FILE` from valueexp evaluate (JSON)")

@@ -37,15 +37,16 @@ small SentencePiece one (specials, 256 byte tokens, common English pieces, the
 The file says valueexp.synthetic = true.`
 
 func runSynth(e *env, args []string) error {
-	fs := newFlags(e, "synth", "--shape NAME --dtype TYPE --out FILE.gguf [--arch ARCH] [--seed N] [--layers N]\n\n"+synthHelp)
-	arch := fs.String("arch", "", "architecture: must match a real shape; llama, qwen2 or qwen3 for tiny/small (default qwen2)")
+	fs := newFlags(e, "synth", "--shape NAME [--dtype TYPE] --out FILE.gguf [--arch ARCH] [--seed N] [--layers N] [--vocab N] [--threads N]\n\n"+synthHelp)
+	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2 or qwen3 for tiny/small (default qwen2)")
 	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
-	dtype := fs.String("dtype", "f16", "tensor type mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
+	dtype := fs.String("dtype", "f16", "tensor `TYPE` mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
 	out := fs.String("out", "", "output `FILE` (.gguf)")
 	seed := fs.Uint64("seed", 1, "random seed")
 	layers := fs.Int("layers", 0, "override the layer count (0: the shape's)")
 	vocab := fs.Int("vocab", 0, "override the vocabulary size (0: the shape's)")
 	threads := fs.Int("threads", 0, "threads drawing and quantizing weights (0: all cores; does not change the output)")
+	fs.alias("t", "threads")
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}

@@ -10,8 +10,8 @@ import (
 )
 
 func runTokenize(e *env, args []string) error {
-	fs := newFlags(e, "tokenize", "--model PATH [--add-special] [--parse-special] (TEXT | --jsonl FILE | --decode 1,2,3)")
-	model := fs.String("model", "", "a .gguf file (vocab-only ones too), a tokenizer.json, or a Hugging Face folder")
+	fs := newFlags(e, "tokenize", "--model PATH [--add-special] [--parse-special] (TEXT | --jsonl FILE | --decode IDS)")
+	model := fs.String("model", "", "model or tokenizer `PATH`: a .gguf file (vocab-only ones too), a tokenizer.json, or a Hugging Face folder")
 	addSpecial := fs.Bool("add-special", false, "add BOS/EOS as the model's own rules say")
 	parseSpecial := fs.Bool("parse-special", false, "turn special-token text such as <|im_start|> into its id (off for untrusted text)")
 	jsonl := fs.String("jsonl", "", "read JSON lines with a \"text\" field from `FILE` (- for stdin) and write each back with \"ids\" added")

@@ -30,3 +30,28 @@ func joinErrors(errs []error) error {
 	shown = append(shown, fmt.Errorf("... and %d more errors", len(errs)-MaxReportedErrors))
 	return errors.Join(shown...)
 }
+
+// errorList keeps the first MaxReportedErrors errors and counts the rest,
+// so a file of a million bad lines costs no more memory than one of
+// twenty; err gives what joinErrors would for the full list.
+type errorList struct {
+	errs []error
+	more int
+}
+
+func (l *errorList) add(err error) {
+	if len(l.errs) < MaxReportedErrors {
+		l.errs = append(l.errs, err)
+		return
+	}
+	l.more++
+}
+
+func (l *errorList) len() int { return len(l.errs) + l.more }
+
+func (l *errorList) err() error {
+	if l.more == 0 {
+		return errors.Join(l.errs...)
+	}
+	return errors.Join(append(l.errs[:len(l.errs):len(l.errs)], fmt.Errorf("... and %d more errors", l.more))...)
+}

@@ -89,6 +89,10 @@ func ImportXLSXWith(opts ImportOptions, paths ...string) (ImportResult, error) {
 					errs = append(errs, fmt.Errorf("%s: duplicate id %q (also from %s)", it.Source, it.ID, first))
 					continue
 				}
+				if err := checkLineLength(it); err != nil {
+					errs = append(errs, fmt.Errorf("%s: item %s: %w", it.Source, it.ID, err))
+					continue
+				}
 				seen[it.ID] = it.Source
 				res.Items = append(res.Items, it)
 			}

@@ -12,9 +12,44 @@ import (
 	"unicode/utf8"
 )
 
-// MaxLineBytes is the longest JSONL line accepted (16 MiB): items are
-// paragraphs, so a longer line means a broken file, not a long story.
+// MaxLineBytes is the longest JSONL line accepted, its newline included
+// (16 MiB): items are paragraphs, so a longer line means a broken file, not
+// a long story. It is the one line limit of the project's JSONL: ReadJSONL
+// (so record, evaluate and every other reader of items) refuses longer
+// lines, and WriteJSONL and the xlsx import refuse items whose line would
+// be longer, so nothing is written that the readers then refuse. The
+// tokenize command's --jsonl reader should use it too.
+//
+// Memory: ReadJSONL holds one line (at most MaxLineBytes, in a buffer that
+// grows to it) and that line's decoded fields (at most about twice the
+// line) beyond the items it returns and their ids (a few times the bytes
+// of the lines they came from); it keeps at most MaxReportedErrors errors
+// and counts the rest. So its peak heap stays under about 4 × the input
+// + 4 × MaxLineBytes.
 const MaxLineBytes = 16 << 20
+
+// ErrLineTooLong is returned (wrapped) for an item whose JSONL line would
+// exceed MaxLineBytes.
+var ErrLineTooLong = errors.New("JSONL line too long")
+
+// checkLineLength reports whether the item's JSONL line (with newline)
+// fits in MaxLineBytes.
+func checkLineLength(it Item) error {
+	// JSON escaping at most sextuples a byte ("\u0000"), so short items
+	// need no encoding to be sure.
+	n := len(it.ID) + len(it.Conflict) + len(it.Context) + len(it.Aligned) + len(it.Violating) + len(it.Rationale) + len(it.Source)
+	if 6*n+1024 <= MaxLineBytes {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := encodeItem(&buf, it); err != nil {
+		return err
+	}
+	if buf.Len() > MaxLineBytes {
+		return fmt.Errorf("%w: its JSONL line would be %d bytes, over the %d that record, evaluate and every JSONL reader accept", ErrLineTooLong, buf.Len(), MaxLineBytes)
+	}
+	return nil
+}
 
 // The schema's fields, in the order they are written.
 const (
@@ -154,6 +189,11 @@ func parseItem(line []byte) (Item, []error) {
 	return it, errs
 }
 
+// maxObjectFields bounds the fields of one item object (the schema has
+// 11), so a line of a million tiny fields costs neither a million map
+// entries nor a million "unknown field" errors.
+const maxObjectFields = 64
+
 // decodeObject reads one JSON object into its raw fields, refusing
 // duplicate keys (encoding/json would silently keep the last) and anything
 // after the closing brace.
@@ -169,6 +209,9 @@ func decodeObject(line []byte) (map[string]json.RawMessage, []string, error) {
 	fields := map[string]json.RawMessage{}
 	var order []string
 	for dec.More() {
+		if len(order) >= maxObjectFields {
+			return nil, nil, fmt.Errorf("more than %d fields", maxObjectFields)
+		}
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, nil, fmt.Errorf("bad JSON: %w", err)
@@ -221,7 +264,7 @@ func readJSONL(r io.Reader, name string, seen map[string]string) ([]Item, error)
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), MaxLineBytes)
 	var items []Item
-	var errs []error
+	var errs errorList
 	lineNo := 0
 	for sc.Scan() {
 		lineNo++
@@ -234,28 +277,27 @@ func readJSONL(r io.Reader, name string, seen map[string]string) ([]Item, error)
 		}
 		it, problems := parseItem(line)
 		for _, p := range problems {
-			errs = append(errs, &LineError{File: name, Line: lineNo, Err: p})
+			errs.add(&LineError{File: name, Line: lineNo, Err: p})
 		}
 		if it.ID != "" {
-			here := fmt.Sprintf("%s:%d", name, lineNo)
 			if first, dup := seen[it.ID]; dup {
-				errs = append(errs, &LineError{File: name, Line: lineNo, Err: &FieldError{Field: fieldID, Msg: fmt.Sprintf("duplicate id %q (first at %s)", it.ID, first)}})
+				errs.add(&LineError{File: name, Line: lineNo, Err: &FieldError{Field: fieldID, Msg: fmt.Sprintf("duplicate id %q (first at %s)", it.ID, first)}})
 			} else {
-				seen[it.ID] = here
+				seen[it.ID] = fmt.Sprintf("%s:%d", name, lineNo)
 			}
 		}
-		if len(problems) == 0 {
+		if len(problems) == 0 && errs.len() == 0 {
 			items = append(items, it)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+			err = fmt.Errorf("%w: over %d bytes", ErrLineTooLong, MaxLineBytes)
 		}
-		errs = append(errs, &LineError{File: name, Line: lineNo + 1, Err: err})
+		errs.add(&LineError{File: name, Line: lineNo + 1, Err: err})
 	}
-	if len(errs) > 0 {
-		return nil, joinErrors(errs)
+	if errs.len() > 0 {
+		return nil, errs.err()
 	}
 	return items, nil
 }
@@ -311,6 +353,9 @@ func checkItems(items []Item) error {
 	for i, it := range items {
 		for _, p := range it.problems(nil) {
 			errs = append(errs, fmt.Errorf("item %d (id %q): %w", i, it.ID, p))
+		}
+		if err := checkLineLength(it); err != nil {
+			errs = append(errs, fmt.Errorf("item %d (id %q): %w", i, it.ID, err))
 		}
 		if first, dup := seen[it.ID]; dup && it.ID != "" {
 			errs = append(errs, fmt.Errorf("item %d: %w", i, &FieldError{Field: fieldID, Msg: fmt.Sprintf("duplicate id %q (first at item %d)", it.ID, first)}))

@@ -158,7 +158,7 @@ func TestReadJSONLLongLines(t *testing.T) {
 	}
 	tooLong := act("context", fmt.Sprintf("%q", strings.Repeat("x", MaxLineBytes)))
 	_, err = ReadJSONL(strings.NewReader(act("id", `"short"`)+"\n"+tooLong), "big.jsonl")
-	if err == nil || !strings.Contains(err.Error(), "big.jsonl:2: line longer than") {
+	if !errors.Is(err, ErrLineTooLong) || !strings.Contains(err.Error(), "big.jsonl:2: ") {
 		t.Errorf("error = %v", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -31,6 +32,28 @@ type Source struct {
 	Files  []string          // the counts files, as given
 	SHA256 []string          // their digests, in the same order
 	Shape  *hooks.ModelShape // the model's shape, when the files record it
+	// Incomplete is set when the counts cover only part of their job
+	// (accepted only with RecordOptions.AllowIncomplete); it is written
+	// into every set's provenance.
+	Incomplete *Coverage
+}
+
+// Coverage says how many of a job's items some counts hold.
+type Coverage struct {
+	Items int `json:"items"` // items counted
+	Of    int `json:"of"`    // items of the whole job
+}
+
+// ErrIncomplete is returned (wrapped) by LoadRecord for counts that cover
+// only part of their job.
+var ErrIncomplete = errors.New("identify: incomplete counts")
+
+// RecordOptions configure LoadRecordWith.
+type RecordOptions struct {
+	// AllowIncomplete accepts counts that cover only some of their job's
+	// items (a merge of some of the shards); the selection then rests on
+	// part of the data, which the output's provenance records.
+	AllowIncomplete bool
 }
 
 // FileSHA256 returns the hex SHA-256 of a file's bytes.
@@ -73,14 +96,28 @@ func FromRecord(c *record.Counts) (selection.Counts, error) {
 	return out, nil
 }
 
-// LoadRecord reads a record counts file and converts it (FromRecord).
+// LoadRecord reads a record counts file and converts it (FromRecord). It
+// refuses counts that cover only part of their job (see LoadRecordWith).
 func LoadRecord(path string) (selection.Counts, Source, error) {
+	return LoadRecordWith(path, RecordOptions{})
+}
+
+// LoadRecordWith is LoadRecord with options.
+func LoadRecordWith(path string, opt RecordOptions) (selection.Counts, Source, error) {
 	c, err := record.Load(path)
 	if err != nil {
 		return selection.Counts{}, Source{}, err
 	}
 	if c.Manifest.Partial {
 		return selection.Counts{}, Source{}, fmt.Errorf("identify: %s is an unfinished checkpoint of shard %v; finish the run first", path, c.Manifest.Shard)
+	}
+	var incomplete *Coverage
+	if !c.Manifest.Complete {
+		incomplete = &Coverage{Items: c.Manifest.Coverage.Items(), Of: c.Manifest.Items}
+		if !opt.AllowIncomplete {
+			return selection.Counts{}, Source{}, fmt.Errorf("%w: %s holds %d of the job's %d items (shard %v); merge the remaining shards into it, or allow incomplete counts explicitly",
+				ErrIncomplete, path, incomplete.Items, incomplete.Of, c.Manifest.Shard)
+		}
 	}
 	sc, err := FromRecord(c)
 	if err != nil {
@@ -91,7 +128,7 @@ func LoadRecord(path string) (selection.Counts, Source, error) {
 		return selection.Counts{}, Source{}, err
 	}
 	shape := c.Manifest.Shape
-	return sc, Source{Files: []string{path}, SHA256: []string{sum}, Shape: &shape}, nil
+	return sc, Source{Files: []string{path}, SHA256: []string{sum}, Shape: &shape, Incomplete: incomplete}, nil
 }
 
 // PTTag names the tag of a torch.save counts file after the file:
@@ -183,6 +220,20 @@ func ptFields(v any) (oz []int64, layers, dim int, tokens float64, questions int
 		questions = int64(x)
 	default:
 		return nil, 0, 0, 0, 0, fmt.Errorf("question_num is %T", x)
+	}
+	// Every count is a number of tokens on which a neuron fired, so it
+	// lies in [0, token_num]; a file that says otherwise would give
+	// probabilities above 1.
+	if !(tokens >= 0 && tokens <= 1<<53) {
+		return nil, 0, 0, 0, 0, fmt.Errorf("token_num %v is not a token count", tokens)
+	}
+	if questions < 0 {
+		return nil, 0, 0, 0, 0, fmt.Errorf("question_num %d is negative", questions)
+	}
+	for i, v := range oz {
+		if v < 0 || float64(v) > tokens {
+			return nil, 0, 0, 0, 0, fmt.Errorf("over_zero[%d][%d] = %d is outside [0, token_num = %v]", i/t.Shape[1], i%t.Shape[1], v, tokens)
+		}
 	}
 	return oz, t.Shape[0], t.Shape[1], tokens, questions, nil
 }
@@ -533,6 +584,9 @@ type provenance struct {
 	Pool               string   `json:"pool,omitempty"`  // what the control was drawn from
 	CountsFiles        []string `json:"counts_files"`
 	CountsSHA256       []string `json:"counts_sha256"`
+	// IncompleteCounts is set when the counts covered only part of their
+	// job.
+	IncompleteCounts *Coverage `json:"incomplete_counts,omitempty"`
 }
 
 // NeuronSets writes the result as a neuron-set file: one set per tag at
@@ -597,7 +651,7 @@ func NeuronSets(r *Result, src Source, opt Options) (*hooks.NeuronSetFile, error
 
 func provenanceOf(s *selection.Selection, opt Options, src Source) provenance {
 	p := s.Params
-	pr := provenance{Method: p.Method, Tags: s.Tags, CountsFiles: src.Files, CountsSHA256: src.SHA256}
+	pr := provenance{Method: p.Method, Tags: s.Tags, CountsFiles: src.Files, CountsSHA256: src.SHA256, IncompleteCounts: src.Incomplete}
 	switch p.Method {
 	case "vape":
 		pr.Normaliser = p.Normaliser.String()

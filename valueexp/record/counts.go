@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -145,6 +146,11 @@ func (c *Counts) Save(path string) error {
 	}
 	_, err = c.WriteTo(tmp)
 	if err == nil {
+		// CreateTemp makes the file private; counts are not secret, and
+		// should have the mode of every other output.
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -175,6 +181,11 @@ func Load(path string) (*Counts, error) {
 
 // Parse decodes a counts file, checking that the manifest agrees with the
 // counts it describes.
+//
+// Memory: the counts take what hooks.ParseActProb takes (about the file's
+// size); the manifest's numbers are checked before they size anything, and
+// checking its coverage takes one bit per item of the job (at most MaxItems
+// bits, 2 MiB). So the peak heap stays under about 2 × len(b) + 2 MiB.
 func Parse(b []byte) (*Counts, error) {
 	p, err := hooks.ParseActProb(b)
 	if err != nil {
@@ -200,16 +211,34 @@ func Parse(b []byte) (*Counts, error) {
 	return c, nil
 }
 
-// check validates the manifest against the counts.
+// MaxItems bounds the number of items of one job. A counts file is checked
+// against it before anything is allocated from its manifest's numbers:
+// checking a coverage takes one bit per item of the job (2 MiB at most)
+// and time linear in the items covered.
+const MaxItems = 1 << 24
+
+// check validates every number of the manifest against the counts it
+// describes and against the other numbers of the manifest, before any of
+// them is used to size an allocation: the item count lies in [1,
+// MaxItems]; the coverage's ranges lie inside the job, do not overlap and
+// hold as many items as items_per_tag adds up to; in text mode each tag
+// has at least one counted token per item; truncated texts are at most the
+// items counted.
 func (c *Counts) check() error {
 	m := &c.Manifest
 	switch {
 	case m.Version != manifestVersion:
 		return fmt.Errorf("manifest version %d is not supported (want %d)", m.Version, manifestVersion)
 	case m.Mode.valid() != nil:
-		return m.Mode.valid()
+		return fmt.Errorf("manifest: %w", m.Mode.valid())
+	case m.Items < 1 || m.Items > MaxItems:
+		return fmt.Errorf("manifest: items %d is outside [1, %d]", m.Items, MaxItems)
 	case !m.Shard.Valid() && m.Shard != (Shard{}):
 		return fmt.Errorf("manifest: bad shard %v", m.Shard)
+	case m.Shard.Count > MaxItems:
+		return fmt.Errorf("manifest: shard %v has more parts than a job can have items (%d)", m.Shard, MaxItems)
+	case c.Prob == nil:
+		return fmt.Errorf("manifest: no counts")
 	case m.Shape.Layers != c.Prob.Layers || m.Shape.DMLP != c.Prob.Dim:
 		return fmt.Errorf("manifest: model shape %d×%d does not match counts %d×%d", m.Shape.Layers, m.Shape.DMLP, c.Prob.Layers, c.Prob.Dim)
 	case len(c.Prob.TagNames) != c.Prob.Tags:
@@ -218,8 +247,45 @@ func (c *Counts) check() error {
 		return fmt.Errorf("manifest: %d items_per_tag entries for %d tags", len(m.ItemsPerTag), c.Prob.Tags)
 	case c.Prob.Site != hooks.SiteMLPAct:
 		return fmt.Errorf("counts are at %v, want %v", c.Prob.Site, hooks.SiteMLPAct)
+	case len(c.Prob.Tokens) != c.Prob.Tags*c.Prob.Layers:
+		return fmt.Errorf("counts have %d token totals for %d tags × %d layers", len(c.Prob.Tokens), c.Prob.Tags, c.Prob.Layers)
 	}
-	if _, err := m.Coverage.mask(m.Items); err != nil {
+	switch m.Mode {
+	case ModeText:
+		if m.MaxNewTokens != 0 || m.RepetitionPenalty != 0 {
+			return fmt.Errorf("manifest: text mode with generation settings (max_new_tokens %d, repetition_penalty %v)", m.MaxNewTokens, m.RepetitionPenalty)
+		}
+	case ModeGenerated:
+		if m.MaxNewTokens < 1 || !(m.RepetitionPenalty > 0 && m.RepetitionPenalty <= math.MaxFloat32) {
+			return fmt.Errorf("manifest: generated mode needs max_new_tokens ≥ 1 and a positive repetition_penalty, has %d and %v", m.MaxNewTokens, m.RepetitionPenalty)
+		}
+	}
+	covered, err := m.Coverage.count(m.Items)
+	if err != nil {
+		return fmt.Errorf("manifest coverage: %w", err)
+	}
+	var perTag int64
+	for k, n := range m.ItemsPerTag {
+		if n < 0 || n > int64(m.Items) {
+			return fmt.Errorf("manifest: items_per_tag[%d] (%s) = %d is outside [0, %d]", k, c.Prob.TagNames[k], n, m.Items)
+		}
+		// Every text (ModeText) is at least one token, counted at
+		// every layer; generated answers can be empty.
+		if tok := c.Prob.Tokens[k*c.Prob.Layers]; m.Mode == ModeText && uint64(n) > tok {
+			return fmt.Errorf("manifest: items_per_tag[%d] (%s) = %d, but the tag counted only %d tokens", k, c.Prob.TagNames[k], n, tok)
+		}
+		perTag += n // at most Tags × MaxItems < 2^56: no overflow
+	}
+	if perTag != int64(covered) {
+		return fmt.Errorf("manifest: items_per_tag adds up to %d, coverage holds %d items", perTag, covered)
+	}
+	if m.Truncated < 0 || m.Truncated > covered {
+		return fmt.Errorf("manifest: truncated %d is outside [0, %d items counted]", m.Truncated, covered)
+	}
+	if m.Complete != (covered == m.Items) {
+		return fmt.Errorf("manifest: complete is %v, but coverage holds %d of %d items", m.Complete, covered, m.Items)
+	}
+	if _, err := m.Coverage.set(m.Items); err != nil {
 		return fmt.Errorf("manifest coverage: %w", err)
 	}
 	return nil
@@ -229,7 +295,9 @@ func (c *Counts) check() error {
 // the same model, data, mode and settings, hold the same tags, and cover
 // disjoint items; partial checkpoints are refused. When the union covers the
 // whole job the result reads as a complete single run (shard 0/1, one item
-// range), so it equals an uninterrupted single-process run.
+// range), so it equals an uninterrupted single-process run. The model is
+// matched by its fingerprint, not its file name; the result keeps the first
+// input's name.
 func Merge(parts ...*Counts) (*Counts, error) {
 	if len(parts) == 0 {
 		return nil, fmt.Errorf("record: merge: no inputs")
@@ -237,6 +305,9 @@ func Merge(parts ...*Counts) (*Counts, error) {
 	first := parts[0]
 	var cover Coverage
 	for i, p := range parts {
+		if err := p.check(); err != nil {
+			return nil, fmt.Errorf("record: merge: input %d: %w", i+1, err)
+		}
 		if p.Manifest.Partial {
 			return nil, fmt.Errorf("record: merge: input %d (shard %v) is an unfinished checkpoint; finish it first", i+1, p.Manifest.Shard)
 		}
@@ -251,7 +322,10 @@ func Merge(parts ...*Counts) (*Counts, error) {
 		cover = append(cover, p.Manifest.Coverage...)
 	}
 	m := first.Manifest.Items
-	mask, err := cover.mask(m)
+	if _, err := cover.count(m); err != nil {
+		return nil, fmt.Errorf("record: merge: the inputs overlap: %w", err)
+	}
+	set, err := cover.set(m)
 	if err != nil {
 		return nil, fmt.Errorf("record: merge: the inputs overlap: %w", err)
 	}
@@ -265,7 +339,12 @@ func Merge(parts ...*Counts) (*Counts, error) {
 	man.ItemsPerTag = make([]int64, first.Prob.Tags)
 	man.Truncated = 0
 	for i, p := range parts {
-		if err := sum.Merge(p.Prob); err != nil {
+		// The model's file name is informative: the manifests' fingerprints
+		// (compared by sameJob) say whether the weights are the same, so
+		// shards read from another mount or a snapshot folder merge.
+		prob := *p.Prob
+		prob.Model = sum.Model
+		if err := sum.Merge(&prob); err != nil {
 			return nil, fmt.Errorf("record: merge: input %d: %w", i+1, err)
 		}
 		for k, n := range p.Manifest.ItemsPerTag {
@@ -273,7 +352,7 @@ func Merge(parts ...*Counts) (*Counts, error) {
 		}
 		man.Truncated += p.Manifest.Truncated
 	}
-	man.Coverage = normalize(mask)
+	man.Coverage = set.runs()
 	man.Complete = man.Coverage.Items() == m
 	man.Shard = Whole
 	if !man.Complete {

@@ -2,9 +2,12 @@ package record
 
 import (
 	"bytes"
+	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/weights/safetensors"
 )
 
 // smallCounts returns a valid counts file's bytes.
@@ -70,5 +73,110 @@ func FuzzParse(f *testing.F) {
 		if _, err := Parse(buf.Bytes()); err != nil {
 			t.Fatalf("written file does not parse: %v", err)
 		}
+	})
+}
+
+// withManifestJSON returns good with its manifest metadata replaced by
+// manifest, which need not be valid JSON.
+func withManifestJSON(t testing.TB, good, manifest []byte) []byte {
+	f, err := safetensors.Parse(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := f.Metadata
+	meta[ManifestKey] = string(manifest)
+	ts := make([]safetensors.Tensor, len(f.Tensors))
+	for i, x := range f.Tensors {
+		ts[i] = safetensors.Tensor{Name: x.Name, DType: x.DType, Shape: x.Shape, Data: x.Data}
+	}
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, ts, meta); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// checkAccepted asserts what every accepted counts file must satisfy: its
+// numbers are in range and it merges with itself alone and writes back.
+func checkAccepted(t *testing.T, c *Counts) {
+	m := &c.Manifest
+	n, err := m.Coverage.count(m.Items)
+	if err != nil || m.Items < 1 || m.Items > MaxItems {
+		t.Fatalf("accepted manifest with items %d, coverage %v: %v", m.Items, m.Coverage, err)
+	}
+	if m.Partial {
+		return
+	}
+	mg, err := Merge(c)
+	if err != nil {
+		t.Fatalf("accepted file does not merge alone: %v", err)
+	}
+	if mg.Manifest.Coverage.Items() != n {
+		t.Fatalf("merge holds %d items, the file %d", mg.Manifest.Coverage.Items(), n)
+	}
+	var buf bytes.Buffer
+	if _, err := mg.WriteTo(&buf); err != nil {
+		t.Fatalf("merged file does not write: %v", err)
+	}
+	if _, err := Parse(buf.Bytes()); err != nil {
+		t.Fatalf("merged file does not parse: %v", err)
+	}
+}
+
+// FuzzManifest mutates the manifest JSON of a valid counts file, where
+// FuzzParse's byte mutations of the whole file rarely reach: the numbers
+// of issue 14 case 1 (items -1, huge strides) sit there. Whatever Parse
+// accepts must satisfy checkAccepted.
+func FuzzManifest(f *testing.F) {
+	good := smallCounts(f)
+	c, err := Parse(good)
+	if err != nil {
+		f.Fatal(err)
+	}
+	mj, err := json.Marshal(c.Manifest)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mj)
+	f.Add(bytes.Replace(mj, []byte(`"items":3`), []byte(`"items":-1`), 1))
+	f.Add(bytes.Replace(mj, []byte(`"step":2`), []byte(`"step":9223372036854775807`), 1))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, manifest []byte) {
+		c, err := Parse(withManifestJSON(t, good, manifest))
+		if err != nil {
+			return
+		}
+		checkAccepted(t, c)
+	})
+}
+
+// FuzzCoverage builds manifests from numbers directly, so the fuzzer
+// searches the item count, one coverage range, the shard and the items per
+// tag without having to produce JSON.
+func FuzzCoverage(f *testing.F) {
+	good := smallCounts(f)
+	f.Add(3, 1, 2, 1, 1, 2, int64(1), int64(0), false)
+	f.Add(3, 0, 1, 3, 0, 1, int64(2), int64(1), true)
+	f.Add(-1, 1, 2, 1, 1, 2, int64(1), int64(0), false)
+	f.Add(1000, 100, math.MaxInt, 3, 0, 1, int64(3), int64(0), false)
+	f.Add(int(1e12), 0, 1, int(1e12), 0, 1, int64(1e12), int64(0), true)
+	f.Fuzz(func(t *testing.T, items, start, step, count, shardIndex, shardCount int, perTag0, perTag1 int64, complete bool) {
+		c, err := Parse(good)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &c.Manifest
+		m.Items, m.Coverage, m.Shard = items, Coverage{{Start: start, Step: step, Count: count}}, Shard{Index: shardIndex, Count: shardCount}
+		m.ItemsPerTag, m.Complete = []int64{perTag0, perTag1}, complete
+		c.Prob.Tokens = []uint64{uint64(max(perTag0, 0)), uint64(max(perTag0, 0)), uint64(max(perTag1, 0)), uint64(max(perTag1, 0))}
+		var buf bytes.Buffer
+		if _, err := c.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		c, err = Parse(buf.Bytes())
+		if err != nil {
+			return
+		}
+		checkAccepted(t, c)
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -384,5 +385,36 @@ func TestShardsPartitionItems(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestMergeComparesFingerprintNotName is issue 14 case 5: shards of the
+// same weights recorded under other file names (another mount, a Hugging
+// Face snapshot folder) merge; shards of other weights under the same name
+// do not.
+func TestMergeComparesFingerprintNotName(t *testing.T) {
+	m := loadModel(t, writeRandomLlama(t, 5))
+	dir := t.TempDir()
+	shard := func(i int, name, fingerprint string) *Counts {
+		j := testJob(t, m, filepath.Join(dir, fmt.Sprintf("%d-%s.safetensors", i, fingerprint)), 7)
+		j.Shard = Shard{Index: i, Count: 2}
+		j.ModelName = name
+		if fingerprint != "" {
+			j.Fingerprint = fingerprint
+		}
+		return runJob(t, j).Counts
+	}
+	a := shard(0, "model.gguf", "")
+	b := shard(1, "snapshots/3f2a/model-00001-of-00001.gguf", "")
+	merged, err := Merge(a, b)
+	if err != nil {
+		t.Fatalf("same weights under another name: %v", err)
+	}
+	if !merged.Manifest.Complete {
+		t.Error("the merge of both shards is not complete")
+	}
+	other := shard(1, "model.gguf", "another-checkpoint")
+	if _, err := Merge(a, other); err == nil || !strings.Contains(err.Error(), "fingerprint") {
+		t.Errorf("other weights under the same name: got %v, want a fingerprint mismatch", err)
 	}
 }

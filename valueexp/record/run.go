@@ -10,6 +10,7 @@ import (
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/outlock"
 )
 
 // Defaults for Job's batch settings.
@@ -55,8 +56,14 @@ type Job struct {
 	// CheckpointEvery saves the checkpoint after this many batches (0:
 	// only when interrupted).
 	CheckpointEvery int
-	// Fresh ignores an existing checkpoint or finished output.
-	Fresh bool
+	// Fresh ignores an existing checkpoint or finished output, except a
+	// finished output of another shard, which only Overwrite replaces
+	// (so that two shards given the same Out never lose one).
+	Fresh     bool
+	Overwrite bool
+	// Note, if set, receives remarks that are not errors (a stale lock
+	// taken over).
+	Note func(string)
 	// Interrupt, when closed, makes the run finish its current batch, save
 	// the checkpoint and return ErrInterrupted.
 	Interrupt <-chan struct{}
@@ -122,6 +129,9 @@ func (j *Job) setDefaults() error {
 	if len(j.Units) == 0 || len(j.Tags) == 0 {
 		return errors.New("record: nothing to count")
 	}
+	if len(j.Units) > MaxItems {
+		return fmt.Errorf("record: %d units is more than a job can hold (%d)", len(j.Units), MaxItems)
+	}
 	for _, u := range j.Units {
 		if u.Tag < 0 || int(u.Tag) >= len(j.Tags) {
 			return fmt.Errorf("record: unit %s: tag %d outside the %d tags", u.ID, u.Tag, len(j.Tags))
@@ -142,16 +152,37 @@ func (j *Job) setDefaults() error {
 // Run counts the job's shard, resuming from Out's checkpoint when one from
 // the same job exists (unless Fresh), and writes Out. When interrupted it
 // saves the checkpoint and returns an error wrapping ErrInterrupted.
-func (j *Job) Run(ctx context.Context) (*Result, error) {
+//
+// For the whole run it holds the lock Out + ".lock" (package outlock): a
+// second run on the same Out, of any shard, is refused while this one is
+// alive, so that neither overwrites the other's checkpoint or output.
+func (j *Job) Run(ctx context.Context) (res *Result, err error) {
 	if err := j.setDefaults(); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(filepath.Dir(j.Out), 0o755); err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	lock, note, err := outlock.Acquire(j.Out)
+	if err != nil {
+		return nil, fmt.Errorf("record: %w", err)
+	}
+	defer func() {
+		if rerr := lock.Release(); rerr != nil && err == nil {
+			err = fmt.Errorf("record: %w", rerr)
+		}
+	}()
+	if note != "" && j.Note != nil {
+		j.Note(note)
+	}
+	return j.run(ctx)
+}
+
+func (j *Job) run(ctx context.Context) (*Result, error) {
 	base := j.manifest()
 	partial := CheckpointPath(j.Out)
-	if !j.Fresh {
-		if done, err := j.finished(&base); err != nil || done != nil {
-			return done, err
-		}
+	if done, err := j.finished(&base); err != nil || done != nil {
+		return done, err
 	}
 	c, err := j.start(&base, partial)
 	if err != nil {
@@ -220,20 +251,38 @@ func (j *Job) Run(ctx context.Context) (*Result, error) {
 }
 
 // finished returns the existing output when it already holds this job's
-// shard, and an error when it holds something else.
+// shard (unless Fresh), and an error when it holds something else: with
+// Fresh, only another shard's finished output of the same job is still
+// refused (unless Overwrite), as replacing it would lose that shard.
 func (j *Job) finished(base *Manifest) (*Result, error) {
+	if j.Overwrite {
+		return nil, nil
+	}
 	if _, err := os.Stat(j.Out); err != nil {
 		return nil, nil
 	}
 	old, err := Load(j.Out)
 	if err != nil {
+		if j.Fresh {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("%w; use --fresh to overwrite it", err)
 	}
 	if err := base.sameJob(&old.Manifest); err != nil {
+		if j.Fresh {
+			return nil, nil
+		}
 		return nil, fmt.Errorf("record: %s exists and holds another job (%v); use --fresh to overwrite it", j.Out, err)
 	}
-	if old.Manifest.Shard != j.Shard || old.Manifest.Partial {
-		return nil, fmt.Errorf("record: %s exists and holds shard %v, not %v; use --fresh to overwrite it", j.Out, old.Manifest.Shard, j.Shard)
+	if old.Manifest.Shard != j.Shard && !old.Manifest.Partial {
+		return nil, fmt.Errorf("record: %s already holds the finished counts of shard %v (%d items); give shard %v another --out, or use --overwrite to replace them",
+			j.Out, old.Manifest.Shard, old.Manifest.Coverage.Items(), j.Shard)
+	}
+	if j.Fresh {
+		return nil, nil
+	}
+	if old.Manifest.Partial {
+		return nil, fmt.Errorf("record: %s exists and holds an unfinished checkpoint of shard %v; use --fresh to overwrite it", j.Out, old.Manifest.Shard)
 	}
 	return &Result{Counts: old, AlreadyDone: true}, nil
 }

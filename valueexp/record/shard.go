@@ -97,43 +97,89 @@ func shardCoverage(s Shard, done int) Coverage {
 	return Coverage{{Start: s.Index, Step: s.Count, Count: done}}
 }
 
-// mask returns which of total items c holds, or an error naming an item
-// counted twice or out of range.
-func (c Coverage) mask(total int) ([]bool, error) {
-	m := make([]bool, total)
+// count checks that every range of c lies inside a job of total items
+// (without overflow, whatever the numbers) and returns how many items c
+// holds, which it checks is at most total; it allocates nothing, so it can
+// run before set.
+func (c Coverage) count(total int) (int, error) {
+	if total < 0 || total > MaxItems {
+		return 0, fmt.Errorf("job of %d items is outside [0, %d]", total, MaxItems)
+	}
+	n := 0
 	for _, s := range c {
 		if s.Count < 0 || s.Step <= 0 || s.Start < 0 {
-			return nil, fmt.Errorf("bad item range %+v", s)
+			return 0, fmt.Errorf("bad item range %+v", s)
 		}
+		if s.Count == 0 {
+			continue
+		}
+		// The last item, Start+(Count-1)*Step, must be below total;
+		// divide instead of multiplying so that nothing overflows.
+		if s.Start >= total || (total-1-s.Start)/s.Step < s.Count-1 {
+			return 0, fmt.Errorf("item range %+v goes beyond the job's %d items", s, total)
+		}
+		n += s.Count // each Count ≤ total ≤ MaxItems: no overflow
+		if n > total {
+			return 0, fmt.Errorf("ranges hold more than the job's %d items, so some item is counted twice", total)
+		}
+	}
+	return n, nil
+}
+
+// itemSet is a set of item indices, one bit per item of a job.
+type itemSet struct {
+	bits  []uint64
+	total int
+}
+
+func (s itemSet) has(i int) bool { return s.bits[i/64]&(1<<(i%64)) != 0 }
+
+// set returns which of total items c holds, or an error naming an item
+// counted twice or out of range. It takes total/8 bytes and time linear in
+// the items held, after count has bounded both.
+func (c Coverage) set(total int) (itemSet, error) {
+	if _, err := c.count(total); err != nil {
+		return itemSet{}, err
+	}
+	m := itemSet{bits: make([]uint64, (total+63)/64), total: total}
+	for _, s := range c {
 		for k := range s.Count {
 			i := s.Start + k*s.Step
-			if i >= total {
-				return nil, fmt.Errorf("item %d out of range (the job has %d)", i, total)
+			if m.has(i) {
+				return itemSet{}, fmt.Errorf("item %d is counted twice", i)
 			}
-			if m[i] {
-				return nil, fmt.Errorf("item %d is counted twice", i)
-			}
-			m[i] = true
+			m.bits[i/64] |= 1 << (i % 64)
 		}
 	}
 	return m, nil
 }
 
-// normalize rewrites a coverage as maximal contiguous runs, so that a
-// complete merge reads the same as a single run.
-func normalize(m []bool) Coverage {
+// runs rewrites the set as maximal contiguous runs, so that a complete
+// merge reads the same as a single run. It skips empty and full words 64
+// items at a time, so a large job with few items counted costs little.
+func (s itemSet) runs() Coverage {
 	c := Coverage{}
-	for i := 0; i < len(m); {
-		if !m[i] {
-			i++
+	start := -1 // first item of the open run, or -1
+	for w, word := range s.bits {
+		if start < 0 && word == 0 || start >= 0 && word == ^uint64(0) {
 			continue
 		}
-		j := i
-		for j < len(m) && m[j] {
-			j++
+		for b := range 64 {
+			i := w*64 + b
+			if i >= s.total {
+				break
+			}
+			in := word&(1<<b) != 0
+			if in && start < 0 {
+				start = i
+			} else if !in && start >= 0 {
+				c = append(c, Stride{Start: start, Step: 1, Count: i - start})
+				start = -1
+			}
 		}
-		c = append(c, Stride{Start: i, Step: 1, Count: j - i})
-		i = j
+	}
+	if start >= 0 {
+		c = append(c, Stride{Start: start, Step: 1, Count: s.total - start})
 	}
 	return c
 }

@@ -2,6 +2,7 @@ package torchfile
 
 import (
 	"archive/zip"
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -64,11 +65,13 @@ func FuzzUnpickle(f *testing.F) {
 	f.Add((&pk{}).proto(4).shortStr("collections").shortStr("OrderedDict").op(0x93, ')', 'R', 0x94, '}', 'b', '.').b)
 	f.Add([]byte{0x80, 2, ']', 'q', 0, 'h', 0, 'a', '.'})
 	f.Add((&pk{}).proto(2).global("os", "system").op('.').b)
+	f.Add(persidBomb(64, 8))
 	for _, b := range realPickles() {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := Unpickle("fuzz.pkl", data, fuzzStorage)
+		// A small budget makes the fuzzer meet the budget checks too.
+		v, err := UnpickleWith("fuzz.pkl", data, fuzzStorage, Options{MaxBytes: 64 << 20})
 		if err != nil {
 			return
 		}
@@ -101,13 +104,14 @@ func FuzzUnpickle(f *testing.F) {
 func FuzzRead(f *testing.F) {
 	p := (&pk{}).proto(2).tensor("FloatStorage", "0", 4, 0, []int32{2, 2}, []int32{2, 1}).op('.')
 	f.Add(torchZip(f, p.b, map[string][]byte{"0": le32f(1, 2, 3, 4)}, "little"))
+	f.Add(archiveOf(f, zipMember{name: "data.pkl", data: p.b}, zipMember{name: "data/0", data: make([]byte, 1<<12), deflate: true}))
 	if root := shareddata.Root(); root != "" {
 		if b, err := os.ReadFile(filepath.Join(root, "cvoice", "authors-llama-masks", "activation_mask_富强_decision_0.01")); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := readBytes(t, data)
+		v, err := ReadWith(bytes.NewReader(data), int64(len(data)), "fuzz.pt", Options{MaxBytes: 64 << 20})
 		if err != nil {
 			return
 		}

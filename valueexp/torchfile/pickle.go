@@ -103,27 +103,124 @@ type list struct{ items []any }
 // converted to plain Go types: map[string]any, []any, int64, float64,
 // string, []byte, bool, nil and *Tensor. persistent resolves BINPERSID
 // records and may be nil when the stream holds none. name labels errors.
+//
+// Memory: what the VM builds (stack, marks, memo, strings, containers and
+// the exported result) is charged against a budget of 1 MiB + 64 bytes per
+// pickle byte, capped at DefaultMaxBytes (see UnpickleWith); a pickle that
+// needs more is refused with an error before allocating it.
 func Unpickle(name string, data []byte, persistent PersistentLoader) (any, error) {
-	m := &machine{name: name, data: data, persistent: persistent, memo: map[uint32]any{}}
-	v, err := m.run()
-	if err == nil {
-		v, err = exportValue(v)
-	}
+	return UnpickleWith(name, data, persistent, Options{})
+}
+
+// UnpickleWith is Unpickle with an explicit total budget.
+func UnpickleWith(name string, data []byte, persistent PersistentLoader, opt Options) (any, error) {
+	b := newBudget(opt)
+	v, err := unpickle(data, persistent, b)
 	if err != nil {
 		return nil, fmt.Errorf("torchfile: %s: %w", name, err)
 	}
 	return v, nil
 }
 
+// vmBytesPerPickleByte bounds what the VM may build per byte of pickle: a
+// torch.save pickle turns each opcode into at most a stack slot, a memo
+// entry or a container slot (tens of bytes), so only amplification
+// (exporting one big memoised value again and again) goes beyond it.
+const (
+	vmBytesPerPickleByte = 64
+	vmBaseBytes          = 1 << 20
+)
+
+func unpickle(data []byte, persistent PersistentLoader, b *budget) (any, error) {
+	// The VM's share is reserved from the read's budget up front (so
+	// storages loaded meanwhile cannot overdraw it) and what it did not
+	// use is given back.
+	n := min(b.left, vmBaseBytes+vmBytesPerPickleByte*int64(len(data)))
+	b.left -= n
+	vm := &budget{left: n, total: n, what: "the pickle's objects (1 MiB + 64 bytes per pickle byte)"}
+	m := &machine{data: data, persistent: persistent, memo: map[uint32]any{}, b: vm, total: b}
+	v, err := m.run()
+	if err == nil {
+		v, err = exportValue(v, vm)
+	}
+	b.left += vm.left
+	return v, err
+}
+
+// Options configure LoadWith, ReadWith and UnpickleWith.
+type Options struct {
+	// MaxBytes is the total of what one read may allocate: the pickle's
+	// bytes, everything the pickle VM builds, every storage and every
+	// later Int64s/Int32s/Float64s conversion of the returned tensors. 0
+	// means DefaultMaxBytes.
+	MaxBytes int64
+}
+
+// DefaultMaxBytes is the default total budget of one read: far above the
+// counts and mask files (a few MiB for a 70B model's over_zero) this
+// package is for, far below what a hostile file could otherwise demand.
+const DefaultMaxBytes = 1 << 30
+
+// ErrBudget is returned (wrapped) when a file needs more memory than its
+// read's budget.
+var ErrBudget = errors.New("memory budget exceeded")
+
+// budget counts the bytes a read may still allocate. Tensors keep a
+// pointer to their read's budget, so conversions draw from the same total.
+type budget struct {
+	left  int64
+	total int64 // the initial amount, for messages
+	what  string
+}
+
+func newBudget(opt Options) *budget {
+	n := opt.MaxBytes
+	if n <= 0 {
+		n = DefaultMaxBytes
+	}
+	return &budget{left: n, total: n, what: "the read"}
+}
+
+func (b *budget) used() int64 {
+	if b.total == 0 {
+		return 0
+	}
+	return b.total - b.left
+}
+
+// charge takes n bytes from the budget, or fails without taking any.
+func (b *budget) charge(n int64, purpose string) error {
+	if b == nil {
+		return nil
+	}
+	if n < 0 || n > b.left {
+		return fmt.Errorf("%w: %s needs %d bytes, %s has %d of %d left", ErrBudget, purpose, n, b.what, b.left, b.total)
+	}
+	b.left -= n
+	return nil
+}
+
 type machine struct {
-	name       string
 	data       []byte
 	pos        int
 	stack      []any
 	marks      []int
 	memo       map[uint32]any
 	persistent PersistentLoader
+	b          *budget // the VM's share
+	total      *budget // the whole read's, which tensors keep
+	// stackHigh and marksHigh are the largest stack and mark depths
+	// charged so far: slots are charged once, when first reached.
+	stackHigh, marksHigh int
 }
+
+// Sizes charged per VM object: an interface slot, a map entry with its
+// share of buckets, and a container header.
+const (
+	slotBytes      = 16
+	mapEntryBytes  = 64
+	containerBytes = 64
+)
 
 var errShort = errors.New("unexpected end of pickle data")
 
@@ -147,7 +244,22 @@ func (m *machine) readLine() (string, error) {
 	return "", errShort
 }
 
-func (m *machine) push(v any) { m.stack = append(m.stack, v) }
+func (m *machine) push(v any) error {
+	if len(m.stack) >= m.stackHigh {
+		if err := m.b.charge(slotBytes, "a stack slot"); err != nil {
+			return err
+		}
+		m.stackHigh = len(m.stack) + 1
+	}
+	m.stack = append(m.stack, v)
+	return nil
+}
+
+// grab charges a copy of n stack items (a tuple, list or dict built from
+// them).
+func (m *machine) grab(n int) error {
+	return m.b.charge(int64(n)*slotBytes+containerBytes, "a container")
+}
 
 func (m *machine) pop() (any, error) {
 	n := len(m.stack)
@@ -174,6 +286,9 @@ func (m *machine) popMark() ([]any, error) {
 	}
 	k := m.marks[len(m.marks)-1]
 	m.marks = m.marks[:len(m.marks)-1]
+	if err := m.grab(len(m.stack) - k); err != nil {
+		return nil, err
+	}
 	items := append([]any(nil), m.stack[k:]...)
 	m.stack = m.stack[:k]
 	return items, nil
@@ -186,6 +301,9 @@ func (m *machine) popN(n int) ([]any, error) {
 	}
 	if len(m.stack)-floor < n {
 		return nil, errors.New("stack underflow")
+	}
+	if err := m.grab(n); err != nil {
+		return nil, err
 	}
 	items := append([]any(nil), m.stack[len(m.stack)-n:]...)
 	m.stack = m.stack[:len(m.stack)-n]
@@ -232,6 +350,12 @@ func (m *machine) step(op byte) (bool, error) {
 			return false, err
 		}
 	case opMark:
+		if len(m.marks) >= m.marksHigh {
+			if err := m.b.charge(8, "a mark"); err != nil {
+				return false, err
+			}
+			m.marksHigh = len(m.marks) + 1
+		}
 		m.marks = append(m.marks, len(m.stack))
 	case opPop:
 		if _, err := m.pop(); err != nil {
@@ -246,31 +370,31 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		m.push(v)
+		return false, m.push(v)
 	case opNone:
-		m.push(nil)
+		return false, m.push(nil)
 	case opNewTrue:
-		m.push(true)
+		return false, m.push(true)
 	case opNewFalse:
-		m.push(false)
+		return false, m.push(false)
 	case opBinInt:
 		b, err := m.read(4)
 		if err != nil {
 			return false, err
 		}
-		m.push(int64(int32(binary.LittleEndian.Uint32(b))))
+		return false, m.push(int64(int32(binary.LittleEndian.Uint32(b))))
 	case opBinInt1:
 		b, err := m.read(1)
 		if err != nil {
 			return false, err
 		}
-		m.push(int64(b[0]))
+		return false, m.push(int64(b[0]))
 	case opBinInt2:
 		b, err := m.read(2)
 		if err != nil {
 			return false, err
 		}
-		m.push(int64(binary.LittleEndian.Uint16(b)))
+		return false, m.push(int64(binary.LittleEndian.Uint16(b)))
 	case opLong1, opLong4:
 		return false, m.long(op)
 	case opBinFloat:
@@ -278,7 +402,7 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		m.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
+		return false, m.push(math.Float64frombits(binary.BigEndian.Uint64(b)))
 	case opShortBinUni, opBinUnicode, opBinUnicode8:
 		b, err := m.counted(op)
 		if err != nil {
@@ -287,31 +411,42 @@ func (m *machine) step(op byte) (bool, error) {
 		if !utf8.Valid(b) {
 			return false, errors.New("string is not valid UTF-8")
 		}
-		m.push(string(b))
+		if err := m.b.charge(int64(len(b)), "a string"); err != nil {
+			return false, err
+		}
+		return false, m.push(string(b))
 	case opShortBinBytes, opBinBytes, opBinBytes8:
 		b, err := m.counted(op)
 		if err != nil {
 			return false, err
 		}
-		m.push(append([]byte(nil), b...))
-	case opEmptyDict:
-		m.push(newDict())
-	case opEmptyList:
-		m.push(&list{})
-	case opEmptyTuple:
-		m.push(tuple{})
+		if err := m.b.charge(int64(len(b)), "a bytes object"); err != nil {
+			return false, err
+		}
+		return false, m.push(append([]byte(nil), b...))
+	case opEmptyDict, opEmptyList, opEmptyTuple:
+		if err := m.b.charge(containerBytes, "a container"); err != nil {
+			return false, err
+		}
+		switch op {
+		case opEmptyDict:
+			return false, m.push(newDict())
+		case opEmptyList:
+			return false, m.push(&list{})
+		}
+		return false, m.push(tuple{})
 	case opTuple:
 		items, err := m.popMark()
 		if err != nil {
 			return false, err
 		}
-		m.push(tuple(items))
+		return false, m.push(tuple(items))
 	case opTuple1, opTuple2, opTuple3:
 		items, err := m.popN(int(op-opTuple1) + 1)
 		if err != nil {
 			return false, err
 		}
-		m.push(tuple(items))
+		return false, m.push(tuple(items))
 	case opAppend:
 		v, err := m.pop()
 		if err != nil {
@@ -360,7 +495,7 @@ func (m *machine) step(op byte) (bool, error) {
 		if !ok {
 			return false, fmt.Errorf("memo key %d not defined", idx)
 		}
-		m.push(v)
+		return false, m.push(v)
 	case opGlobal:
 		module, err := m.readLine()
 		if err != nil {
@@ -391,7 +526,7 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		m.push(v)
+		return false, m.push(v)
 	case opBuild:
 		state, err := m.pop()
 		if err != nil {
@@ -415,7 +550,10 @@ func (m *machine) step(op byte) (bool, error) {
 		if m.persistent == nil {
 			return false, errors.New("persistent id found but no loader given")
 		}
-		id, err := exportValue(pid)
+		// Each record is exported afresh, so a large memoised value
+		// named in many records is paid for every time (this was the
+		// 48 KB → 3.3 GB "DUP bomb" of issue 14).
+		id, err := exportValue(pid, m.b)
 		if err != nil {
 			return false, err
 		}
@@ -423,7 +561,7 @@ func (m *machine) step(op byte) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		m.push(v)
+		return false, m.push(v)
 	default:
 		return false, fmt.Errorf("unsupported pickle opcode 0x%02x (%q)", op, rune(op))
 	}
@@ -460,8 +598,7 @@ func (m *machine) long(op byte) error {
 	if n > 0 && n < 8 && b[n-1]&0x80 != 0 {
 		u |= ^uint64(0) << (8 * uint(n)) // sign-extend two's complement
 	}
-	m.push(int64(u))
-	return nil
+	return m.push(int64(u))
 }
 
 func (m *machine) counted(op byte) ([]byte, error) {
@@ -514,6 +651,11 @@ func (m *machine) put(op byte) error {
 	default:
 		idx = uint32(len(m.memo))
 	}
+	if _, ok := m.memo[idx]; !ok {
+		if err := m.b.charge(mapEntryBytes, "a memo entry"); err != nil {
+			return err
+		}
+	}
 	m.memo[idx] = v
 	return nil
 }
@@ -529,6 +671,10 @@ func (m *machine) appendTo(items []any) error {
 	}
 	if len(l.items)+len(items) > maxContainerSize {
 		return errors.New("list too long")
+	}
+	// Growing by append doubles: charge the slots and the copy.
+	if err := m.b.charge(2*slotBytes*int64(len(items)), "list items"); err != nil {
+		return err
 	}
 	l.items = append(l.items, items...)
 	return nil
@@ -547,6 +693,11 @@ func (m *machine) setItems(kv []any) error {
 		k, ok := kv[i].(string)
 		if !ok {
 			return fmt.Errorf("dict key of type %s, only string keys are supported", typeName(kv[i]))
+		}
+		if _, ok := d.items[k]; !ok {
+			if err := m.b.charge(mapEntryBytes, "a dict entry"); err != nil {
+				return err
+			}
 		}
 		d.items[k] = kv[i+1]
 	}
@@ -579,16 +730,14 @@ var allowedGlobals = map[string]bool{
 func (m *machine) global(module, name string) error {
 	if module == "torch" {
 		if dt, ok := allowedStorages[name]; ok {
-			m.push(StorageClass{DType: dt})
-			return nil
+			return m.push(StorageClass{DType: dt})
 		}
 	}
 	g := globalRef{module, name}
 	if !allowedGlobals[g.String()] {
 		return fmt.Errorf("global %q is not allowed", g.String())
 	}
-	m.push(g)
-	return nil
+	return m.push(g)
 }
 
 func (m *machine) reduce(fn, args any) (any, error) {
@@ -607,7 +756,7 @@ func (m *machine) reduce(fn, args any) (any, error) {
 		}
 		return newDict(), nil
 	case "torch._utils._rebuild_tensor_v2":
-		t, err := rebuildTensor(a)
+		t, err := rebuildTensor(a, m.b, m.total)
 		if err != nil {
 			return nil, fmt.Errorf("REDUCE %s: %w", g, err)
 		}
@@ -631,6 +780,9 @@ func (m *machine) reduce(fn, args any) (any, error) {
 		if !ok1 || !ok2 || (enc != "latin1" && enc != "latin-1") {
 			return nil, fmt.Errorf("REDUCE %s: only (str, \"latin1\") is supported", g)
 		}
+		if err := m.b.charge(int64(len(s)), "REDUCE "+g.String()); err != nil {
+			return nil, err
+		}
 		out := make([]byte, 0, len(s))
 		for _, r := range s {
 			if r > 0xff {
@@ -645,7 +797,7 @@ func (m *machine) reduce(fn, args any) (any, error) {
 
 // rebuildTensor mirrors _rebuild_tensor_v2(storage, storage_offset, size,
 // stride, requires_grad, backward_hooks[, metadata]).
-func rebuildTensor(a tuple) (*Tensor, error) {
+func rebuildTensor(a tuple, b, read *budget) (*Tensor, error) {
 	if len(a) < 4 {
 		return nil, fmt.Errorf("%d arguments, want at least 4", len(a))
 	}
@@ -668,7 +820,10 @@ func rebuildTensor(a tuple) (*Tensor, error) {
 	if off < 0 || off > math.MaxInt32*int64(1<<16) {
 		return nil, fmt.Errorf("storage offset %d out of range", off)
 	}
-	t := &Tensor{DType: st.DType, Shape: shape, Stride: stride, Offset: int(off), Data: st.Data}
+	if err := b.charge(containerBytes+2*slotBytes*int64(len(shape)), "a tensor"); err != nil {
+		return nil, err
+	}
+	t := &Tensor{DType: st.DType, Shape: shape, Stride: stride, Offset: int(off), Data: st.Data, budget: read}
 	if err := t.check(); err != nil {
 		return nil, err
 	}
@@ -705,10 +860,11 @@ const maxDepth = 1000
 type exporter struct {
 	done  map[any]any
 	doing map[any]bool
+	b     *budget
 }
 
-func exportValue(v any) (any, error) {
-	e := exporter{done: map[any]any{}, doing: map[any]bool{}}
+func exportValue(v any, b *budget) (any, error) {
+	e := exporter{done: map[any]any{}, doing: map[any]bool{}, b: b}
 	return e.export(v, 0)
 }
 
@@ -738,12 +894,18 @@ func (e *exporter) export(v any, depth int) (any, error) {
 		if e.doing[key] {
 			return nil, errors.New("self-referencing container")
 		}
+		if err := e.b.charge(3*mapEntryBytes, "exporting a container"); err != nil {
+			return nil, err
+		}
 		e.doing[key] = true
 		defer delete(e.doing, key)
 	}
 	var out any
 	switch x := v.(type) {
 	case *dict:
+		if err := e.b.charge(mapEntryBytes*int64(len(x.items)), "exporting a dict"); err != nil {
+			return nil, err
+		}
 		m := make(map[string]any, len(x.items))
 		for k, it := range x.items {
 			c, err := e.export(it, depth+1)
@@ -773,6 +935,9 @@ func (e *exporter) export(v any, depth int) (any, error) {
 }
 
 func (e *exporter) exportSlice(items []any, depth int) ([]any, error) {
+	if err := e.b.charge(slotBytes*int64(len(items)), "exporting a list"); err != nil {
+		return nil, err
+	}
 	out := make([]any, len(items))
 	for i, it := range items {
 		c, err := e.export(it, depth+1)

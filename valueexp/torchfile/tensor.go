@@ -11,12 +11,24 @@ import (
 // torch._utils._rebuild_tensor_v2. Data is the whole storage in
 // little-endian byte order (tensors may share it); Offset and Stride count
 // elements, not bytes.
+//
+// A tensor returned by a read keeps that read's memory budget (Options):
+// Int64s, Int32s and Float64s charge their result against it, so widening
+// a storage (int32 to int64, or an expanded view) cannot go beyond the
+// read's total. A Tensor built by hand has no budget.
 type Tensor struct {
 	DType  string // "float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"
 	Shape  []int
 	Stride []int
 	Offset int
 	Data   []byte
+	budget *budget
+}
+
+// charge takes the result of a conversion to elemSize-byte values from
+// the tensor's budget.
+func (t *Tensor) charge(elemSize int) error {
+	return t.budget.charge(int64(t.Numel())*int64(elemSize), fmt.Sprintf("converting a %v %s tensor", t.Shape, t.DType))
 }
 
 // ElemSize returns the size in bytes of one element of dtype, or 0 for an
@@ -125,6 +137,9 @@ func (t *Tensor) Int64s() ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.charge(8); err != nil {
+		return nil, err
+	}
 	out := make([]int64, 0, t.Numel())
 	t.forEach(func(e int) { out = append(out, get(e)) })
 	return out, nil
@@ -138,6 +153,9 @@ func (t *Tensor) Int32s() ([]int32, error) {
 	}
 	get, err := t.intGetter()
 	if err != nil {
+		return nil, err
+	}
+	if err := t.charge(4); err != nil {
 		return nil, err
 	}
 	out := make([]int32, 0, t.Numel())
@@ -182,6 +200,9 @@ func (t *Tensor) Float64s() ([]float64, error) {
 			return nil, err
 		}
 		get = func(e int) float64 { return float64(ig(e)) }
+	}
+	if err := t.charge(8); err != nil {
+		return nil, err
 	}
 	out := make([]float64, 0, t.Numel())
 	t.forEach(func(e int) { out = append(out, get(e)) })

@@ -39,7 +39,26 @@ type Limits struct {
 	MaxColumns int
 	// MaxSharedStrings is the largest number of shared strings accepted.
 	MaxSharedStrings int
+	// MaxResultBytes bounds the parsed workbook: every shared string, row
+	// and cell is charged its text plus its Go bookkeeping (16 to 48
+	// bytes), so a part of tiny elements cannot grow into a result many
+	// times its size.
+	MaxResultBytes int64
 }
+
+// maxXMLDepth bounds element nesting in the parts read token by token (a
+// worksheet nests about five deep): encoding/xml keeps a record per open
+// element, so a part of nothing but "<a>" would otherwise cost about 100
+// bytes per 3 bytes of input.
+const maxXMLDepth = 64
+
+// Bytes charged to MaxResultBytes besides the text: a string header, a
+// Cell, a Row.
+const (
+	stringCost = 16
+	cellCost   = 32
+	rowCost    = 48
+)
 
 // DefaultLimits returns limits generous for data workbooks of a few hundred
 // MB uncompressed and small enough to keep a hostile file harmless.
@@ -52,6 +71,7 @@ func DefaultLimits() Limits {
 		MaxRows:          1 << 20,
 		MaxColumns:       1 << 14,
 		MaxSharedStrings: 1 << 22,
+		MaxResultBytes:   256 << 20,
 	}
 }
 
@@ -77,6 +97,9 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxSharedStrings <= 0 {
 		l.MaxSharedStrings = d.MaxSharedStrings
+	}
+	if l.MaxResultBytes <= 0 {
+		l.MaxResultBytes = d.MaxResultBytes
 	}
 	return l
 }
@@ -158,6 +181,13 @@ func Open(filename string) (*Workbook, error) {
 }
 
 // Read parses a workbook from r (size bytes long) within lim.
+//
+// Memory: parts are read one at a time, each at most MaxPartBytes and
+// together at most MaxTotalBytes (whatever their zip headers claim), the
+// XML decoder's state is bounded by maxXMLDepth, and the result by
+// MaxResultBytes (up to twice that while slices grow). So the peak heap is
+// about MaxPartBytes + 2 × MaxResultBytes plus the zip directory (at most
+// MaxEntries records); with DefaultLimits, under 1 GiB.
 func Read(r io.ReaderAt, size int64, lim Limits) (*Workbook, error) {
 	lim = lim.withDefaults()
 	zr, err := zip.NewReader(r, size)
@@ -179,6 +209,16 @@ type pkg struct {
 	files map[string]*zip.File
 	lim   Limits
 	total int64
+	out   int64 // bytes of result charged so far
+}
+
+// charge adds n bytes to the result, failing past MaxResultBytes.
+func (p *pkg) charge(n int64) error {
+	p.out += n
+	if p.out > p.lim.MaxResultBytes {
+		return fmt.Errorf("xlsx: the workbook's cells take more than the limit of %d bytes", p.lim.MaxResultBytes)
+	}
+	return nil
 }
 
 // read returns the uncompressed bytes of a part, or (nil, false, nil) when
@@ -201,12 +241,18 @@ func (p *pkg) read(name string) ([]byte, bool, error) {
 		return nil, true, fmt.Errorf("xlsx: part %s: %w", name, err)
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
-	if err != nil {
-		return nil, true, fmt.Errorf("xlsx: part %s: %w", name, err)
+	// Allocate the declared size (already checked against the limit) at
+	// once, and refuse a part that holds more than it declares: growing
+	// a buffer instead would cost up to twice the part.
+	data := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, data); err != nil {
+		return nil, true, fmt.Errorf("xlsx: part %s: shorter than its declared %d bytes: %w", name, len(data), err)
 	}
-	if int64(len(data)) > limit {
-		return nil, true, fmt.Errorf("xlsx: part %s: more than %d bytes uncompressed", name, limit)
+	var one [1]byte
+	if k, err := rc.Read(one[:]); k > 0 {
+		return nil, true, fmt.Errorf("xlsx: part %s: more than its declared %d bytes uncompressed", name, len(data))
+	} else if err != nil && err != io.EOF {
+		return nil, true, fmt.Errorf("xlsx: part %s: %w", name, err)
 	}
 	p.total += int64(len(data))
 	return data, true, nil
@@ -309,7 +355,7 @@ func (p *pkg) workbook() (*Workbook, error) {
 			return nil, err
 		}
 		if ok {
-			if shared, err = parseSharedStrings(data, p.lim); err != nil {
+			if shared, err = parseSharedStrings(data, p); err != nil {
 				return nil, fmt.Errorf("xlsx: part %s: %w", name, err)
 			}
 		}
@@ -337,7 +383,7 @@ func (p *pkg) workbook() (*Workbook, error) {
 		if !ok {
 			return nil, fmt.Errorf("xlsx: sheet %q: missing part %s", s.Name, name)
 		}
-		rows, err := parseSheet(data, shared, p.lim)
+		rows, err := parseSheet(data, shared, p)
 		if err != nil {
 			return nil, fmt.Errorf("xlsx: sheet %q: %w", s.Name, err)
 		}
@@ -349,17 +395,22 @@ func (p *pkg) workbook() (*Workbook, error) {
 // parseSharedStrings reads the <si> items of a shared-strings part. Each
 // item's text is its <t> or the concatenation of its rich-text runs' <t>;
 // phonetic hints (<rPh>) are not part of the text.
-func parseSharedStrings(data []byte, lim Limits) ([]string, error) {
+func parseSharedStrings(data []byte, p *pkg) ([]string, error) {
+	lim := p.lim
 	d := xml.NewDecoder(bytes.NewReader(data))
 	var out []string
 	var sb strings.Builder
 	inItem, inText, phonetic := false, false, 0
+	depth := 0
 	for {
 		tok, err := d.Token()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := checkDepth(tok, &depth); err != nil {
 			return nil, err
 		}
 		switch t := tok.(type) {
@@ -385,6 +436,9 @@ func parseSharedStrings(data []byte, lim Limits) ([]string, error) {
 				inItem = false
 				if len(out) >= lim.MaxSharedStrings {
 					return nil, fmt.Errorf("more than %d shared strings", lim.MaxSharedStrings)
+				}
+				if err := p.charge(stringCost + int64(sb.Len())); err != nil {
+					return nil, err
 				}
 				out = append(out, sb.String())
 			case "rPh":
@@ -414,7 +468,9 @@ type cellState struct {
 }
 
 // parseSheet reads the rows of a worksheet part.
-func parseSheet(data []byte, shared []string, lim Limits) ([]Row, error) {
+func parseSheet(data []byte, shared []string, p *pkg) ([]Row, error) {
+	lim := p.lim
+	depth := 0
 	d := xml.NewDecoder(bytes.NewReader(data))
 	var (
 		rows    []Row
@@ -429,6 +485,9 @@ func parseSheet(data []byte, shared []string, lim Limits) ([]Row, error) {
 			break
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := checkDepth(tok, &depth); err != nil {
 			return nil, err
 		}
 		switch t := tok.(type) {
@@ -504,6 +563,9 @@ func parseSheet(data []byte, shared []string, lim Limits) ([]Row, error) {
 					return nil, errors.New("unbalanced </row>")
 				}
 				if len(cur.Cells) > 0 {
+					if err := p.charge(rowCost); err != nil {
+						return nil, err
+					}
 					rows = append(rows, *cur)
 				}
 				cur = nil
@@ -514,6 +576,15 @@ func parseSheet(data []byte, shared []string, lim Limits) ([]Row, error) {
 				text, err := cellText(cell, shared)
 				if err != nil {
 					return nil, fmt.Errorf("cell %s%d: %w", ColumnName(cell.col), cur.Num, err)
+				}
+				// A shared string's text was charged once, with the
+				// shared strings.
+				cost := int64(cellCost)
+				if cell.typ != "s" {
+					cost += int64(len(text))
+				}
+				if err := p.charge(cost); err != nil {
+					return nil, err
 				}
 				cur.Cells = append(cur.Cells, Cell{Col: cell.col, Text: text})
 				cell = nil
@@ -549,6 +620,20 @@ func parseSheet(data []byte, shared []string, lim Limits) ([]Row, error) {
 		return nil, errors.New("unterminated row or cell")
 	}
 	return rows, nil
+}
+
+// checkDepth tracks element nesting and refuses more than maxXMLDepth.
+func checkDepth(tok xml.Token, depth *int) error {
+	switch tok.(type) {
+	case xml.StartElement:
+		*depth++
+		if *depth > maxXMLDepth {
+			return fmt.Errorf("elements nested deeper than %d", maxXMLDepth)
+		}
+	case xml.EndElement:
+		*depth--
+	}
+	return nil
 }
 
 func cellText(c *cellState, shared []string) (string, error) {
