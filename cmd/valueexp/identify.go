@@ -23,7 +23,7 @@ func (s *ptFlag) Set(v string) error {
 // runIdentify selects value-specific neurons from activation counts and
 // writes them as a neuron-set file whose set names are the tags.
 func runIdentify(e *env, args []string) error {
-	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] [--top-rate X --filter-rate X --bar-ratio X] [--legacy-question-normalisation] [--pos TAGS --neg TAGS --top-n N --min-delta X] [--random-control [--seed 1]] --out NEURONS.json")
+	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] [--top-rate X --filter-rate X --bar-ratio X] [--legacy-question-normalisation] [--pos TAGS --neg TAGS --top-n N --min-delta X] [--random-control [--random-draws K] [--random-from outside|all] [--seed 1]] --out NEURONS.json")
 	counts := fs.String("counts", "", "counts `FILE` written by valueexp record or merge")
 	var pts ptFlag
 	fs.Var(&pts, "pt", "torch.save count `FILE` ({value}-{view}.pt with over_zero, token_num, question_num), repeatable; one tag per file, named after it")

@@ -14,7 +14,7 @@ import (
 )
 
 func runReport(e *env, args []string) error {
-	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE] --out DIR [--title TEXT] [--demo] [--model FILE]")
+	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE [--data FILE] [--correction holm|bh] [--seed N]] --out DIR [--title TEXT] [--demo] [--model FILE] [--force]")
 	counts := fs.String("counts", "", "activation counts `FILE` from valueexp record (safetensors)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from valueexp identify (JSON)")
 	results := fs.String("results", "", "evaluation results `FILE` from valueexp evaluate (JSON)")
@@ -22,7 +22,12 @@ func runReport(e *env, args []string) error {
 	title := fs.String("title", "", "report `TITLE` (default \"ValueExploration report\")")
 	demo := fs.Bool("demo", false, "mark the report as a demonstration on a random-weight model")
 	model := fs.String("model", "", "model `FILE` (.gguf) to check for random weights (default: the model the results name, if it is a readable .gguf)")
-	sf := registerStatsFlags(fs)
+	sf := &statsFlags{
+		data:       fs.String("data", "", "evaluation data `FILE` the results were computed on, for the intervals (default: the data the results name, when it is the embedded sample or a readable file)"),
+		correction: fs.String("correction", "holm", "multiple-testing correction across the sets × values matrix: holm (Holm–Bonferroni) or bh (Benjamini–Hochberg)"),
+		seed:       fs.Uint64("seed", 1, "seed of the bootstrap and permutation draws of the statistics"),
+		force:      fs.Bool("force", false, "write the report even when the inputs do not belong together, with a warning at the top"),
+	}
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}

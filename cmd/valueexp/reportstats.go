@@ -3,7 +3,6 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"os"
 
@@ -19,15 +18,6 @@ type statsFlags struct {
 	correction *string
 	seed       *uint64
 	force      *bool
-}
-
-func registerStatsFlags(fs *flag.FlagSet) *statsFlags {
-	return &statsFlags{
-		data:       fs.String("data", "", "evaluation data `FILE` the results were computed on, for the intervals (default: the data the results name, when it is the embedded sample or a readable file)"),
-		correction: fs.String("correction", "holm", "multiple-testing correction across the sets × values matrix: holm (Holm–Bonferroni) or bh (Benjamini–Hochberg)"),
-		seed:       fs.Uint64("stats-seed", 1, "seed of the bootstrap and permutation draws"),
-		force:      fs.Bool("force", false, "write the report even when the inputs do not belong together, with a warning at the top"),
-	}
 }
 
 // check validates the flags before any file is read.
