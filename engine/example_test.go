@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -130,4 +131,21 @@ func Example_count() {
 	// layers, neurons: 4 384
 	// tokens counted per layer, tag 0: [4 4 4 4]
 	// tokens counted per layer, tag 1: [3 3 3 3]
+}
+
+// A model file with NaN or Inf weights: Forward says which tensor holds
+// them instead of returning NaN logits.
+func ExampleNonFiniteError() {
+	m, err := engine.Load("model.gguf", engine.Options{})
+	if err != nil {
+		log.Fatal(err) // NaN in a norm or bias is found here
+	}
+	defer m.Close()
+	_, err = m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: []int32{1, 2, 3}}}, engine.RunOptions{})
+	var nf *engine.NonFiniteError
+	if errors.As(err, &nf) {
+		for _, t := range nf.Tensors {
+			fmt.Println(t.Tensor, t.NaN, t.Inf, t.FirstRow, t.FirstCol)
+		}
+	}
 }

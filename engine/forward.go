@@ -262,6 +262,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			r++
 		}
 	}
+	if err := m.checkFinite(x, H, -1, "hook_embed", in, rows, nil); err != nil {
+		return nil, err
+	}
 	if dispatchStop(hooks.Point{Layer: -1, Site: hooks.SiteEmbed}, x, H) {
 		return stopped()
 	}
@@ -310,6 +313,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		dispatch(at(hooks.SiteAttnOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
 		if dispatchStop(at(hooks.SiteResidMid), x, H) {
+			if err := m.checkFinite(x, H, l, "hook_resid_mid", in, rows, nil); err != nil {
+				return nil, err
+			}
 			return stopped()
 		}
 
@@ -323,17 +329,26 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
 		kernels.SiLU(act, gate)
 		if dispatchStop(at(hooks.SiteMLPAct), act, F) {
+			if err := m.checkFinite(act, F, l, "mlp.hook_act", in, rows, nil); err != nil {
+				return nil, err
+			}
 			return stopped()
 		}
 		for i := range act {
 			act[i] *= up[i]
 		}
 		if dispatchStop(at(hooks.SiteMLPPost), act, F) {
+			if err := m.checkFinite(act, F, l, "mlp.hook_post", in, rows, nil); err != nil {
+				return nil, err
+			}
 			return stopped()
 		}
 		m.matmul(ws, h, act, n, ly.down)
 		dispatch(at(hooks.SiteMLPOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
+		if err := m.checkFinite(x, H, l, "hook_resid_post", in, rows, nil); err != nil {
+			return nil, err
+		}
 		if dispatchStop(at(hooks.SiteResidPost), x, H) {
 			return stopped()
 		}
@@ -373,6 +388,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 	}
 	logits := make([]float32, len(pick)*V)
 	m.matmul(ws, logits, sel, len(pick), m.output)
+	if err := m.checkFinite(logits, V, c.Layers, "logits", in, rows, pick); err != nil {
+		return nil, err
+	}
 	lp := hooks.Point{Layer: -1, Site: hooks.SiteLogits}
 	if hooksCompiled && hk.Wants(lp) {
 		lrows := &hooks.Rows{Phase: rows.Phase, Step: rows.Step}

@@ -154,12 +154,21 @@ func matrixOf(w *weights.Model, name string) (*matrix, error) {
 	return newMatrix(t)
 }
 
+// vector converts a small tensor (a norm, a bias) to float32 and refuses one
+// holding NaN or Inf, which would turn every activation after it into NaN.
 func vector(w *weights.Model, name string) ([]float32, error) {
 	t, err := w.Tensor(name)
 	if err != nil {
 		return nil, err
 	}
-	return t.Float32()
+	v, err := t.Float32()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkVector(t, v, w.FileNames); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // ropeInvFreq returns the rotary inverse frequency of each rotated pair,
@@ -181,6 +190,14 @@ func ropeInvFreq(c weights.Config, w *weights.Model) ([]float64, error) {
 		}
 		if len(f) != len(inv) {
 			return nil, fmt.Errorf("tensor %q: %d factors, want %d", t.Name, len(f), len(inv))
+		}
+		if err := checkVector(t, f, w.FileNames); err != nil {
+			return nil, err
+		}
+		for j, x := range f {
+			if !(x > 0) {
+				return nil, fmt.Errorf("tensor %q: factor %d is %g, want a positive number", t.Name, j, x)
+			}
 		}
 		for j := range inv {
 			inv[j] /= float64(f[j])

@@ -51,7 +51,17 @@
 //
 // At open time every tensor the engine reads is checked against the config
 // (presence, shape, a dtype that can hold it), so a mismatch is an error
-// naming the tensor rather than a wrong answer later.
+// naming the tensor rather than a wrong answer later. Tensors the config
+// does not account for are refused with their names too: a config that
+// declares fewer layers than the file holds would otherwise run a truncated
+// model, and an unknown tensor would be silently ignored. The few tensors
+// that may be present without being read are listed in check.go
+// (rope_freqs.weight, rotary inv_freq buffers, an lm_head identical to a
+// tied embedding).
+//
+// NaN and Inf weights are not looked for at open (that would read the whole
+// file); [Tensor.Scan] and [CheckFinite] find them on demand, and the
+// engine checks its activations and names the tensor responsible.
 //
 // # The q/k row permutation
 //
@@ -79,19 +89,23 @@
 //
 // Parsers run on untrusted bytes: a broken or hostile file gives an error
 // that names the file and the key, tensor or byte offset, never a panic and
-// never an allocation sized by a count the file claims. GGUF: at most 2^20
-// tensors and 2^20 metadata keys, strings up to 64 MiB, arrays up to 2^28
+// never an allocation sized by a count the file claims. Each reader's doc
+// comment states its memory bound, and a test per reader measures it on
+// adversarial input. GGUF: metadata values at most 256 MiB together, at most
+// 2^20 tensors and 2^20 metadata keys, strings up to 64 MiB, arrays up to 2^28
 // elements and nested 8 deep, 1 to 4 dimensions of 1 to 2^33-4 elements,
 // UTF-8 keys and names, no duplicate keys or tensors, general.alignment a
 // power of two up to 1 MiB, every tensor offset aligned, inside the file and
-// not overlapping another. safetensors: a header of at most 100 MiB that is
-// one JSON object of valid UTF-8 with no duplicate key at any level and
-// nesting at most 16 deep, entries with exactly dtype, shape and
-// data_offsets, at most 8 dimensions, byte ranges matching shape×dtype,
-// inside the file and not overlapping. config.json: sizes between 1 and
-// 2^24, heads a multiple of kv heads, an even head dimension, token ids
-// inside the vocabulary. Shard indexes may name only plain file names in the
-// same folder, and every tensor they list must be in the shard they name.
+// not overlapping another. safetensors: a header of at most 100 MiB of
+// valid UTF-8 in the format's fixed JSON grammar (an object of entries with
+// exactly dtype, shape and data_offsets, integers only, plus one string map)
+// with no duplicate key at any level, at most 8 dimensions, byte ranges
+// matching shape×dtype, inside the file and not overlapping. config.json: at
+// most 4 MiB, sizes between 1 and 2^24, heads a multiple of kv heads, an even
+// head dimension, token ids inside the vocabulary (at most 1024 of them),
+// finite rope factors. Shard indexes: at most 64 MiB and 2^20 entries, only
+// plain file names in the same folder, and every tensor they list must be in
+// the shard they name.
 //
 // What the limits cannot cover: a file truncated or rewritten by another
 // process while it is mapped makes the next access to a lost page fault

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"log"
+	"math"
 	"os"
 
 	"github.com/valueexploration/valueexp/weights"
@@ -81,4 +82,19 @@ func ExampleCanonicalName() {
 	// blk.3.ffn_down.weight true
 	// output.weight true
 	// model.rotary_emb.inv_freq false
+}
+
+// Find the NaN and Inf values of a tensor, as `valueexp inspect --check`
+// does for every tensor of a model (weights.CheckFinite).
+func ExampleTensor_Scan() {
+	v := []float32{1, 2, 3, 4, 5, 6}
+	v[4] = float32(math.Inf(1))
+	t := &weights.Tensor{Name: "blk.0.ffn_up.weight", DType: weights.F32, Shape: []int{2, 3}, Data: weights.Float32Bytes(v)}
+	bad, err := t.Scan()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(bad)
+	// Output:
+	// tensor "blk.0.ffn_up.weight" holds 0 NaN and 1 Inf values (first at row 1, column 1)
 }

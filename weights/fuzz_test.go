@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -165,6 +166,42 @@ func FuzzParseHFConfig(f *testing.F) {
 		}
 		if _, err := json.Marshal(c); err != nil {
 			t.Fatalf("config does not marshal: %v", err)
+		}
+	})
+}
+
+// FuzzParseHFIndex feeds parseHFIndex arbitrary bytes. It must never panic;
+// an index it accepts must list at least one and at most maxHFIndexEntries
+// tensors, each in a shard with a plain file name, and must agree with
+// encoding/json's own reading of the weight_map.
+func FuzzParseHFIndex(f *testing.F) {
+	f.Add([]byte(`{"metadata":{"total_size":1024},"weight_map":{"model.embed_tokens.weight":"model-00001-of-00002.safetensors","lm_head.weight":"model-00002-of-00002.safetensors"}}`))
+	f.Add([]byte(`{"weight_map":{"a":"b","\u0061b":"c"}}`))
+	f.Add([]byte(`{"weight_map":{"a":"../b"}}`))
+	f.Add([]byte(`{"weight_map":{}}`))
+	f.Add([]byte(`{"metadata":[[[[]]]],"weight_map":{"x":"y"}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseHFIndex(b, "index.json")
+		if err != nil {
+			return
+		}
+		if len(m) == 0 || len(m) > maxHFIndexEntries {
+			t.Fatalf("accepted %d entries", len(m))
+		}
+		var ref struct {
+			WeightMap map[string]string `json:"weight_map"`
+		}
+		if err := json.Unmarshal(b, &ref); err != nil || len(ref.WeightMap) != len(m) {
+			t.Fatalf("encoding/json reads %d entries (%v), parseHFIndex %d", len(ref.WeightMap), err, len(m))
+		}
+		for k, v := range m {
+			if ref.WeightMap[k] != v {
+				t.Fatalf("tensor %q: %q, encoding/json says %q", k, v, ref.WeightMap[k])
+			}
+			if v == "" || v == "." || v == ".." || filepath.Base(v) != v || strings.ContainsAny(v, `/\`) {
+				t.Fatalf("tensor %q: shard %q is not a plain file name", k, v)
+			}
 		}
 	})
 }

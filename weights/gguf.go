@@ -19,6 +19,10 @@ const (
 	maxGGUFArrayDepth = 8
 	maxGGUFDims       = 4
 	maxGGUFDim        = math.MaxInt32 * 4 // elements along one axis
+	// maxGGUFMetadata bounds the memory all metadata values take together
+	// (strings, arrays, keys), counted as Go holds them. The largest real
+	// metadata, a 256k-token vocabulary with its merges, takes about 50 MiB.
+	maxGGUFMetadata = 256 << 20
 )
 
 const ggufMagic = 0x46554747 // "GGUF" read as a little-endian uint32
@@ -59,7 +63,7 @@ type GGUF struct {
 	DataOffset int64
 	KV         []KV      // metadata in file order
 	Tensors    []*Tensor // in file order; names as stored, Shape outermost first
-	kv         map[string]int
+	kv         []int32   // indices into KV, sorted by key (a map cost 4× more per entry)
 	byName     map[string]*Tensor
 	release    func() error
 }
@@ -94,6 +98,18 @@ type ggufReader struct {
 	b    []byte
 	off  int
 	name string
+	// meta is what the metadata read so far takes in memory (see charge).
+	meta int64
+}
+
+// charge counts n bytes of metadata memory against maxGGUFMetadata before
+// they are allocated.
+func (r *ggufReader) charge(n uint64) error {
+	if n > maxGGUFMetadata || r.meta+int64(n) > maxGGUFMetadata {
+		return fmt.Errorf("at byte %d: metadata would take more than %d MiB of memory", r.off, maxGGUFMetadata>>20)
+	}
+	r.meta += int64(n)
+	return nil
 }
 
 var errShort = errors.New("unexpected end of file")
@@ -152,6 +168,9 @@ func (r *ggufReader) str() (string, error) {
 	if err := r.need(n); err != nil {
 		return "", err
 	}
+	if err := r.charge(n); err != nil {
+		return "", err
+	}
 	s := string(r.b[r.off : r.off+int(n)])
 	r.off += int(n)
 	return s, nil
@@ -159,6 +178,17 @@ func (r *ggufReader) str() (string, error) {
 
 // ParseGGUF parses a GGUF file held in memory. name is used in error messages.
 // The tensors' Data slices alias b.
+//
+// Memory: tensor data is never copied. Every count and length in the header
+// is checked against the bytes left before anything of that size is
+// allocated, so what ParseGGUF allocates is bounded by the header it actually
+// reads: at most 16 bytes per header byte plus 1 MiB (the
+// worst cases, masses of tiny metadata entries or tensor infos, come to
+// about 14; TestGGUFMemoryBound measures them). On top of that, metadata values
+// together may take at most maxGGUFMetadata (256 MiB), at most
+// maxGGUFTensors tensor infos and maxGGUFKVs entries are read, and every
+// shape's element and byte counts and every offset+size are checked for
+// overflow.
 func ParseGGUF(b []byte, name string) (*GGUF, error) {
 	g, err := parseGGUF(b, name)
 	if err != nil {
@@ -203,7 +233,12 @@ func parseGGUF(b []byte, name string) (*GGUF, error) {
 	if nKV > maxGGUFKVs {
 		return nil, fmt.Errorf("metadata count %d exceeds the limit of %d", nKV, maxGGUFKVs)
 	}
-	g := &GGUF{Path: name, Version: version, Alignment: 32, kv: map[string]int{}, byName: map[string]*Tensor{}}
+	// Preallocate only what the bytes left can hold (a metadata entry takes
+	// at least 13 bytes: key length, type, a one-byte value), and no more
+	// than a real model has, so that a huge declared count costs nothing.
+	kvCap := min(nKV, uint64(len(b)-r.off)/13, 4096)
+	g := &GGUF{Path: name, Version: version, Alignment: 32}
+	g.KV = make([]KV, 0, kvCap)
 	for i := uint64(0); i < nKV; i++ {
 		key, err := r.str()
 		if err != nil {
@@ -216,15 +251,25 @@ func parseGGUF(b []byte, name string) (*GGUF, error) {
 		if err != nil {
 			return nil, fmt.Errorf("metadata key %q: type: %w", key, err)
 		}
+		// The KV and its index entry.
+		if err := r.charge(40); err != nil {
+			return nil, fmt.Errorf("metadata key %q: %w", key, err)
+		}
 		v, err := r.value(typ, 0)
 		if err != nil {
 			return nil, fmt.Errorf("metadata key %q: %w", key, err)
 		}
-		if _, dup := g.kv[key]; dup {
-			return nil, fmt.Errorf("metadata key %q appears twice", key)
-		}
-		g.kv[key] = len(g.KV)
 		g.KV = append(g.KV, KV{Key: key, Value: v})
+	}
+	g.kv = make([]int32, len(g.KV))
+	for i := range g.kv {
+		g.kv[i] = int32(i)
+	}
+	sort.SliceStable(g.kv, func(a, b int) bool { return g.KV[g.kv[a]].Key < g.KV[g.kv[b]].Key })
+	for i := 1; i < len(g.kv); i++ {
+		if k := g.KV[g.kv[i]].Key; k == g.KV[g.kv[i-1]].Key {
+			return nil, fmt.Errorf("metadata key %q appears twice", k)
+		}
 	}
 	if v, ok := g.Get("general.alignment"); ok {
 		a, isU32 := v.(uint32)
@@ -239,7 +284,11 @@ func parseGGUF(b []byte, name string) (*GGUF, error) {
 		offset uint64
 		size   uint64
 	}
-	infos := make([]pending, 0, min(nTensors, 4096))
+	// A tensor info takes at least 32 bytes (name length, dimension count,
+	// one dimension, type, offset).
+	tCap := min(nTensors, uint64(len(b)-r.off)/32, 4096)
+	infos := make([]pending, 0, tCap)
+	g.byName = make(map[string]*Tensor, tCap)
 	for i := uint64(0); i < nTensors; i++ {
 		tname, err := r.str()
 		if err != nil {
@@ -411,10 +460,28 @@ func (r *ggufReader) array(et uint32, n uint64, depth int) (any, error) {
 		if err := r.need(n * sz); err != nil {
 			return nil, err
 		}
+		// Go holds each element in as many bytes as the file.
+		if err := r.charge(n * sz); err != nil {
+			return nil, err
+		}
 	} else if et == ggufString || et == ggufArray {
-		// Each element takes at least 8 bytes (a length or a type+length).
-		if n > uint64(len(r.b)-r.off)/8 {
+		// Each element takes at least 8 bytes (a length) or 12 (a type
+		// and a length).
+		minBytes := uint64(8)
+		if et == ggufArray {
+			minBytes = 12
+		}
+		if n > uint64(len(r.b)-r.off)/minBytes {
 			return nil, fmt.Errorf("array of %d elements cannot fit in the %d bytes left: %w", n, len(r.b)-r.off, errShort)
+		}
+		// A string header is 16 bytes; a nested array an interface (16)
+		// holding a slice header (24).
+		goSize := uint64(16)
+		if et == ggufArray {
+			goSize = 40
+		}
+		if err := r.charge(n * goSize); err != nil {
+			return nil, err
 		}
 	} else {
 		return nil, fmt.Errorf("unknown array element type %d", et)
@@ -521,11 +588,11 @@ func (r *ggufReader) array(et uint32, n uint64, depth int) (any, error) {
 
 // Get returns the value of a metadata key.
 func (g *GGUF) Get(key string) (any, bool) {
-	i, ok := g.kv[key]
-	if !ok {
+	i := sort.Search(len(g.kv), func(i int) bool { return g.KV[g.kv[i]].Key >= key })
+	if i == len(g.kv) || g.KV[g.kv[i]].Key != key {
 		return nil, false
 	}
-	return g.KV[i].Value, true
+	return g.KV[g.kv[i]].Value, true
 }
 
 // String returns a string metadata value.

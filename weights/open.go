@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -426,11 +427,17 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err != nil {
 		return c, err
 	}
-	if toks, ok := g.Strings("tokenizer.ggml.tokens"); ok {
+	toks, hasToks := g.Strings("tokenizer.ggml.tokens")
+	if hasToks {
 		c.VocabSize = len(toks)
 	}
 	if emb, ok := tensors["token_embd.weight"]; ok && len(emb.Shape) == 2 {
 		c.VocabSize = emb.Shape[0]
+		// Ids the tokenizer can produce must have an embedding row, or the
+		// first text that uses one fails in the middle of a run.
+		if hasToks && len(toks) > emb.Shape[0] {
+			return c, fmt.Errorf("the tokenizer has %d tokens (tokenizer.ggml.tokens) but token_embd.weight has only %d rows", len(toks), emb.Shape[0])
+		}
 	}
 	_, hasOutput := tensors["output.weight"]
 	c.TiedEmbeddings = !hasOutput
@@ -501,10 +508,16 @@ func validateConfig(c Config) error {
 			return fmt.Errorf("config: eos token id %d outside the vocabulary of %d", id, c.VocabSize)
 		}
 	}
+	if c.ContextLength < 0 || c.SlidingWindow < 0 {
+		return fmt.Errorf("config: context length %d and sliding window %d must not be negative", c.ContextLength, c.SlidingWindow)
+	}
 	switch c.RopeScaling.Type {
 	case "", "linear", "llama3":
-		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0) {
-			return fmt.Errorf("config: rope scaling %q needs a positive factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0 && !math.IsInf(c.RopeScaling.Factor, 0)) {
+			return fmt.Errorf("config: rope scaling %q needs a positive finite factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		}
+		if rs := c.RopeScaling; rs.OriginalMaxPositions < 0 || !(rs.LowFreqFactor >= 0 && rs.HighFreqFactor >= 0) || math.IsInf(rs.LowFreqFactor+rs.HighFreqFactor, 0) {
+			return fmt.Errorf("config: rope scaling original context %d and frequency factors %g, %g must be finite and not negative", rs.OriginalMaxPositions, rs.LowFreqFactor, rs.HighFreqFactor)
 		}
 	default:
 		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3)", c.RopeScaling.Type)
@@ -539,7 +552,18 @@ type hfConfig struct {
 }
 
 // ParseHFConfig reads a Hugging Face config.json into a Config. name is used in errors.
+//
+// Memory: b may be at most 4 MiB (maxHFConfigBytes), checked first; decoding
+// keeps only the fields the engine reads (unknown ones are skipped, however
+// deep) and allocates at most 20 bytes per input byte plus 64 KiB (deep
+// nesting, the worst case, comes to about 15 with encoding/json's own
+// nesting limit of 10000; TestHFConfigMemoryBound measures it), so at most
+// 80 MiB. Token id lists are limited to 1024 ids, counted before they
+// are decoded.
 func ParseHFConfig(b []byte, name string) (Config, error) {
+	if len(b) > maxHFConfigBytes {
+		return Config{}, fmt.Errorf("%s: %d bytes exceed the limit of %d for a config.json", name, len(b), maxHFConfigBytes)
+	}
 	c, err := parseHFConfig(b)
 	if err != nil {
 		return c, fmt.Errorf("%s: %w", name, err)
@@ -648,6 +672,9 @@ func tokenIDs(raw json.RawMessage) ([]int, error) {
 	if err := json.Unmarshal(raw, &one); err == nil {
 		return []int{one}, nil
 	}
+	if n := bytes.Count(raw, []byte(",")) + 1; n > maxTokenIDs {
+		return nil, fmt.Errorf("a list of %d ids exceeds the limit of %d", n, maxTokenIDs)
+	}
 	var many []int
 	if err := json.Unmarshal(raw, &many); err != nil {
 		return nil, fmt.Errorf("want an integer or a list of integers, got %s", raw)
@@ -695,7 +722,7 @@ func CanonicalName(hf string) (name string, ok bool) {
 
 func openHF(dir, single string) (*Model, error) {
 	cfgPath := filepath.Join(dir, "config.json")
-	cb, err := os.ReadFile(cfgPath)
+	cb, err := readLimited(cfgPath, maxHFConfigBytes, "a config.json")
 	if err != nil {
 		return nil, fmt.Errorf("weights: %w", err)
 	}
@@ -739,7 +766,7 @@ const hfIndexName = "model.safetensors.index.json"
 // returns the index's map from tensor name to shard file name.
 func hfWeightFiles(dir string) (files []string, index map[string]string, err error) {
 	idxPath := filepath.Join(dir, hfIndexName)
-	b, err := os.ReadFile(idxPath)
+	b, err := readLimited(idxPath, maxHFIndexBytes, "a shard index")
 	if errors.Is(err, os.ErrNotExist) {
 		single := filepath.Join(dir, "model.safetensors")
 		if _, err := os.Stat(single); err != nil {
@@ -750,22 +777,12 @@ func hfWeightFiles(dir string) (files []string, index map[string]string, err err
 	if err != nil {
 		return nil, nil, err
 	}
-	var idx struct {
-		WeightMap map[string]string `json:"weight_map"`
-	}
-	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, nil, fmt.Errorf("%s: bad JSON: %w", idxPath, err)
-	}
-	if len(idx.WeightMap) == 0 {
-		return nil, nil, fmt.Errorf("%s: empty or missing weight_map", idxPath)
+	weightMap, err := parseHFIndex(b, idxPath)
+	if err != nil {
+		return nil, nil, err
 	}
 	seen := map[string]bool{}
-	for tensor, f := range idx.WeightMap {
-		// A shard must sit in the folder itself: "../x" or "/etc/x" would
-		// let an index read files elsewhere.
-		if f == "" || f == "." || f == ".." || filepath.Base(f) != f || strings.ContainsAny(f, `/\`) {
-			return nil, nil, fmt.Errorf("%s: tensor %q: shard name %q must be a plain file name", idxPath, tensor, f)
-		}
+	for tensor, f := range weightMap {
 		if !seen[f] {
 			seen[f] = true
 			p := filepath.Join(dir, f)
@@ -776,7 +793,7 @@ func hfWeightFiles(dir string) (files []string, index map[string]string, err err
 		}
 	}
 	sort.Strings(files)
-	return files, idx.WeightMap, nil
+	return files, weightMap, nil
 }
 
 // checkIndex verifies that every tensor a sharded index lists is in the shard
@@ -839,7 +856,8 @@ func (m *Model) addSafetensors(path string) error {
 // the shape the config implies, so a mismatch is reported at open time and
 // names the tensor, instead of surfacing as a wrong answer later. Layers are
 // checked in order and the first problem stops the check, so a config that
-// claims millions of layers costs nothing.
+// claims millions of layers costs nothing. Tensors the config does not
+// account for are refused too (see checkUnused).
 func checkShapes(m *Model) error {
 	c := m.Config
 	type want struct {
@@ -899,10 +917,10 @@ func checkShapes(m *Model) error {
 			ws = append(ws, want{p + "attn_q_norm.weight", []int{c.HeadDim}}, want{p + "attn_k_norm.weight", []int{c.HeadDim}})
 		}
 		if err := check(ws...); err != nil {
-			return err
+			return fmt.Errorf("%w%s", err, missingLayerHint(m, l))
 		}
 	}
-	return nil
+	return checkUnused(m)
 }
 
 // naturalLess orders names with embedded numbers numerically ("blk.2" < "blk.10").

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/valueexploration/valueexp/weights"
@@ -68,7 +72,11 @@ func runSynth(e *env, args []string) error {
 		return usageErr("--layers and --vocab must not be negative")
 	}
 	start := time.Now()
-	sum, err := synth.WriteFile(*out, synth.Options{Shape: shape, Mix: mix, Layers: *layers, Vocab: *vocab, Seed: *seed, Threads: *threads})
+	// On SIGINT or SIGTERM the writer stops and removes its temporary file
+	// (a multi-GB one for real shapes) instead of dying with it on disk.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sum, err := synth.WriteFileContext(ctx, *out, synth.Options{Shape: shape, Mix: mix, Layers: *layers, Vocab: *vocab, Seed: *seed, Threads: *threads})
 	if err != nil {
 		return err
 	}

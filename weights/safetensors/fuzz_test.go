@@ -3,6 +3,7 @@ package safetensors
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,13 +41,66 @@ func FuzzParseSafetensors(f *testing.F) {
 			}
 		}
 	}
+	f.Add(rawFile(`{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\u0062":{"shape":[0,3],"data_offsets":[4,4],"dtype":"BF16"}}  `, make([]byte, 4)))
+	f.Add(rawFile(`{"__metadata__":null,"a":{"dtype":"U8","shape":[],"data_offsets":[0,1]}}`, []byte{7}))
+	f.Add(rawFile(`{"a":{"dtype":"F32","shape":[-0],"data_offsets":[0,0]}}`, nil))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := Parse(b)
 		if err != nil {
 			return
 		}
 		checkParsed(t, b, file)
+		checkAgainstJSON(t, b, file)
 	})
+}
+
+// checkAgainstJSON reads the header of a file Parse accepted with
+// encoding/json, an independent reader, and checks that it is valid JSON
+// and that both agree on every tensor and metadata entry.
+func checkAgainstJSON(t *testing.T, b []byte, file *File) {
+	t.Helper()
+	header := b[8 : 8+binary.LittleEndian.Uint64(b)]
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(header, &raw); err != nil {
+		t.Fatalf("Parse accepted a header encoding/json refuses: %v", err)
+	}
+	n := len(raw)
+	if meta, ok := raw["__metadata__"]; ok {
+		n--
+		var m map[string]string
+		if err := json.Unmarshal(meta, &m); err != nil || len(m) != len(file.Metadata) {
+			t.Fatalf("metadata: encoding/json reads %v (%v), Parse %v", m, err, file.Metadata)
+		}
+		for k, v := range m {
+			if file.Metadata[k] != v {
+				t.Fatalf("metadata %q: %q, encoding/json says %q", k, file.Metadata[k], v)
+			}
+		}
+	}
+	if n != len(file.Tensors) {
+		t.Fatalf("encoding/json reads %d tensors, Parse %d", n, len(file.Tensors))
+	}
+	for _, ti := range file.Tensors {
+		var e struct {
+			DType       string  `json:"dtype"`
+			Shape       []int64 `json:"shape"`
+			DataOffsets []int64 `json:"data_offsets"`
+		}
+		if err := json.Unmarshal(raw[ti.Name], &e); err != nil {
+			t.Fatalf("tensor %q: encoding/json: %v", ti.Name, err)
+		}
+		if e.DType != ti.DType || len(e.Shape) != len(ti.Shape) || len(e.DataOffsets) != 2 || e.DataOffsets[1]-e.DataOffsets[0] != int64(len(ti.Data)) {
+			t.Fatalf("tensor %q: encoding/json reads %+v, Parse %s %v with %d bytes", ti.Name, e, ti.DType, ti.Shape, len(ti.Data))
+		}
+		for i, d := range e.Shape {
+			if int64(ti.Shape[i]) != d {
+				t.Fatalf("tensor %q: shape %v, encoding/json says %v", ti.Name, ti.Shape, e.Shape)
+			}
+		}
+		if len(ti.Data) > 0 && &ti.Data[0] != &b[8+uint64(len(header))+uint64(e.DataOffsets[0])] {
+			t.Fatalf("tensor %q: data does not start at offset %d", ti.Name, e.DataOffsets[0])
+		}
+	}
 }
 
 // checkParsed asserts the invariants of a file Parse accepted.

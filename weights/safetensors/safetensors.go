@@ -27,6 +27,7 @@ const (
 	MaxHeaderBytes = 100 << 20 // 100 MiB of JSON header
 	MaxDims        = 8
 	MaxTensors     = 1 << 20
+	MaxMetadata    = 1 << 16 // __metadata__ entries (real files have a handful)
 )
 
 // TensorInfo is one tensor of a parsed file.
@@ -69,19 +70,28 @@ func ElemSize(dtype string) int {
 	return 0
 }
 
-// headerEntry is one tensor's header entry. The fields are pointers so that a
-// missing field is an error instead of a silent zero.
+// headerEntry is one tensor's header entry. The has* flags tell a missing
+// (or null) field, which is an error, from a zero one.
 type headerEntry struct {
-	DType       *string  `json:"dtype"`
-	Shape       *[]int64 `json:"shape"`
-	DataOffsets *[]int64 `json:"data_offsets"`
+	name                        string
+	dtype                       string
+	shape                       []int // int64 values: the scanner refuses others
+	offsets                     []int64
+	hasDType, hasShape, hasOffs bool
 }
 
-// maxHeaderDepth bounds JSON nesting in a header: a valid one nests three
-// deep (header object, entry object, shape array).
-const maxHeaderDepth = 16
-
 // Parse parses a whole safetensors file held in b.
+//
+// Memory: Parse never copies tensor data (every Data aliases b). The header,
+// at most MaxHeaderBytes, is read by a scanner for the format's fixed
+// grammar (an object of tensor entries and one string map) with no general
+// JSON tree, so what it allocates is bounded by what the header holds:
+// at most 8 bytes per header byte plus 64 KiB (the smallest possible
+// entries come to about 5.5; real ones, with long names, to about 3;
+// TestParseMemoryBound measures it on adversarial headers), so at most
+// 800 MiB for the largest header allowed, and never more than MaxTensors
+// entries or MaxMetadata metadata keys. Nesting beyond the grammar's three
+// levels is a syntax error, so deep nesting costs nothing.
 func Parse(b []byte) (*File, error) {
 	if len(b) < 8 {
 		return nil, fmt.Errorf("safetensors: file of %d bytes is too short for the header length", len(b))
@@ -96,176 +106,79 @@ func Parse(b []byte) (*File, error) {
 	header := b[8 : 8+hlen]
 	data := b[8+hlen:]
 	if !utf8.Valid(header) {
-		// encoding/json would replace bad bytes with U+FFFD, and two
+		// Bad bytes would have to be replaced with U+FFFD, and two
 		// different names could then collide.
 		return nil, errors.New("safetensors: bad JSON header: not valid UTF-8")
 	}
-	if i := bytes.IndexFunc(header, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || header[i] != '{' {
-		return nil, errors.New("safetensors: bad JSON header: the header must be a JSON object")
+	f := &File{Metadata: map[string]string{}}
+	entries, err := scanHeader(header, f.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
 	}
-	// Unmarshal checks the whole header, so data after the object (other
-	// than the space padding) is an error too.
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(header, &raw); err != nil {
-		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
-	}
-	if err := checkDuplicateKeys(header); err != nil {
-		return nil, fmt.Errorf("safetensors: bad JSON header: %w", err)
-	}
-	if len(raw) > MaxTensors {
-		return nil, fmt.Errorf("safetensors: %d header entries exceed the limit of %d", len(raw), MaxTensors)
-	}
-	f := &File{Metadata: map[string]string{}, byName: map[string]int{}}
-	type span struct{ lo, hi int64 }
-	var spans []span
 	// Check entries in name order so that the error for a broken file is
-	// always the same one.
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		msg := raw[name]
-		if name == "__metadata__" {
-			if err := json.Unmarshal(msg, &f.Metadata); err != nil {
-				return nil, fmt.Errorf("safetensors: __metadata__ is not a string map: %w", err)
-			}
-			continue
+	// always the same one; equal neighbours are duplicates.
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	byOff := tensorsByOffset{t: make([]TensorInfo, len(entries)), lo: make([]int64, len(entries)), hi: make([]int64, len(entries))}
+	for i := range entries {
+		e := &entries[i]
+		if i > 0 && e.name == entries[i-1].name {
+			return nil, fmt.Errorf("safetensors: bad JSON header: tensor %q appears twice", e.name)
 		}
-		var e headerEntry
-		d := json.NewDecoder(bytes.NewReader(msg))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&e); err != nil {
-			return nil, fmt.Errorf("safetensors: tensor %q: bad header entry: %w", name, err)
-		}
-		ti, lo, hi, err := checkEntry(name, e, data)
+		ti, lo, hi, err := checkEntry(e.name, e, data)
 		if err != nil {
-			return nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
+			return nil, fmt.Errorf("safetensors: tensor %q: %w", e.name, err)
 		}
-		f.Tensors = append(f.Tensors, ti)
-		spans = append(spans, span{lo, hi})
+		byOff.t[i], byOff.lo[i], byOff.hi[i] = ti, lo, hi
 	}
+	entries = nil
 	// Sort by offset to detect overlaps and give a stable order.
-	idx := make([]int, len(f.Tensors))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		if spans[idx[a]].lo != spans[idx[b]].lo {
-			return spans[idx[a]].lo < spans[idx[b]].lo
-		}
-		return f.Tensors[idx[a]].Name < f.Tensors[idx[b]].Name
-	})
-	sorted := make([]TensorInfo, len(idx))
+	sort.Sort(byOff)
+	f.byName = make(map[string]int, len(byOff.t))
 	var maxHi int64
 	maxName := ""
-	for i, j := range idx {
-		sorted[i] = f.Tensors[j]
-		cur := spans[j]
-		if cur.hi > cur.lo {
-			if cur.lo < maxHi {
-				return nil, fmt.Errorf("safetensors: tensor %q (bytes %d..%d) overlaps tensor %q (ending at byte %d)", sorted[i].Name, cur.lo, cur.hi, maxName, maxHi)
+	for i, ti := range byOff.t {
+		if lo, hi := byOff.lo[i], byOff.hi[i]; hi > lo {
+			if lo < maxHi {
+				return nil, fmt.Errorf("safetensors: tensor %q (bytes %d..%d) overlaps tensor %q (ending at byte %d)", ti.Name, lo, hi, maxName, maxHi)
 			}
-			maxHi, maxName = cur.hi, sorted[i].Name
+			maxHi, maxName = hi, ti.Name
 		}
-		f.byName[sorted[i].Name] = i
+		f.byName[ti.Name] = i
 	}
-	f.Tensors = sorted
+	f.Tensors = byOff.t
 	return f, nil
 }
 
-// checkDuplicateKeys scans a header that encoding/json has already accepted
-// and rejects a key that appears twice in one object: encoding/json keeps the
-// last value silently, so two readers could disagree about a tensor. It also
-// bounds the nesting depth. A byte scan is used because json.Decoder.Token
-// allocates for every token, which made opening a large model several times
-// slower.
-func checkDuplicateKeys(header []byte) error {
-	type frame struct {
-		object    bool
-		expectKey bool
-		name      string   // the key this container is the value of
-		keys      []string // small objects: searched linearly
-		set       map[string]bool
-	}
-	var stack []frame
-	lastKey := ""
-	for i := 0; i < len(header); i++ {
-		switch c := header[i]; c {
-		case '{', '[':
-			if len(stack) >= maxHeaderDepth {
-				return fmt.Errorf("nested deeper than %d levels", maxHeaderDepth)
-			}
-			stack = append(stack, frame{object: c == '{', expectKey: c == '{', name: lastKey})
-		case '}', ']':
-			stack = stack[:len(stack)-1]
-		case ',':
-			if top := &stack[len(stack)-1]; top.object {
-				top.expectKey = true
-			}
-		case '"':
-			j := i + 1
-			for j < len(header) && header[j] != '"' {
-				if header[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			top := &stack[len(stack)-1]
-			if top.object && top.expectKey {
-				key := string(header[i+1 : j])
-				if bytes.IndexByte(header[i+1:j], '\\') >= 0 {
-					// Escapes: compare the decoded key, as json does.
-					if err := json.Unmarshal(header[i:j+1], &key); err != nil {
-						return err
-					}
-				}
-				if seen(top.keys, top.set, key) {
-					if len(stack) == 1 {
-						return fmt.Errorf("tensor %q appears twice", key)
-					}
-					return fmt.Errorf("key %q appears twice in entry %q", key, stack[1].name)
-				}
-				if top.set != nil {
-					top.set[key] = true
-				} else if top.keys = append(top.keys, key); len(top.keys) > 16 {
-					top.set = map[string]bool{}
-					for _, k := range top.keys {
-						top.set[k] = true
-					}
-				}
-				top.expectKey = false
-				lastKey = key
-			}
-			i = j
-		}
-	}
-	return nil
+// tensorsByOffset sorts tensors and their byte ranges together, by offset
+// and then name, in place.
+type tensorsByOffset struct {
+	t      []TensorInfo
+	lo, hi []int64
 }
 
-func seen(keys []string, set map[string]bool, key string) bool {
-	if set != nil {
-		return set[key]
+func (s tensorsByOffset) Len() int { return len(s.t) }
+func (s tensorsByOffset) Less(a, b int) bool {
+	if s.lo[a] != s.lo[b] {
+		return s.lo[a] < s.lo[b]
 	}
-	for _, k := range keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
+	return s.t[a].Name < s.t[b].Name
+}
+func (s tensorsByOffset) Swap(a, b int) {
+	s.t[a], s.t[b] = s.t[b], s.t[a]
+	s.lo[a], s.lo[b] = s.lo[b], s.lo[a]
+	s.hi[a], s.hi[b] = s.hi[b], s.hi[a]
 }
 
-func checkEntry(name string, e headerEntry, data []byte) (ti TensorInfo, lo, hi int64, err error) {
+func checkEntry(name string, e *headerEntry, data []byte) (ti TensorInfo, lo, hi int64, err error) {
 	switch {
-	case e.DType == nil:
+	case !e.hasDType:
 		return ti, 0, 0, errors.New(`header entry has no "dtype"`)
-	case e.Shape == nil:
+	case !e.hasShape:
 		return ti, 0, 0, errors.New(`header entry has no "shape"`)
-	case e.DataOffsets == nil:
+	case !e.hasOffs:
 		return ti, 0, 0, errors.New(`header entry has no "data_offsets"`)
 	}
-	dtype, dims, offs := *e.DType, *e.Shape, *e.DataOffsets
+	dtype, dims, offs := e.dtype, e.shape, e.offsets
 	size := ElemSize(dtype)
 	if size == 0 {
 		return ti, 0, 0, fmt.Errorf("unknown dtype %q", dtype)
@@ -274,17 +187,16 @@ func checkEntry(name string, e headerEntry, data []byte) (ti TensorInfo, lo, hi 
 		return ti, 0, 0, fmt.Errorf("%d dimensions exceed the limit of %d", len(dims), MaxDims)
 	}
 	n := int64(1)
-	shape := make([]int, len(dims))
-	for i, d := range dims {
+	for _, d := range dims {
 		if d < 0 {
 			return ti, 0, 0, fmt.Errorf("negative dimension %d in shape %v", d, dims)
 		}
-		if d != 0 && n > math.MaxInt64/8/d {
+		if d != 0 && n > math.MaxInt64/8/int64(d) {
 			return ti, 0, 0, fmt.Errorf("shape %v overflows", dims)
 		}
-		n *= d
-		shape[i] = int(d)
+		n *= int64(d)
 	}
+	shape := dims
 	if len(offs) != 2 {
 		return ti, 0, 0, fmt.Errorf("data_offsets %v must hold two numbers [begin, end]", offs)
 	}

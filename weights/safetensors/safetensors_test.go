@@ -127,7 +127,10 @@ func TestParseBrokenHeaders(t *testing.T) {
 		{"many keys, duplicate last", rawFile(`{"__metadata__":{"k0":"","k1":"","k2":"","k3":"","k4":"","k5":"","k6":"","k7":"","k8":"","k9":"","k10":"","k11":"","k12":"","k13":"","k14":"","k15":"","k16":"","k17":"","k3":""}}`, nil), []string{`key "k3" appears twice in entry "__metadata__"`}},
 		{"duplicate field", rawFile(`{"a":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}`, f32x2), []string{`key "dtype" appears twice in entry "a"`}},
 		{"duplicate metadata key", rawFile(`{"__metadata__":{"k":"1","k":"2"}}`, nil), []string{`key "k" appears twice in entry "__metadata__"`}},
-		{"too deep", rawFile(deep, nil), []string{"nested deeper than"}},
+		// The grammar has no nesting beyond entry fields: a nested value is
+		// refused where it starts, at no cost.
+		{"too deep", rawFile(deep, nil), []string{`tensor "a": bad header entry`, "want an object"}},
+		{"too deep in metadata", rawFile(`{"__metadata__":{"k":`+strings.Repeat("[", 40)+strings.Repeat("]", 40)+`}}`, nil), []string{"__metadata__ is not a string map"}},
 		{"metadata not strings", rawFile(`{"__metadata__":{"k":1}}`, nil), []string{"__metadata__ is not a string map"}},
 		{"entry not object", rawFile(`{"a":5}`, nil), []string{`tensor "a": bad header entry`}},
 		{"unknown field", rawFile(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8],"x":1}}`, f32x2), []string{`tensor "a"`, `unknown field "x"`}},

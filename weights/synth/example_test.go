@@ -1,6 +1,8 @@
 package synth_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,4 +44,22 @@ func ExampleWriteFile() {
 	// valueexp synth qwen2.5-0.5b-2L-V4096 q4_k (random weights)
 	// map[F32:11 Q5_0:11 Q8_0:2 Q4_K:1 Q6_K:1]
 	// qwen2 896 2 14 2 4864 4096 true true
+}
+
+// A cancelled write (the CLI cancels on SIGINT or SIGTERM) returns the
+// cancellation and leaves no file, not even the temporary one.
+func ExampleWriteFileContext() {
+	dir, _ := os.MkdirTemp("", "synth")
+	defer os.RemoveAll(dir)
+	shape, _ := synth.LookupShape("tiny")
+	shape, _ = shape.WithArch("llama")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := synth.WriteFileContext(ctx, filepath.Join(dir, "m.gguf"), synth.Options{Shape: shape, Mix: synth.MixF32})
+	fmt.Println(errors.Is(err, context.Canceled))
+	left, _ := os.ReadDir(dir)
+	fmt.Println(len(left), "files")
+	// Output:
+	// true
+	// 0 files
 }

@@ -18,6 +18,7 @@ package synth
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -305,6 +306,13 @@ func (p *Plan) headerTensors() []*weights.Tensor {
 
 // Write writes the GGUF file for opt to w.
 func Write(w io.Writer, opt Options) (*Summary, error) {
+	return WriteContext(context.Background(), w, opt)
+}
+
+// WriteContext is Write that stops with ctx's error when ctx is cancelled. It
+// checks ctx between blocks of at most 4×threads×64k weights, so a
+// cancellation takes effect within a fraction of a second.
+func WriteContext(ctx context.Context, w io.Writer, opt Options) (*Summary, error) {
 	p, err := NewPlan(opt)
 	if err != nil {
 		return nil, err
@@ -336,7 +344,7 @@ func Write(w io.Writer, opt Options) (*Summary, error) {
 				return nil, fmt.Errorf("synth: write: %w", err)
 			}
 		}
-		if err := writeTensor(write, p, i, opt.Seed, threads); err != nil {
+		if err := writeTensor(ctx, write, p, i, opt.Seed, threads); err != nil {
 			return nil, fmt.Errorf("synth: tensor %q: %w", t.Name, err)
 		}
 	}
@@ -354,12 +362,24 @@ func Write(w io.Writer, opt Options) (*Summary, error) {
 // WriteFile writes the GGUF file for opt to path. It writes a temporary file
 // beside path and renames it, so an interrupted run leaves no partial model.
 func WriteFile(path string, opt Options) (*Summary, error) {
+	return WriteFileContext(context.Background(), path, opt)
+}
+
+// WriteFileContext is WriteFile that stops when ctx is cancelled. The
+// temporary file is removed on every error, cancellation included (the CLI
+// cancels ctx on SIGINT and SIGTERM), so an interrupted run leaves neither a
+// partial model nor a multi-gigabyte temporary file; only SIGKILL can leave
+// one, as path.tmpNNNN.
+func WriteFileContext(ctx context.Context, path string, opt Options) (*Summary, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("synth: %s: %w", path, err)
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return nil, fmt.Errorf("synth: %w", err)
 	}
 	tmp := f.Name()
-	sum, err := Write(f, opt)
+	sum, err := WriteContext(ctx, f, opt)
 	if err == nil {
 		err = f.Chmod(0o644) // CreateTemp makes the file private; a model is not
 	}
@@ -378,7 +398,10 @@ func WriteFile(path string, opt Options) (*Summary, error) {
 
 // writeTensor draws tensor i in chunks of whole rows, a window of chunks at
 // a time in parallel, and writes each window in order.
-func writeTensor(write func([]byte) error, p *Plan, i int, seed uint64, threads int) error {
+func writeTensor(ctx context.Context, write func([]byte) error, p *Plan, i int, seed uint64, threads int) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	t := &p.Tensors[i]
 	if t.init == initRopeFreqs {
 		return write(weights.Float32Bytes(ropeFreqFactors(p.Shape)))
@@ -397,6 +420,9 @@ func writeTensor(write func([]byte) error, p *Plan, i int, seed uint64, threads 
 		srcs[g] = make([]float32, chunkRows*cols)
 	}
 	for first := 0; first < nChunks; first += window {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		last := min(nChunks, first+window)
 		errs := make([]error, len(srcs))
 		var wg sync.WaitGroup
