@@ -1,7 +1,7 @@
 // Package evaluate measures a model's value-driven decisions on C-voice
 // evaluation dilemmas, plainly and with neuron sets switched off, and
 // compares every deactivated set with a random set of the same per-layer
-// sizes (METHOD.md §4.5, §5.2).
+// sizes (valueexp/METHOD.md §4.5, §5.2).
 //
 // Two modes:
 //
@@ -73,7 +73,7 @@ type Options struct {
 	NoRandomControl bool
 	// SameLanguage evaluates a per-language set ("诚信/zh") and its control
 	// only on items of that language; by default every set is evaluated on
-	// every language (the 2×2 design of METHOD.md §3.7).
+	// every language (the 2×2 design of valueexp/METHOD.md §3.7).
 	SameLanguage bool
 	// Progress, if set, is called after each batch with the (condition,
 	// item) units of this shard done, resumed ones included, and in all.
