@@ -10,6 +10,10 @@ import (
 )
 
 // Decoder turns token ids into text (the tokenizer package's Tokenizer is one).
+// Stop strings are searched for in its output, so it should return the text
+// exactly as it is shown to the user: the tokenizer's Decode returns valid
+// UTF-8, replacing ill-formed bytes the same way its StreamDecoder does, so
+// that a streaming caller's cut and CutAtStop's agree.
 type Decoder interface {
 	Decode(ids []int32) string
 }
@@ -18,6 +22,12 @@ type Decoder interface {
 type Prompt struct {
 	Tokens []int32
 	Tag    int32 // passed to hooks for every row of this sequence; -1: none
+	// Seq, if set, already holds the first Seq.Len() tokens of Tokens (for
+	// example a clone of a prefilled prompt head shared by many prompts);
+	// Generate continues it with the rest instead of starting an empty
+	// sequence. Tokens is still the whole prompt (repetition penalties see
+	// it), and at least one token must be left to feed.
+	Seq *Sequence
 }
 
 // GenerateOptions control Generate.
@@ -106,11 +116,18 @@ func (m *Model) Generate(ctx context.Context, prompts []Prompt, opt GenerateOpti
 			return nil, fmt.Errorf("engine: prompt %d has %d tokens, which leaves no room in the context length of %d", i, len(p.Tokens), maxCtx)
 		}
 		seqs[i] = m.NewSequence()
+		feed := p.Tokens
+		if p.Seq != nil {
+			if p.Seq.Len() >= len(p.Tokens) {
+				return nil, fmt.Errorf("engine: prompt %d: its sequence holds %d tokens, the prompt only %d; at least one must be left to feed", i, p.Seq.Len(), len(p.Tokens))
+			}
+			seqs[i], feed = p.Seq, p.Tokens[p.Seq.Len():]
+		}
 		s := opt.Sampling
 		s.Seed += uint64(i)
 		samplers[i] = NewSampler(s)
 		history[i] = append([]int32(nil), p.Tokens...)
-		inputs[i] = Input{Seq: seqs[i], Tokens: p.Tokens, Tag: p.Tag, Logits: LastLogits}
+		inputs[i] = Input{Seq: seqs[i], Tokens: feed, Tag: p.Tag, Logits: LastLogits}
 	}
 	logits, err := m.Forward(ctx, inputs, RunOptions{Hooks: opt.Hooks, Phase: hooks.Prefill})
 	if err != nil {

@@ -111,8 +111,9 @@ func (h *candHeap) pop() bpeCandidate {
 const maxCachedWord = 64
 
 // bpeWord appends the ids of one pre-tokenized word (already byte-encoded for
-// byte-level vocabularies).
-func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
+// byte-level vocabularies). sc is the merge scratch, shared by all the words
+// of one Encode call so that merging allocates nothing per word.
+func (t *Tokenizer) bpeWord(word string, out []int32, sc *mergeScratch) []int32 {
 	if t.ignoreMerges {
 		if id, ok := t.ids[word]; ok {
 			return append(out, id)
@@ -128,14 +129,18 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 		}
 	}
 	n0 := len(out)
-	out = t.bpeMerge(word, out)
+	if cacheable {
+		out = t.bpeMergeScratch(word, out, sc)
+	} else {
+		out, _ = t.chunked(word, out, runeLen, func(w string, out []int32) []int32 { return t.bpeMergeScratch(w, out, sc) })
+	}
 	if cacheable {
 		ids := append([]int32(nil), out[n0:]...)
 		t.cacheMu.Lock()
 		if len(t.cache) >= maxCacheEntries {
 			clear(t.cache)
 		}
-		t.cache[strings.Clone(word)] = ids
+		t.cache[strings.Clone(word)] = ids // word may point into the caller's text
 		t.cacheMu.Unlock()
 	}
 	return out
@@ -143,7 +148,7 @@ func (t *Tokenizer) bpeWord(word string, out []int32) []int32 {
 
 // bpeWordBytes is bpeWord for a word held in a scratch buffer; the cache is
 // searched without copying it.
-func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
+func (t *Tokenizer) bpeWordBytes(word []byte, out []int32, sc *mergeScratch) []int32 {
 	if len(word) <= maxCachedWord {
 		t.cacheMu.RLock()
 		ids, ok := t.cache[string(word)]
@@ -152,11 +157,27 @@ func (t *Tokenizer) bpeWordBytes(word []byte, out []int32) []int32 {
 			return append(out, ids...)
 		}
 	}
-	return t.bpeWord(string(word), out)
+	return t.bpeWord(string(word), out, sc)
+}
+
+// mergeScratch is the working memory of one merge, reused across the chunks
+// of a long word so that their total allocation stays that of one chunk.
+type mergeScratch struct {
+	syms []bpeSymbol
+	heap candHeap
+	spm  []spmSymbol
+	sh   spmHeap
 }
 
 func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
-	syms := make([]bpeSymbol, 0, len(word))
+	return t.bpeMergeScratch(word, out, &mergeScratch{})
+}
+
+func (t *Tokenizer) bpeMergeScratch(word string, out []int32, sc *mergeScratch) []int32 {
+	syms := sc.syms[:0]
+	if cap(syms) < len(word) {
+		syms = make([]bpeSymbol, 0, len(word))
+	}
 	for i := 0; i < len(word); {
 		_, n := utf8.DecodeRuneInString(word[i:])
 		id, ok := t.ids[word[i:i+n]]
@@ -191,7 +212,7 @@ func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
 		syms[len(syms)-1].next = -1
 	}
 
-	var h candHeap
+	h := sc.heap[:0]
 	try := func(l int) {
 		if l < 0 {
 			return
@@ -249,6 +270,7 @@ func (t *Tokenizer) bpeMerge(word string, out []int32) []int32 {
 		}
 		prevUnk = true
 	}
+	sc.syms, sc.heap = syms[:0], h[:0]
 	return out
 }
 
@@ -335,7 +357,13 @@ func utf8Len(b byte) int {
 // SentencePiece BPE: repeatedly merge the adjacent pair whose concatenation
 // is the highest-scoring vocabulary entry.
 func (t *Tokenizer) spmEncode(text string, out []int32) []int32 {
-	return forEachLine(t.newlineBarrier, text, out, t.spmEncodeRun)
+	sc := &mergeScratch{}
+	return forEachLine(t.newlineBarrier, text, out, func(line string, out []int32) []int32 {
+		// Runs are merged in chunks of bounded length (see defaultMaxChunk),
+		// all with the one scratch.
+		out, _ = t.chunked(line, out, spmSymLen, func(s string, out []int32) []int32 { return t.spmEncodeRunScratch(s, out, sc) })
+		return out
+	})
 }
 
 // forEachLine runs enc on each line of text and on each newline separately
@@ -361,7 +389,14 @@ func forEachLine(barrier bool, text string, out []int32, enc func(string, []int3
 }
 
 func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
-	syms := make([]spmSymbol, 0, len(text))
+	return t.spmEncodeRunScratch(text, out, &mergeScratch{})
+}
+
+func (t *Tokenizer) spmEncodeRunScratch(text string, out []int32, sc *mergeScratch) []int32 {
+	syms := sc.spm[:0]
+	if cap(syms) < len(text) {
+		syms = make([]spmSymbol, 0, len(text))
+	}
 	for off := 0; off < len(text); {
 		n := min(utf8Len(text[off]), len(text)-off)
 		syms = append(syms, spmSymbol{start: off, n: n, prev: len(syms) - 1, next: len(syms) + 1})
@@ -371,7 +406,7 @@ func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
 		return out
 	}
 	syms[len(syms)-1].next = -1
-	var h spmHeap
+	h := sc.sh[:0]
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
@@ -411,6 +446,7 @@ func (t *Tokenizer) spmEncodeRun(text string, out []int32) []int32 {
 			out = append(out, t.byteToken(s[k]))
 		}
 	}
+	sc.spm, sc.sh = syms[:0], h[:0]
 	return out
 }
 

@@ -9,6 +9,12 @@ import (
 
 // FromGGUF builds the tokenizer described by a GGUF file's tokenizer.ggml.*
 // metadata, with llama.cpp's defaults for keys the file leaves out.
+//
+// Memory is bounded by the metadata, which the GGUF reader has already
+// bounded by the file: the tables are sized by the token and merge arrays
+// (at most 1<<24 tokens), about 200 bytes per token and 60 per merge
+// (TestFromGGUFAdversarial); ids read from keys are checked against the
+// token count and used only when inside it.
 func FromGGUF(g *weights.GGUF) (*Tokenizer, error) {
 	if g == nil {
 		return nil, fmt.Errorf("tokenizer: FromGGUF: nil *weights.GGUF")
@@ -29,6 +35,12 @@ func fromGGUF(g *weights.GGUF) (*Tokenizer, error) {
 	if !ok || len(tokens) == 0 {
 		return nil, fmt.Errorf("missing or empty key tokenizer.ggml.tokens")
 	}
+	if len(tokens) > maxVocab {
+		return nil, fmt.Errorf("key tokenizer.ggml.tokens: %d tokens, more than the %d any vocabulary needs", len(tokens), maxVocab)
+	}
+	// Empty entries are renamed below: work on a copy, not on the
+	// caller's metadata.
+	tokens = append([]string(nil), tokens...)
 	t := &Tokenizer{
 		tokens: tokens,
 		scores: make([]float32, len(tokens)),

@@ -137,8 +137,27 @@ func FromHF(path string) (*Tokenizer, error) {
 	return t, nil
 }
 
+// maxVocab bounds token ids in both readers; no real vocabulary comes near.
+const maxVocab = 1 << 24
+
+// maxComponentDepth bounds the nesting of Sequence normalizers and
+// pre-tokenizers: each level is decoded again from its raw JSON, so deep
+// nesting would cost time quadratic in the file.
+const maxComponentDepth = 8
+
+// maxPreRules bounds the split rules a pre-tokenizer Sequence may list
+// (Encode's time is proportional to their number).
+const maxPreRules = 16
+
 // ParseHF builds a tokenizer from the bytes of tokenizer.json and, optionally
 // (nil), tokenizer_config.json.
+//
+// Memory is bounded by the input: every table is sized by the number of
+// entries the file declares (ids may leave gaps of at most that many plus
+// 1024), so one call allocates at most about 64 bytes per byte of
+// tokenizerJSON plus 16 MiB (TestParseHFAdversarial). Nesting of Sequence
+// components is limited to 8 levels and JSON nesting to encoding/json's
+// 10000.
 func ParseHF(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	var f hfFile
 	if err := json.Unmarshal(tokenizerJSON, &f); err != nil {
@@ -150,21 +169,24 @@ func ParseHF(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 	if (f.Model.ContSubword != nil && *f.Model.ContSubword != "") || (f.Model.EndOfWord != nil && *f.Model.EndOfWord != "") {
 		return nil, fmt.Errorf("tokenizer.json: BPE subword prefixes/suffixes are not supported")
 	}
-	n := int32(0)
-	for _, id := range f.Model.Vocab {
-		if id < 0 {
-			return nil, fmt.Errorf("tokenizer.json: negative token id %d", id)
+	// Ids are checked before anything is sized by them: the largest id
+	// sizes every table, so it must be justified by the entries declared
+	// (gaps of at most as many ids as there are entries, plus 1024).
+	n := int64(0)
+	for s, id := range f.Model.Vocab {
+		if id < 0 || id >= maxVocab {
+			return nil, fmt.Errorf("tokenizer.json: model.vocab %q: id %d outside [0, %d)", s, id, maxVocab)
 		}
-		n = max(n, id+1)
+		n = max(n, int64(id)+1)
 	}
 	for _, a := range f.AddedTokens {
-		if a.ID < 0 {
-			return nil, fmt.Errorf("tokenizer.json: added token %q: negative id %d", a.Content, a.ID)
+		if a.ID < 0 || a.ID >= maxVocab {
+			return nil, fmt.Errorf("tokenizer.json: added token %q: id %d outside [0, %d)", a.Content, a.ID, maxVocab)
 		}
-		n = max(n, a.ID+1)
+		n = max(n, int64(a.ID)+1)
 	}
-	if n > 1<<24 {
-		return nil, fmt.Errorf("tokenizer.json: vocabulary of %d tokens is implausibly large", n)
+	if entries := int64(len(f.Model.Vocab) + len(f.AddedTokens)); n > 2*entries+1024 {
+		return nil, fmt.Errorf("tokenizer.json: largest token id %d but only %d vocabulary entries: ids this sparse are not a vocabulary", n-1, entries)
 	}
 	t := &Tokenizer{
 		kind:   KindBPE,
@@ -225,10 +247,10 @@ func ParseHF(tokenizerJSON, configJSON []byte) (*Tokenizer, error) {
 		t.addMerge(rank, m[0], m[1])
 	}
 
-	if err := t.hfNormalizer(f.Normalizer); err != nil {
+	if err := t.hfNormalizer(f.Normalizer, 0); err != nil {
 		return nil, err
 	}
-	if err := t.hfPreTokenizer(f.PreTok); err != nil {
+	if err := t.hfPreTokenizer(f.PreTok, 0); err != nil {
 		return nil, err
 	}
 	if err := t.hfPostProcessor(f.PostProc); err != nil {
@@ -281,7 +303,10 @@ func parseComponent(raw json.RawMessage) (*hfComponent, error) {
 	return &c, nil
 }
 
-func (t *Tokenizer) hfNormalizer(raw json.RawMessage) error {
+func (t *Tokenizer) hfNormalizer(raw json.RawMessage, depth int) error {
+	if depth > maxComponentDepth {
+		return fmt.Errorf("tokenizer.json: normalizer Sequence nested deeper than %d", maxComponentDepth)
+	}
 	c, err := parseComponent(raw)
 	if err != nil || c == nil {
 		return wrapErr("normalizer", err)
@@ -291,7 +316,7 @@ func (t *Tokenizer) hfNormalizer(raw json.RawMessage) error {
 		t.nfc = true
 	case "Sequence":
 		for _, sub := range c.Normalizers {
-			if err := t.hfNormalizer(sub); err != nil {
+			if err := t.hfNormalizer(sub, depth+1); err != nil {
 				return err
 			}
 		}
@@ -312,7 +337,13 @@ func (t *Tokenizer) hfNormalizer(raw json.RawMessage) error {
 	return nil
 }
 
-func (t *Tokenizer) hfPreTokenizer(raw json.RawMessage) error {
+func (t *Tokenizer) hfPreTokenizer(raw json.RawMessage, depth int) error {
+	if depth > maxComponentDepth {
+		return fmt.Errorf("tokenizer.json: pre_tokenizer Sequence nested deeper than %d", maxComponentDepth)
+	}
+	if len(t.pre) > maxPreRules {
+		return fmt.Errorf("tokenizer.json: more than %d pre-tokenizer split rules", maxPreRules)
+	}
 	c, err := parseComponent(raw)
 	if err != nil || c == nil {
 		return wrapErr("pre_tokenizer", err)
@@ -320,7 +351,7 @@ func (t *Tokenizer) hfPreTokenizer(raw json.RawMessage) error {
 	switch c.Type {
 	case "Sequence":
 		for _, sub := range c.Pretokenizers {
-			if err := t.hfPreTokenizer(sub); err != nil {
+			if err := t.hfPreTokenizer(sub, depth+1); err != nil {
 				return err
 			}
 		}

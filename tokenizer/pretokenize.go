@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"sort"
 	"unicode"
 )
 
@@ -11,12 +12,19 @@ import (
 // sequence: each one splits every piece the previous rules produced, and both
 // its matches and the text between matches become pieces (llama.cpp's
 // unicode_regex_split semantics).
+//
+// Time and memory are linear in the text: every matcher looks at most at
+// the runes it matches plus a bounded lookahead (spaceRun may look over a
+// white-space run twice), no rule rescans what it has passed, and the rules
+// run as a pipeline (each piece goes through the next rule as soon as it is
+// cut), so no list of pieces is ever built.
 
 // span is a half-open range of rune indices.
 type span struct{ start, end int }
 
-// splitFunc splits the runes r[s.start:s.end] and appends the pieces to out.
-type splitFunc func(r []rune, s span, out []span) []span
+// splitFunc splits the runes r[s.start:s.end] and passes the pieces, in
+// order, to emit.
+type splitFunc func(r []rune, s span, emit func(span))
 
 // matcher returns the length of the match that starts at i (0 for none); the
 // match may not run past end, which also bounds lookahead.
@@ -25,7 +33,7 @@ type matcher func(r []rune, i, end int) int
 // isolate turns a matcher into a splitter. Unmatched runes between matches
 // form one piece, as the gaps between regex matches do.
 func isolate(m matcher) splitFunc {
-	return func(r []rune, s span, out []span) []span {
+	return func(r []rune, s span, emit func(span)) {
 		gap := s.start
 		for i := s.start; i < s.end; {
 			n := m(r, i, s.end)
@@ -34,16 +42,15 @@ func isolate(m matcher) splitFunc {
 				continue
 			}
 			if gap < i {
-				out = append(out, span{gap, i})
+				emit(span{gap, i})
 			}
-			out = append(out, span{i, i + n})
+			emit(span{i, i + n})
 			i += n
 			gap = i
 		}
 		if gap < s.end {
-			out = append(out, span{gap, s.end})
+			emit(span{gap, s.end})
 		}
-		return out
 	}
 }
 
@@ -244,12 +251,22 @@ func threeDigits(r []rune, i, end int) int {
 	return 0
 }
 
-// trailingSpace matches \s+$.
-func trailingSpace(r []rune, i, end int) int {
-	if runWhile(r, i, end, isSpace) == end && i < end {
-		return end - i
+// splitTrailingSpace isolates \s+$: the white space that ends the piece.
+// It is a splitter, not a matcher, because as a matcher tried at every
+// position it would rescan the rest of a long white-space run each time
+// (quadratic in the run's length); scanning back from the end finds the
+// same first match in one pass.
+func splitTrailingSpace(r []rune, s span, emit func(span)) {
+	k := s.end
+	for k > s.start && isSpace(r[k-1]) {
+		k--
 	}
-	return 0
+	if k > s.start {
+		emit(span{s.start, k})
+	}
+	if k < s.end {
+		emit(span{k, s.end})
+	}
 }
 
 // rangeClass builds a membership test from a regex character class body
@@ -266,13 +283,21 @@ func rangeClass(body string) func(rune) bool {
 		}
 		ranges = append(ranges, rg{rs[i], rs[i]})
 	}
-	return func(c rune) bool {
-		for _, g := range ranges {
-			if c >= g.lo && c <= g.hi {
-				return true
-			}
+	// Binary search over sorted, disjoint ranges: the DeepSeek classes have
+	// about 200 ranges, and a linear scan per rune dominated their
+	// pre-tokenizers.
+	sort.Slice(ranges, func(i, j int) bool { return ranges[i].lo < ranges[j].lo })
+	merged := ranges[:0]
+	for _, g := range ranges {
+		if n := len(merged); n > 0 && g.lo <= merged[n-1].hi+1 {
+			merged[n-1].hi = max(merged[n-1].hi, g.hi)
+			continue
 		}
-		return false
+		merged = append(merged, g)
+	}
+	return func(c rune) bool {
+		i := sort.Search(len(merged), func(i int) bool { return merged[i].hi >= c })
+		return i < len(merged) && merged[i].lo <= c
 	}
 }
 
@@ -332,7 +357,7 @@ func preTokenizer(name string) (rules []splitFunc, ignoreMerges bool, err error)
 			isolate(oneOf(isNL1)),
 			isolate(optSpaceRun(deepseekLatin)),
 			isolate(optSpaceRun(deepseekPunct)),
-			isolate(trailingSpace),
+			splitTrailingSpace,
 			isolate(runsOf(deepseekCJK)),
 			isolate(runsOf(isNumber)),
 		}, false, nil
@@ -340,19 +365,18 @@ func preTokenizer(name string) (rules []splitFunc, ignoreMerges bool, err error)
 	return nil, false, fmt.Errorf("unknown pre-tokenizer %q", name)
 }
 
-// splitWords applies rules in sequence to r and returns the final pieces.
-func splitWords(r []rune, rules []splitFunc) []span {
-	cur := []span{{0, len(r)}}
+// splitWords applies rules in sequence to r and passes the final pieces, in
+// order, to emit. Each rule's pieces go straight into the next rule, so the
+// pieces are never collected: memory stays constant whatever their number.
+func splitWords(r []rune, rules []splitFunc, emit func(span)) {
 	if len(r) == 0 {
-		return nil
+		return
 	}
-	var next []span
-	for _, rule := range rules {
-		next = next[:0]
-		for _, s := range cur {
-			next = rule(r, s, next)
-		}
-		cur, next = next, cur
+	stages := make([]func(span), len(rules)+1)
+	stages[len(rules)] = emit
+	for k := len(rules) - 1; k >= 0; k-- {
+		rule, next := rules[k], stages[k+1]
+		stages[k] = func(s span) { rule(r, s, next) }
 	}
-	return cur
+	stages[0](span{0, len(r)})
 }

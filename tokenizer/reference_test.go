@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -269,6 +270,16 @@ func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 			u64(uint64(len(x)))
 			for _, s := range x {
 				str(s)
+			}
+		case uint32:
+			u32(4)
+			u32(x)
+		case []float32:
+			u32(9)
+			u32(6)
+			u64(uint64(len(x)))
+			for _, f := range x {
+				u32(math.Float32bits(f))
 			}
 		default:
 			t.Fatalf("minimalGGUF: unsupported %T", v)

@@ -160,6 +160,12 @@ type Tokenizer struct {
 	// pieces holds the decoded bytes of every token (see piece).
 	pieces []string
 
+	// pairs holds the byte pairs that occur inside vocabulary entries, and
+	// maxChunk the longest piece merged at once (see defaultMaxChunk; 0
+	// means the default, tests set it lower).
+	pairs    *bytePairs
+	maxChunk int
+
 	cacheMu sync.RWMutex
 	cache   map[string][]int32
 }
@@ -247,6 +253,7 @@ func (t *Tokenizer) finish() {
 		return len(t.tokens[t.specials[i]]) > len(t.tokens[t.specials[j]])
 	})
 	t.cache = make(map[string][]int32)
+	t.buildPairs()
 	t.pieces = nil
 	pieces := make([]string, len(t.tokens))
 	for id := range pieces {

@@ -2,8 +2,8 @@ package tokenizer
 
 import (
 	"sort"
-	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // nfdFirst returns the first rune of the canonical decomposition of c, the
@@ -26,14 +26,15 @@ func isChineseChar(c rune) bool {
 }
 
 // wpmWords is BERT's basic tokenizer: normalize, then split on white space,
-// punctuation, ASCII symbols and CJK characters.
-func (t *Tokenizer) wpmWords(s string) []string {
-	var words []string
-	var cur strings.Builder
+// punctuation, ASCII symbols and CJK characters. Each word is passed to emit
+// in a reused buffer that starts with '▁' (llama.cpp's BERT vocabularies
+// mark word starts so), so no list of words is built.
+func (t *Tokenizer) wpmWords(s string, emit func(word []byte)) {
+	cur := []byte("▁")
 	flush := func() {
-		if cur.Len() > 0 {
-			words = append(words, cur.String())
-			cur.Reset()
+		if len(cur) > len("▁") {
+			emit(cur)
+			cur = cur[:len("▁")]
 		}
 	}
 	for _, c := range s {
@@ -55,27 +56,26 @@ func (t *Tokenizer) wpmWords(s string) []string {
 		}
 		if unicode.IsPunct(c) || (c < 0x7F && unicode.IsSymbol(c)) || isChineseChar(c) {
 			flush()
-			words = append(words, string(c))
+			cur = utf8.AppendRune(cur, c)
+			flush()
 			continue
 		}
-		cur.WriteRune(c)
+		cur = utf8.AppendRune(cur, c)
 	}
 	flush()
-	return words
 }
 
-// wpmEncode appends the WordPiece ids of s: each word, marked with a leading
-// '▁' as in llama.cpp's BERT vocabularies, is covered greedily by the longest
-// vocabulary entries; a word that cannot be covered becomes [UNK].
+// wpmEncode appends the WordPiece ids of s: each word is covered greedily by
+// the longest vocabulary entries; a word that cannot be covered becomes
+// [UNK]. Memory beyond the ids is one word.
 func (t *Tokenizer) wpmEncode(s string, out []int32) []int32 {
-	for _, w := range t.wpmWords(s) {
-		word := "▁" + w
+	t.wpmWords(s, func(word []byte) {
 		n0 := len(out)
 		ok := true
 		for i := 0; i < len(word); {
 			found := false
 			for j := min(len(word), i+t.maxTokenLen+1); j > i; j-- {
-				if id, hit := t.ids[word[i:j]]; hit {
+				if id, hit := t.ids[string(word[i:j])]; hit {
 					out = append(out, id)
 					i = j
 					found = true
@@ -93,6 +93,6 @@ func (t *Tokenizer) wpmEncode(s string, out []int32) []int32 {
 		if len(out) == n0 {
 			out = append(out, t.unk)
 		}
-	}
+	})
 	return out
 }

@@ -63,10 +63,12 @@ func flagsInSource(t *testing.T) map[string]*sourceFlags {
 	type fn struct {
 		cmd               string
 		flags, deprecated []string
-		register          bool
+		registers         []string // register-like methods it calls
 	}
 	var fns []*fn
-	var registerFlags []string
+	// registerFlags holds the flags each shared registering method defines
+	// (interventions.register, evalRunFlags.registerRun).
+	registerFlags := map[string][]string{}
 	str := func(e ast.Expr) (string, bool) {
 		lit, ok := e.(*ast.BasicLit)
 		if !ok || lit.Kind != token.STRING {
@@ -100,8 +102,8 @@ func flagsInSource(t *testing.T) map[string]*sourceFlags {
 				if !ok {
 					return true
 				}
-				if sel.Sel.Name == "register" {
-					cur.register = true
+				if strings.HasPrefix(sel.Sel.Name, "register") {
+					cur.registers = append(cur.registers, sel.Sel.Name)
 					return true
 				}
 				if x, ok := sel.X.(*ast.Ident); !ok || x.Name != "fs" {
@@ -111,7 +113,7 @@ func flagsInSource(t *testing.T) map[string]*sourceFlags {
 				switch sel.Sel.Name {
 				case "String", "Int", "Bool", "Float64", "Uint64", "Duration", "alias":
 					arg = 0
-				case "Var", "StringVar", "IntVar", "BoolVar":
+				case "Var", "StringVar", "IntVar", "BoolVar", "Uint64Var", "Float64Var", "DurationVar":
 					arg = 1
 				case "deprecate":
 					if s, ok := str(call.Args[0]); ok {
@@ -125,20 +127,20 @@ func flagsInSource(t *testing.T) map[string]*sourceFlags {
 				}
 				return true
 			})
-			if decl.Name.Name == "register" {
-				registerFlags = cur.flags
+			if decl.Recv != nil && strings.HasPrefix(decl.Name.Name, "register") {
+				registerFlags[decl.Name.Name] = cur.flags
 			}
 			if cur.cmd != "" {
 				fns = append(fns, cur)
 			}
 		}
 	}
-	require.NotEmpty(t, registerFlags, "interventions.register defines no flags?")
+	require.NotEmpty(t, registerFlags["register"], "interventions.register defines no flags?")
 	out := map[string]*sourceFlags{}
 	for _, f := range fns {
 		s := &sourceFlags{names: f.flags, deprecated: f.deprecated}
-		if f.register {
-			s.names = append(s.names, registerFlags...)
+		for _, r := range f.registers {
+			s.names = append(s.names, registerFlags[r]...)
 		}
 		out[f.cmd] = s
 	}

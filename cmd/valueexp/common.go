@@ -166,6 +166,9 @@ func loadModelAndTokenizer(path string, threads int) (*engine.Model, *tokenizer.
 		return nil, nil, err
 	}
 	tok, err := tokenizer.Load(path)
+	if err == nil {
+		err = m.CheckVocab(tok.VocabSize(), path)
+	}
 	if err != nil {
 		m.Close()
 		return nil, nil, err

@@ -72,6 +72,9 @@ func runDump(e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if err := m.CheckVocab(tok.VocabSize(), *model); err != nil {
+			return err
+		}
 		ids = tok.Encode(*prompt, tokenizer.EncodeOptions{AddSpecial: true})
 	}
 	if len(ids) == 0 {

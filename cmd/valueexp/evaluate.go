@@ -1,19 +1,17 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/outlock"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 )
 
 func runEvaluate(e *env, args []string) error {
-	fs := newFlags(e, "evaluate", "--model PATH [--data FILE.jsonl,...] [--neurons NEURONS.json [--deactivate all|NAME,...]] [--mode likelihood|generate] [--swap-order] [--lang zh|en|both] [--max-items N] [--max-tokens 250] [--chat auto|on|off] [--seed 1] [--no-random-control] [--same-language] [--threads N] --out RESULTS.json")
+	fs := newFlags(e, "evaluate", "--model PATH [--data FILE.jsonl,...] [--neurons NEURONS.json [--deactivate all|NAME,...]] [--mode likelihood|generate] [--swap-order] [--lang zh|en|both] [--max-items N] [--max-tokens 250] [--chat auto|on|off] [--seed 1] [--no-random-control] [--same-language] [--threads N] [--shard i/n|auto/n] [--shards N] [--fresh] [--batch-tokens 2048] --out RESULTS.json")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from identify (omit to evaluate the plain model only)")
@@ -31,6 +29,8 @@ func runEvaluate(e *env, args []string) error {
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
 	fs.alias("n", "max-tokens")
 	fs.alias("t", "threads")
+	var runFlags evalRunFlags
+	runFlags.registerRun(fs)
 	if err := parseFlags(fs, args, false); err != nil {
 		return err
 	}
@@ -49,6 +49,16 @@ func runEvaluate(e *env, args []string) error {
 	}
 	if *mode != string(evaluate.Likelihood) && *mode != string(evaluate.Generation) {
 		return usageErr("--mode %q: want likelihood or generate", *mode)
+	}
+	// Two live runs writing one --out would overwrite each other's
+	// checkpoint and results; the lock refuses the second.
+	lock, note, err := outlock.Acquire(*out)
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", *out, err)
+	}
+	defer lock.Release()
+	if note != "" {
+		fmt.Fprintf(e.stderr, "evaluate: note: %s\n", note)
 	}
 	ds, dataName, err := loadData(*data)
 	if err != nil {
@@ -72,6 +82,9 @@ func runEvaluate(e *env, args []string) error {
 	}
 	opt := evaluate.Options{Mode: evaluate.Mode(*mode), SwapOrder: *swap, MaxItems: *maxItems, MaxTokens: *maxTokens,
 		Chat: useChat, RandomSeed: *seed, NoRandomControl: *noRandom, SameLanguage: *sameLang}
+	if err := runFlags.apply(e, &opt, *out, m, *neurons); err != nil {
+		return err
+	}
 	var sets *hooks.NeuronSetFile
 	var names []string
 	if *neurons != "" {
@@ -92,18 +105,18 @@ func runEvaluate(e *env, args []string) error {
 		return err
 	}
 	prog := newProgress(e, "evaluate")
-	opt.Progress = func(done, total int) { prog.update(done, total, 0) }
-	res, err := evaluate.Run(context.Background(), m, tok, ds, conds, opt)
+	kills := map[string]int{}
+	opt.Progress = func(done, total int) { prog.update(done, total, 0); killPoint(e, kills, "evaluate") }
+	opt.Work = &evaluate.Work{}
+	ctx, stop := interruptible(e, "evaluate")
+	defer stop()
+	res, err := evaluate.Run(ctx, m, tok, ds, conds, opt)
 	prog.finish()
 	if err != nil {
 		return err
 	}
 	res.Model, res.Data, res.Neurons = *model, dataName, *neurons
-	b, err := json.MarshalIndent(res, "", " ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(*out, append(b, '\n'), 0o644); err != nil {
+	if err := writeResults(e, res, *out); err != nil {
 		return err
 	}
 	for _, c := range res.Cells {
@@ -113,6 +126,8 @@ func runEvaluate(e *env, args []string) error {
 		}
 	}
 	printLargestEffects(e.stderr, res, 8)
+	w := opt.Work.Total()
+	fmt.Fprintf(e.stderr, "evaluate: this run fed %d tokens through %d forward passes (%d without prefix sharing)\n", w.Tokens, w.Passes, w.Unshared)
 	fmt.Fprintf(e.stderr, "wrote %s: %d conditions x %d cells\n", *out, len(res.Conditions), len(res.Cells))
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
@@ -85,50 +84,15 @@ func runGenerate(e *env, args []string) error {
 	}
 	if !*compare {
 		opt.Hooks = h
-		stream := tok.NewStreamDecoder()
-		// Hold back the tail that could still become a stop string, so the
-		// stop string itself is never printed.
-		hold := 0
-		for _, st := range stops {
-			hold = max(hold, len(st)-1)
-		}
-		var pending strings.Builder
-		printed, stopped := 0, false
-		opt.OnToken = func(_ int, t int32) error {
-			if stopped || tok.IsEOS(t) {
-				return nil
-			}
-			pending.WriteString(stream.Next(t))
-			p := pending.String()
-			if cut, ok := engine.CutAtStop(p, stops); ok {
-				fmt.Fprint(e.stdout, cut)
-				printed += len(cut)
-				stopped = true
-				return nil
-			}
-			n := len(p) - hold
-			for n > 0 && n < len(p) && !utf8.RuneStart(p[n]) {
-				n--
-			}
-			if n > 0 {
-				fmt.Fprint(e.stdout, p[:n])
-				printed += n
-				pending.Reset()
-				pending.WriteString(p[n:])
-			}
-			return nil
-		}
+		st := newStopStreamer(e.stdout, tok, stops)
+		opt.OnToken = func(_ int, t int32) error { st.token(t); return nil }
 		var timer genTimer
 		opt.OnToken = timer.wrap(opt.OnToken)
 		out, err := m.Generate(context.Background(), []engine.Prompt{{Tokens: ids, Tag: -1}}, opt)
 		if err != nil {
 			return err
 		}
-		// Text not yet printed: held back for stop strings, or a partial
-		// character at the end. Completion.Text is already cut at a stop string.
-		if rest := out[0].Text; len(rest) > printed {
-			fmt.Fprint(e.stdout, rest[printed:])
-		}
+		st.finish(out[0].Text)
 		fmt.Fprintln(e.stdout)
 		fmt.Fprintf(e.stderr, "[%d prompt tokens, %d generated, finish: %s; %s]\n", len(ids), len(out[0].Tokens), out[0].Finish, timer.rates(len(ids)))
 		return nil

@@ -23,7 +23,7 @@ func (s *ptFlag) Set(v string) error {
 // runIdentify selects value-specific neurons from activation counts and
 // writes them as a neuron-set file whose set names are the tags.
 func runIdentify(e *env, args []string) error {
-	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] [--top-rate X --filter-rate X --bar-ratio X] [--legacy-question-normalisation] [--pos TAGS --neg TAGS --top-n N --min-delta X] [--random-control [--seed 1]] --out NEURONS.json")
+	fs := newFlags(e, "identify", "(--counts COUNTS.safetensors | --pt FILE.pt ...) [--method vape|diff] [--per-language|--pooled] [--top-rate X --filter-rate X --bar-ratio X] [--legacy-question-normalisation] [--pos TAGS --neg TAGS --top-n N --min-delta X] [--random-control [--random-draws K] [--random-from outside|all] [--seed 1]] --out NEURONS.json")
 	counts := fs.String("counts", "", "counts `FILE` written by valueexp record or merge")
 	var pts ptFlag
 	fs.Var(&pts, "pt", "torch.save count `FILE` ({value}-{view}.pt with over_zero, token_num, question_num), repeatable; one tag per file, named after it")
@@ -39,8 +39,10 @@ func runIdentify(e *env, args []string) error {
 	neg := fs.String("neg", "", "diff: comma-separated negative `TAGS`")
 	topN := fs.Int("top-n", 2000, "diff: neurons with the largest difference always kept")
 	minDelta := fs.Float64("min-delta", 0.1, "diff: further neurons kept when their difference is at least this (negative: off)")
-	random := fs.Bool("random-control", false, "also write random sets with the same per-layer sizes, named random:TAG")
+	random := fs.Bool("random-control", false, "also write random sets with the same per-layer sizes, named random:TAG (draw 1) and random:TAG#d")
 	seed := fs.Uint64("seed", 1, "seed of --random-control")
+	draws := fs.Int("random-draws", identify.DefaultRandomDraws, "random control draws per set (`K`), so the control shows its own spread")
+	from := fs.String("random-from", "outside", "random controls are drawn from the neurons in no value set (outside) or from all neurons (all)")
 	out := fs.String("out", "", "output neuron-set `FILE` (JSON)")
 	allowIncomplete := fs.Bool("allow-incomplete", false, "accept --counts that cover only some of the job's items (a merge of some shards); the output's provenance records how many")
 	if err := parseFlags(fs, args, false); err != nil {
@@ -71,7 +73,13 @@ func runIdentify(e *env, args []string) error {
 		VAPE:   selection.VAPEParams{TopRate: *topRate, FilterRate: *filterRate, ActivationBarRatio: *barRatio},
 		Diff:   selection.DiffParams{TopN: *topN, MinDelta: *minDelta},
 		Pos:    splitTags(*pos), Neg: splitTags(*neg),
-		RandomControl: *random, Seed: *seed,
+		RandomControl: *random, Seed: *seed, RandomDraws: *draws, RandomFromAll: *from == "all",
+	}
+	if *draws < 1 {
+		return usageErr("--random-draws %d: want at least 1", *draws)
+	}
+	if *from != "outside" && *from != "all" {
+		return usageErr("--random-from %q: want outside or all", *from)
 	}
 	if *minDelta < 0 {
 		opt.Diff.MinDelta = math.Inf(1)

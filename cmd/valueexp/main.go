@@ -49,6 +49,7 @@ func commands() map[string]command {
 		"sample":   {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
 		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
 		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
+		"study":    {"record, identify, evaluate and report as one resumable run", runStudy},
 	}
 }
 

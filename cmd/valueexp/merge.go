@@ -6,10 +6,11 @@ import (
 	"github.com/valueexploration/valueexp/valueexp/record"
 )
 
-// runMerge sums the counts files of a sharded record job.
+// runMerge sums the counts files of a sharded record job, or joins the
+// results files of a sharded evaluate job.
 func runMerge(e *env, args []string) error {
-	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors...")
-	out := fs.String("out", "", "merged counts `FILE`")
+	fs := newFlags(e, "merge", "--out ALL.safetensors SHARD.safetensors... | --out RESULTS.json SHARD.json...")
+	out := fs.String("out", "", "merged counts (or results) `FILE`")
 	if err := parseFlags(fs, args, true); err != nil {
 		return err
 	}
@@ -21,6 +22,9 @@ func runMerge(e *env, args []string) error {
 		return err
 	}
 	defer release()
+	if isResultsFile(fs.Arg(0)) {
+		return mergeResults(e, *out, fs.Args())
+	}
 	var parts []*record.Counts
 	for _, p := range fs.Args() {
 		c, err := record.Load(p)

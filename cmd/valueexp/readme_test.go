@@ -203,7 +203,7 @@ func TestReadmeCommands(t *testing.T) {
 			ran++
 		}
 	}
-	assert.Equal(t, 2, skipped, "blocks marked as needing a downloaded model")
+	assert.Equal(t, 3, skipped, "blocks marked as needing a downloaded model")
 	assert.GreaterOrEqual(t, ran, 12, "README commands run")
 	t.Logf("ran %d README commands; skipped %d blocks that need a downloaded model", ran, skipped)
 }

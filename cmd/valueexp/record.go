@@ -137,14 +137,16 @@ func runRecord(e *env, args []string) error {
 	}()
 
 	prog := newRecordProgress(e.stderr, writerIsTerminal(e.stderr))
+	kills := map[string]int{}
 	job := &record.Job{
 		Model: m, Encode: encode, Template: template,
 		ModelName: filepath.Base(filepath.Clean(*model)), Fingerprint: record.Fingerprint(m.Weights),
 		Units: units, Tags: tags, Langs: langNames, Mode: mode, Shard: sh,
 		BatchTokens: *batchTokens, GenBatch: *genBatch, MaxNewTokens: *maxNew,
 		Out: *out, CheckpointEvery: *every, Fresh: *fresh || !*resume, Interrupt: interrupt,
-		Progress: prog.update, Overwrite: *overwrite,
-		Note: func(s string) { fmt.Fprintf(e.stderr, "record: note: %s\n", s) },
+		Progress:  func(p record.Progress) { prog.update(p); killPoint(e, kills, "record") },
+		Overwrite: *overwrite,
+		Note:      func(s string) { fmt.Fprintf(e.stderr, "record: note: %s\n", s) },
 	}
 	fmt.Fprintf(e.stderr, "record: %s, %d items (%s, shard %v: %d items), %d tags, counting %s tokens\n",
 		job.ModelName, len(units), *lang, sh, sh.Size(len(units)), len(tags), mode)

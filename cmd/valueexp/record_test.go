@@ -92,8 +92,8 @@ func TestRecordShardsMergeIdentify(t *testing.T) {
 	if err := f.Validate(m.Shape()); err != nil {
 		t.Errorf("neuron sets do not fit the model: %v", err)
 	}
-	if len(f.NeuronSets) != 24 {
-		t.Errorf("%d sets, want 12 values + 12 random controls", len(f.NeuronSets))
+	if len(f.NeuronSets) != 48 {
+		t.Errorf("%d sets, want 12 values + 3 draws × 12 random controls", len(f.NeuronSets))
 	}
 	if _, ok := f.Find("random:诚信/en"); !ok {
 		t.Error("no random control named random:诚信/en")

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +14,7 @@ import (
 )
 
 func runReport(e *env, args []string) error {
-	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE] --out DIR [--title TEXT] [--demo] [--model FILE]")
+	fs := newFlags(e, "report", "[--counts FILE] [--neurons FILE] [--results FILE [--data FILE] [--correction holm|bh] [--seed N]] --out DIR [--title TEXT] [--demo] [--model FILE] [--force]")
 	counts := fs.String("counts", "", "activation counts `FILE` from valueexp record (safetensors)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from valueexp identify (JSON)")
 	results := fs.String("results", "", "evaluation results `FILE` from valueexp evaluate (JSON)")
@@ -23,7 +22,16 @@ func runReport(e *env, args []string) error {
 	title := fs.String("title", "", "report `TITLE` (default \"ValueExploration report\")")
 	demo := fs.Bool("demo", false, "mark the report as a demonstration on a random-weight model")
 	model := fs.String("model", "", "model `FILE` (.gguf) to check for random weights (default: the model the results name, if it is a readable .gguf)")
+	sf := &statsFlags{
+		data:       fs.String("data", "", "evaluation data `FILE` the results were computed on, for the intervals (default: the data the results name, when it is the embedded sample or a readable file)"),
+		correction: fs.String("correction", "holm", "multiple-testing correction across the sets × values matrix: holm (Holm–Bonferroni) or bh (Benjamini–Hochberg)"),
+		seed:       fs.Uint64("seed", 1, "seed of the bootstrap and permutation draws of the statistics"),
+		force:      fs.Bool("force", false, "write the report even when the inputs do not belong together, with a warning at the top"),
+	}
 	if err := parseFlags(fs, args, false); err != nil {
+		return err
+	}
+	if err := sf.check(); err != nil {
 		return err
 	}
 	if *out == "" {
@@ -48,6 +56,7 @@ func runReport(e *env, args []string) error {
 			return fmt.Errorf("%s: %w", *counts, err)
 		}
 		in.CountsMeta = f.Metadata
+		in.CountsSHA256 = sha256Hex(b)
 	}
 	if *neurons != "" {
 		f, err := hooks.LoadNeuronSets(*neurons)
@@ -62,6 +71,9 @@ func runReport(e *env, args []string) error {
 			return err
 		}
 		in.Results = r
+	}
+	if err := sf.apply(&in); err != nil {
+		return err
 	}
 	if !in.Demo {
 		path := *model
@@ -111,22 +123,17 @@ func syntheticGGUF(path string) (bool, string, error) {
 	return false, "", nil
 }
 
-// loadResults reads the JSON that valueexp evaluate writes. Unknown fields
-// are allowed, so a report still reads results from a newer version.
+// loadResults reads the JSON that valueexp evaluate writes, checking every
+// number in it (report.ReadResults).
 func loadResults(path string) (*evaluate.Results, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	var r evaluate.Results
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: results: %w", path, err)
+	defer f.Close()
+	r, err := report.ReadResults(f, report.MaxResultsBytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if r.Format != "" && r.Format != "valueexp-results" {
-		return nil, fmt.Errorf("%s: results: format is %q, want %q", path, r.Format, "valueexp-results")
-	}
-	if len(r.Cells) == 0 {
-		return nil, fmt.Errorf("%s: results: no cells", path)
-	}
-	return &r, nil
+	return r, nil
 }

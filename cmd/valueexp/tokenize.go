@@ -3,10 +3,12 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/valueexploration/valueexp/tokenizer"
+	"github.com/valueexploration/valueexp/valueexp/cvoice"
 )
 
 func runTokenize(e *env, args []string) error {
@@ -74,7 +76,9 @@ func tokenizeJSONL(e *env, tok *tokenizer.Tokenizer, path string, opts tokenizer
 	}
 	defer closeIn()
 	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 1<<20), 256<<20)
+	// The same line limit as every other JSONL reader (import, record,
+	// evaluate), so a file one accepts the others accept too.
+	sc.Buffer(make([]byte, 64<<10), cvoice.MaxLineBytes)
 	w := bufio.NewWriter(e.stdout)
 	defer w.Flush()
 	line := 0
@@ -106,6 +110,9 @@ func tokenizeJSONL(e *env, tok *tokenizer.Tokenizer, path string, opts tokenizer
 		w.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("%s:%d: line longer than %d bytes, the limit of every JSONL reader of valueexp", path, line+1, cvoice.MaxLineBytes)
+		}
 		return fmt.Errorf("%s:%d: %v", path, line+1, err)
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 	"github.com/valueexploration/valueexp/valueexp/cvoice/xlsx"
 )
 
-// The authors' two workbook layouts (METHOD.md §2.2), told apart by header.
+// The authors' two workbook layouts (valueexp/METHOD.md §2.2), told apart by header.
 var (
 	// evaluationHeader is test-zh-200.xlsx: one sheet per value, named by it.
 	evaluationHeader = []string{"Type", "Context", "Action1", "Action2"}

@@ -13,7 +13,7 @@ import (
 )
 
 // The per-value row counts published in /work/shared/cvoice/README.md and
-// METHOD.md §2.2, in canonical value order.
+// valueexp/METHOD.md §2.2, in canonical value order.
 var (
 	authorsEvalCounts = [NumValues]int{240, 206, 216, 226, 223, 214, 220, 221, 245, 228, 233, 222}
 	authorsActCounts  = [NumValues]int{216, 232, 207, 237, 284, 205, 203, 200, 198, 201, 203, 201}
@@ -166,7 +166,7 @@ func TestImportAuthorsSpotChecks(t *testing.T) {
 }
 
 // TestReportConflictCounts logs conflict topics per value (run with -v),
-// for comparison with METHOD.md §2.2's table.
+// for comparison with valueexp/METHOD.md §2.2's table.
 func TestReportConflictCounts(t *testing.T) {
 	dir := shareddata.Path(t, "cvoice", "authors-zh")
 	res, err := ImportAuthors(dir)

@@ -18,7 +18,7 @@ const (
 // Split says what an item is for.
 type Split string
 
-// The two C-voice parts (METHOD.md §2.1).
+// The two C-voice parts (valueexp/METHOD.md §2.1).
 const (
 	// Activation items are read by the model while FFN activations are
 	// counted; they carry a rationale for the aligned choice.

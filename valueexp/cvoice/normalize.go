@@ -8,7 +8,7 @@ import (
 
 // tradToSimp maps the traditional characters seen in the authors' conflict
 // labels (富強, 個人財富積累, 個人政績), plus the other characters of the
-// value names and METHOD.md §2.2's conflict topics, to simplified ones. It is
+// value names and valueexp/METHOD.md §2.2's conflict topics, to simplified ones. It is
 // applied to labels only, never to stories.
 var tradToSimp = strings.NewReplacer(
 	// seen in test-zh-200.xlsx

@@ -1,7 +1,7 @@
 // Package cvoice holds the C-voice benchmark's data layer: the 12 Core
 // Socialist Values, the canonical item schema and its JSONL form with strict
 // validation, an ordered, filterable Dataset, and an importer for the
-// authors' public Excel workbooks (see METHOD.md §1–§2).
+// authors' public Excel workbooks (see valueexp/METHOD.md §1–§2).
 package cvoice
 
 import (
@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Value identifies one of the 12 values by its index in METHOD.md §1, which
+// Value identifies one of the 12 values by its index in valueexp/METHOD.md §1, which
 // is also the index of every tensor axis "value" in the project.
 type Value int
 

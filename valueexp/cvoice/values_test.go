@@ -2,7 +2,7 @@ package cvoice
 
 import "testing"
 
-// TestValuesTable checks the table against METHOD.md §1, restated here.
+// TestValuesTable checks the table against valueexp/METHOD.md §1, restated here.
 func TestValuesTable(t *testing.T) {
 	want := []struct {
 		zh, en, slug string

@@ -1,7 +1,7 @@
 // Package evaluate measures a model's value-driven decisions on C-voice
 // evaluation dilemmas, plainly and with neuron sets switched off, and
 // compares every deactivated set with a random set of the same per-layer
-// sizes (METHOD.md §4.5, §5.2).
+// sizes (valueexp/METHOD.md §4.5, §5.2).
 //
 // Two modes:
 //
@@ -19,6 +19,17 @@
 // count 0.5); and their changes against the plain model and against the
 // random control. With SwapOrder every item is also asked with the options in
 // the other order, and the two answers are averaged.
+//
+// # Long runs
+//
+// The work is a list of (condition, item) units, condition by condition.
+// Run can take one shard of it (unit k goes to shard k mod n), saves the
+// finished units to a checkpoint after every pass and resumes from it, and
+// Merge joins the shards into the results one run would have written, byte
+// for byte. A Job (model fingerprint, data digest, neuron file, settings)
+// identifies what may be resumed or merged. Prompt prefixes shared by every
+// question of a language, and by the two option orders of an item, run once
+// and are cloned (see scorer); the numbers do not change.
 package evaluate
 
 import (
@@ -31,6 +42,7 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/record"
 	"github.com/valueexploration/valueexp/valueexp/selection"
 )
 
@@ -61,10 +73,30 @@ type Options struct {
 	NoRandomControl bool
 	// SameLanguage evaluates a per-language set ("诚信/zh") and its control
 	// only on items of that language; by default every set is evaluated on
-	// every language (the 2×2 design of METHOD.md §3.7).
+	// every language (the 2×2 design of valueexp/METHOD.md §3.7).
 	SameLanguage bool
-	// Progress, if set, is called after each batch with items done and total.
+	// Progress, if set, is called after each batch with the (condition,
+	// item) units of this shard done, resumed ones included, and in all.
 	Progress func(done, total int)
+
+	// Job identity, stored in the results and compared when resuming and
+	// merging: the model's fingerprint (record.Fingerprint) and the neuron
+	// file's SHA-256, as the caller computed them.
+	ModelFingerprint string
+	NeuronsSHA256    string
+	// Shard is the part of the job to run (zero value: the whole job); the
+	// (condition, item) units are dealt out in turn, unit k to shard k mod n.
+	Shard record.Shard
+	// Checkpoint, if set, is a file the run saves its finished units to
+	// (atomically, after every pass) and resumes from when started again on
+	// the same job and shard; Fresh ignores an existing one.
+	Checkpoint string
+	Fresh      bool
+	// BatchTokens bounds the tokens of one forward pass (default 2048).
+	BatchTokens int
+	// Work, if set, receives the forward-pass tokens and passes per
+	// condition of this run.
+	Work *Work
 }
 
 // Condition is one way of running the model: plain, with a neuron set
@@ -95,12 +127,19 @@ type Cell struct {
 	AlignedChoiceRate float64  `json:"aligned_choice_rate"`
 	DeltaVsNone       *float64 `json:"delta_support_vs_none,omitempty"`
 	DeltaVsRandom     *float64 `json:"delta_support_vs_random,omitempty"`
+	// NaNItems lists the items whose model output was NaN. Such a cell's
+	// rates are NaN in memory and null in JSON, and it has no deltas.
+	NaNItems []string `json:"nan_items,omitempty"`
 }
 
 // ItemResult is one item's answer under one condition.
 type ItemResult struct {
 	Condition string `json:"condition"`
 	ID        string `json:"id"`
+	// Value (Chinese name) and Language of the item, so that per-item
+	// results can be paired and grouped without the data file.
+	Value    string `json:"value,omitempty"`
+	Language string `json:"language,omitempty"`
 	// Aligned is the share of support for the aligned option in [0, 1],
 	// averaged over the option orders asked; NaN-free: unanswered items
 	// have Answered false.
@@ -108,6 +147,9 @@ type ItemResult struct {
 	Orders   []float64 `json:"orders"` // per order asked: aligned share (-1: not parsed)
 	Answered bool      `json:"answered"`
 	Texts    []string  `json:"texts,omitempty"` // generate mode: the answers
+	// NaN marks an item whose model output was NaN in some order (those
+	// orders hold -1); it is not answered.
+	NaN bool `json:"nan,omitempty"`
 }
 
 // Results is what Run returns and what `valueexp evaluate` writes as JSON.
@@ -126,6 +168,16 @@ type Results struct {
 	Conditions   []Condition  `json:"conditions"`
 	Cells        []Cell       `json:"cells"`
 	Items        []ItemResult `json:"items"`
+	// Job identifies the evaluation job (model, data, neurons, settings);
+	// resuming and merging compare it.
+	Job *Job `json:"job,omitempty"`
+	// Shard is set on the results of one shard of a job (Cells are then
+	// empty until `valueexp merge` joins the shards); Partial marks a
+	// checkpoint of an unfinished run.
+	Shard   *record.Shard `json:"shard,omitempty"`
+	Partial bool          `json:"partial,omitempty"`
+	// NaN lists every (condition, item) whose model output was NaN.
+	NaN []NaNItem `json:"nan_items,omitempty"`
 }
 
 // Conditions builds the conditions to run: the plain model, each named set
@@ -250,73 +302,6 @@ func expandNames(f *hooks.NeuronSetFile, names []string) ([]string, error) {
 	return out, nil
 }
 
-// Run evaluates every condition on the evaluation items of data.
-func Run(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, data *cvoice.Dataset, conds []Condition, opt Options) (*Results, error) {
-	if opt.Mode == "" {
-		opt.Mode = Likelihood
-	}
-	if opt.Mode != Likelihood && opt.Mode != Generation {
-		return nil, fmt.Errorf("evaluate: unknown mode %q (want likelihood or generate)", opt.Mode)
-	}
-	if opt.MaxTokens <= 0 {
-		opt.MaxTokens = 250
-	}
-	if opt.Chat && tok.ChatTemplate() == "" {
-		return nil, fmt.Errorf("evaluate: chat prompts asked for, but the tokenizer has no chat template")
-	}
-	items := evaluationItems(data, opt.MaxItems)
-	if len(items) == 0 {
-		return nil, fmt.Errorf("evaluate: the data holds no evaluation items")
-	}
-	res := &Results{Format: "valueexp-results", Version: 1, Mode: opt.Mode, SwapOrder: opt.SwapOrder, Chat: opt.Chat, MaxItems: opt.MaxItems}
-	orders := []bool{false}
-	if opt.SwapOrder {
-		orders = append(orders, true)
-	}
-	itemsFor := func(c Condition) []cvoice.Item {
-		if !opt.SameLanguage || c.Language == "" {
-			return items
-		}
-		var sub []cvoice.Item
-		for _, it := range items {
-			if string(it.Language) == c.Language {
-				sub = append(sub, it)
-			}
-		}
-		return sub
-	}
-	total := 0
-	for _, c := range conds {
-		total += len(itemsFor(c))
-	}
-	done := 0
-	for _, c := range conds {
-		var results []ItemResult
-		var err error
-		items := itemsFor(c)
-		step := func(n int) {
-			done += n
-			if opt.Progress != nil {
-				opt.Progress(done, total)
-			}
-		}
-		switch opt.Mode {
-		case Likelihood:
-			results, err = likelihood(ctx, m, tok, items, orders, c, opt, step)
-		case Generation:
-			results, err = generate(ctx, m, tok, items, orders, c, opt, step)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("evaluate: condition %s: %w", c.Name, err)
-		}
-		res.Items = append(res.Items, results...)
-		res.Conditions = append(res.Conditions, c)
-	}
-	res.SameLanguage = opt.SameLanguage
-	res.Cells = summarize(items, res.Conditions, res.Items)
-	return res, nil
-}
-
 // evaluationItems returns the evaluation items, at most max per value and
 // language, in data order.
 func evaluationItems(data *cvoice.Dataset, max int) []cvoice.Item {
@@ -366,15 +351,6 @@ func encode(tok *tokenizer.Tokenizer, text string, chat bool) []int32 {
 	return tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: !chat, ParseSpecial: chat})
 }
 
-// optionScore is one item-order's question with the token ids of the prompt
-// followed by each answer letter.
-type optionScore struct {
-	item    int
-	swapped bool
-	prefix  []int32    // shared by both answers
-	conts   [2][]int32 // continuation ids for "A" and "B"
-}
-
 // splitOptions tokenizes prompt+"A" and prompt+"B" and splits both into the
 // longest common prefix and the two continuations, so that tokenizers that
 // merge the letter with the text before it are scored correctly.
@@ -390,106 +366,12 @@ func splitOptions(tok *tokenizer.Tokenizer, text string, chat bool) ([]int32, [2
 	return ia[:k], [2][]int32{ia[k:], ib[k:]}, nil
 }
 
-func likelihood(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, items []cvoice.Item, orders []bool, c Condition, opt Options, progress func(int)) ([]ItemResult, error) {
-	const batchTokens = 2048
-	shares := make([][]float64, len(items))
-	var pending []optionScore
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		in := make([]engine.Input, len(pending))
-		for i, p := range pending {
-			in[i] = engine.Input{Seq: m.NewSequence(), Tokens: p.prefix, Tag: -1, Logits: engine.LastLogits}
-		}
-		out, err := m.Forward(ctx, in, engine.RunOptions{Hooks: c.hooks})
-		if err != nil {
-			return err
-		}
-		for i, p := range pending {
-			var lp [2]float64
-			for o := 0; o < 2; o++ {
-				lp[o] = logProb(out[i], p.conts[o][0])
-				if rest := p.conts[o][1:]; len(rest) > 0 {
-					// Multi-token answer: continue a copy of the prompt.
-					s := in[i].Seq
-					if o == 0 {
-						s = s.Clone()
-					}
-					more, err := m.Forward(ctx, []engine.Input{{Seq: s, Tokens: p.conts[o][:len(p.conts[o])-1], Tag: -1, Logits: engine.AllLogits}}, engine.RunOptions{Hooks: c.hooks})
-					if err != nil {
-						return err
-					}
-					V := m.Config.VocabSize
-					for j, t := range rest {
-						lp[o] += logProb(more[0][j*V:(j+1)*V], t)
-					}
-				}
-			}
-			// P(A) / (P(A) + P(B)), computed stably.
-			pA := 1 / (1 + math.Exp(lp[1]-lp[0]))
-			aligned := pA
-			if p.swapped {
-				aligned = 1 - pA
-			}
-			shares[p.item] = append(shares[p.item], aligned)
-		}
-		progress(countItems(pending))
-		pending = pending[:0]
-		return nil
-	}
-	tokens := 0
-	for i, it := range items {
-		for _, swapped := range orders {
-			text, err := prompt(tok, it, swapped, Likelihood, opt.Chat)
-			if err != nil {
-				return nil, fmt.Errorf("item %s: %w", it.ID, err)
-			}
-			prefix, conts, err := splitOptions(tok, text, opt.Chat)
-			if err != nil {
-				return nil, fmt.Errorf("item %s: %w", it.ID, err)
-			}
-			if n, ctxLen := len(prefix)+max(len(conts[0]), len(conts[1])), m.Config.ContextLength; ctxLen > 0 && n > ctxLen {
-				return nil, fmt.Errorf("item %s: the question takes %d tokens, more than the model's context length %d", it.ID, n, ctxLen)
-			}
-			if tokens+len(prefix) > batchTokens && len(pending) > 0 {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				tokens = 0
-			}
-			pending = append(pending, optionScore{item: i, swapped: swapped, prefix: prefix, conts: conts})
-			tokens += len(prefix)
-		}
-	}
-	if err := flush(); err != nil {
-		return nil, err
-	}
-	out := make([]ItemResult, len(items))
-	for i, it := range items {
-		out[i] = ItemResult{Condition: c.Name, ID: it.ID, Orders: shares[i], Answered: true, Aligned: mean(shares[i])}
-	}
-	return out, nil
-}
-
-// countItems counts the distinct items in a batch (an item asked in both
-// orders counts once, when its last order is scored).
-func countItems(batch []optionScore) int {
-	n := 0
-	for i, p := range batch {
-		if i == len(batch)-1 || batch[i+1].item != p.item {
-			n++
-		}
-	}
-	return n
-}
-
-func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, items []cvoice.Item, orders []bool, c Condition, opt Options, progress func(int)) ([]ItemResult, error) {
+// generate answers the authors' prompt for items, eight prompts per
+// Generate call, and emits each item's result, in order, once all its
+// orders are answered. Dry, it counts the prompt tokens and the most
+// decode steps instead.
+func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, items []cvoice.Item, orders []bool, c Condition, opt Options, dry bool, work *CondWork, emit func(ItemResult) error, passDone func() error) error {
 	const batch = 8
-	out := make([]ItemResult, len(items))
-	for i := range items {
-		out[i] = ItemResult{Condition: c.Name, ID: items[i].ID}
-	}
 	type job struct {
 		item    int
 		swapped bool
@@ -500,23 +382,85 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			jobs = append(jobs, job{i, s})
 		}
 	}
+	// Tokenize every prompt first: the system prompt and template head
+	// every prompt of a language starts with are run once and cloned.
+	toks := make([][]int32, len(jobs))
+	heads := map[cvoice.Language][]int32{}
+	var langs []cvoice.Language
+	for k, j := range jobs {
+		text, err := prompt(tok, items[j.item], j.swapped, Generation, opt.Chat)
+		if err != nil {
+			return fmt.Errorf("item %s: %w", items[j.item].ID, err)
+		}
+		toks[k] = encode(tok, text, opt.Chat)
+		if len(toks[k]) == 0 {
+			return fmt.Errorf("item %s: empty prompt", items[j.item].ID)
+		}
+		l := items[j.item].Language
+		h, ok := heads[l]
+		if !ok {
+			heads[l] = toks[k][:len(toks[k])-1]
+			langs = append(langs, l)
+			continue
+		}
+		heads[l] = h[:commonPrefix(h, toks[k][:len(toks[k])-1])]
+	}
+	headSeqs := map[cvoice.Language]*engine.Sequence{}
+	var in []engine.Input
+	for _, l := range langs {
+		if len(heads[l]) == 0 {
+			continue
+		}
+		if !dry {
+			headSeqs[l] = m.NewSequence()
+		}
+		in = append(in, engine.Input{Seq: headSeqs[l], Tokens: heads[l], Tag: -1, Logits: engine.NoLogits})
+		work.Tokens += int64(len(heads[l]))
+	}
+	if len(in) > 0 {
+		work.Passes++
+		if !dry {
+			if _, err := m.Forward(ctx, in, engine.RunOptions{Hooks: c.hooks}); err != nil {
+				return err
+			}
+		}
+	}
+	cur := ItemResult{}
 	for lo := 0; lo < len(jobs); lo += batch {
 		hi := min(lo+batch, len(jobs))
 		var prompts []engine.Prompt
-		for _, j := range jobs[lo:hi] {
-			text, err := prompt(tok, items[j.item], j.swapped, Generation, opt.Chat)
-			if err != nil {
-				return nil, fmt.Errorf("item %s: %w", items[j.item].ID, err)
+		for k, j := range jobs[lo:hi] {
+			p := engine.Prompt{Tokens: toks[lo+k], Tag: -1}
+			l := items[j.item].Language
+			if hs := headSeqs[l]; hs != nil {
+				p.Seq = hs.Clone()
 			}
-			prompts = append(prompts, engine.Prompt{Tokens: encode(tok, text, opt.Chat), Tag: -1})
+			prompts = append(prompts, p)
+			work.Tokens += int64(len(p.Tokens) - len(heads[l]))
+			work.Unshared += int64(len(p.Tokens))
+		}
+		work.Passes++
+		if dry {
+			work.MaxDecodeTokens += int64(len(prompts) * opt.MaxTokens)
+			for k, j := range jobs[lo:hi] {
+				if lo+k == len(jobs)-1 || jobs[lo+k+1].item != j.item {
+					if err := emit(ItemResult{}); err != nil {
+						return err
+					}
+				}
+			}
+			continue
 		}
 		comps, err := m.Generate(ctx, prompts, engine.GenerateOptions{MaxTokens: opt.MaxTokens, StopTokens: tok.EOS(), Decoder: tok, Hooks: c.hooks})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for k, j := range jobs[lo:hi] {
-			r := &out[j.item]
-			r.Texts = append(r.Texts, comps[k].Text)
+			work.DecodeTokens += int64(len(comps[k].Tokens))
+			if cur.ID == "" {
+				cur = ItemResult{Condition: c.Name, ID: items[j.item].ID}
+			}
+			cur.Texts = append(cur.Texts, comps[k].Text)
 			a, b, ok := parseSupport(comps[k].Text)
 			share := -1.0
 			if ok {
@@ -525,24 +469,31 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 					share = b / (a + b)
 				}
 			}
-			r.Orders = append(r.Orders, share)
-		}
-		progress(hi - lo)
-	}
-	for i := range out {
-		var ok []float64
-		for _, s := range out[i].Orders {
-			if s >= 0 {
-				ok = append(ok, s)
+			cur.Orders = append(cur.Orders, share)
+			if lo+k < len(jobs)-1 && jobs[lo+k+1].item == j.item {
+				continue
 			}
+			var ok2 []float64
+			for _, s := range cur.Orders {
+				if s >= 0 {
+					ok2 = append(ok2, s)
+				}
+			}
+			// An item counts as answered only when every order it was asked in parsed.
+			cur.Answered = len(ok2) == len(cur.Orders)
+			if cur.Answered {
+				cur.Aligned = mean(ok2)
+			}
+			if err := emit(cur); err != nil {
+				return err
+			}
+			cur = ItemResult{}
 		}
-		// An item counts as answered only when every order it was asked in parsed.
-		out[i].Answered = len(ok) == len(out[i].Orders)
-		if out[i].Answered {
-			out[i].Aligned = mean(ok)
+		if err := passDone(); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 func logProb(logits []float32, tok int32) float64 {
@@ -566,89 +517,4 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
-}
-
-// summarize aggregates item results into cells and fills in the deltas
-// against the plain model and against each set's random control.
-func summarize(items []cvoice.Item, conds []Condition, results []ItemResult) []Cell {
-	byID := map[string]cvoice.Item{}
-	for _, it := range items {
-		byID[it.ID] = it
-	}
-	type key struct {
-		cond  string
-		value cvoice.Value
-		lang  cvoice.Language
-	}
-	type acc struct {
-		items, answered int
-		support, chosen float64
-	}
-	accs := map[key]*acc{}
-	for _, r := range results {
-		it := byID[r.ID]
-		k := key{r.Condition, it.Value, it.Language}
-		a := accs[k]
-		if a == nil {
-			a = &acc{}
-			accs[k] = a
-		}
-		a.items++
-		if !r.Answered {
-			continue
-		}
-		a.answered++
-		a.support += r.Aligned
-		switch {
-		case r.Aligned > 0.5:
-			a.chosen++
-		case r.Aligned == 0.5:
-			a.chosen += 0.5
-		}
-	}
-	var cells []Cell
-	index := map[key]int{}
-	for _, c := range conds {
-		for _, v := range cvoice.Values() {
-			for _, lang := range []cvoice.Language{cvoice.LangChinese, cvoice.LangEnglish} {
-				k := key{c.Name, v.Value, lang}
-				a := accs[k]
-				if a == nil {
-					continue
-				}
-				cell := Cell{Condition: c.Name, Value: v.Chinese, ValueEnglish: v.English, Language: string(lang), Items: a.items, Answered: a.answered, ParseFailures: a.items - a.answered}
-				cell.ParseFailureRate = float64(cell.ParseFailures) / float64(a.items)
-				if a.answered > 0 {
-					cell.SupportRate = 100 * a.support / float64(a.answered)
-					cell.AlignedChoiceRate = a.chosen / float64(a.answered)
-				}
-				index[k] = len(cells)
-				cells = append(cells, cell)
-			}
-		}
-	}
-	control := map[string]string{}
-	for _, c := range conds {
-		if c.Kind == "random" {
-			control[c.ControlOf] = c.Name
-		}
-	}
-	for i := range cells {
-		c := &cells[i]
-		v, _ := cvoice.LookupValue(c.Value)
-		lang := cvoice.Language(c.Language)
-		if c.Condition != "none" {
-			if j, ok := index[key{"none", v, lang}]; ok {
-				d := c.SupportRate - cells[j].SupportRate
-				c.DeltaVsNone = &d
-			}
-		}
-		if rc, ok := control[c.Condition]; ok {
-			if j, ok := index[key{rc, v, lang}]; ok {
-				d := c.SupportRate - cells[j].SupportRate
-				c.DeltaVsRandom = &d
-			}
-		}
-	}
-	return cells
 }

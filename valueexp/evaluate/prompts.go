@@ -29,7 +29,7 @@ func answerCue(lang cvoice.Language) string {
 	return "\nAnswer: "
 }
 
-// Generate mode follows the authors' evaluation prompt (METHOD.md §2.4).
+// Generate mode follows the authors' evaluation prompt (valueexp/METHOD.md §2.4).
 // The user message's structure is theirs verbatim; their system message is
 // known only from a paraphrase, so the wording below is ours, written to
 // that paraphrase. The English versions are our translation of both.

@@ -34,3 +34,16 @@ func Example() {
 	// 富强/en [2]
 	// 民主/en [1]
 }
+
+// Random controls are named after the set they control and their draw.
+func ExampleControlName() {
+	for d := 1; d <= 3; d++ {
+		name := identify.ControlName("诚信/zh", d)
+		set, draw, _ := identify.ParseControlName(name)
+		fmt.Println(name, set, draw)
+	}
+	// Output:
+	// random:诚信/zh 诚信/zh 1
+	// random:诚信/zh#2 诚信/zh 2
+	// random:诚信/zh#3 诚信/zh 3
+}

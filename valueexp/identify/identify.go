@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
@@ -242,7 +243,7 @@ type Grouping int
 
 const (
 	// PerLanguage runs one selection per language suffix ("诚信/zh" with
-	// the other "/zh" tags), METHOD.md §3.7; tags without a suffix form one
+	// the other "/zh" tags), valueexp/METHOD.md §3.7; tags without a suffix form one
 	// group.
 	PerLanguage Grouping = iota
 	// Pooled first sums each value's languages into one tag ("诚信"), then
@@ -338,20 +339,91 @@ type Options struct {
 	// Pos and Neg are the tag groups of a diff; when both are empty, each
 	// tag of a group is set against the rest of its group.
 	Pos, Neg []string
-	// RandomControl adds, for every set, a set named "random:" + name with
-	// the same per-layer sizes drawn uniformly, seeded by Seed plus the
-	// group's index.
+	// RandomControl adds, for every set, RandomDraws random sets with the
+	// same per-layer sizes (ControlName names them), drawn uniformly from
+	// the neurons in no set of the result, or from all neurons with
+	// RandomFromAll. Draw 1 is seeded by Seed plus the group's index, as
+	// before several draws existed; draw d by that plus (d−1)·drawStride.
 	RandomControl bool
 	Seed          uint64
+	// RandomDraws is the number of control draws per set (0: DefaultRandomDraws).
+	RandomDraws int
+	// RandomFromAll draws controls from every neuron of the layer, the
+	// earlier behaviour, so a control may share neurons with value sets.
+	RandomFromAll bool
 }
+
+// DefaultRandomDraws is the number of random control draws per set: enough
+// for the control to show its own spread.
+const DefaultRandomDraws = 3
+
+// drawStride separates the seeds of successive draws (the 64-bit golden
+// ratio, so draws of neighbouring groups never share a seed in practice).
+const drawStride = 0x9e3779b97f4a7c15
 
 // RandomPrefix starts the name of a random control set.
 const RandomPrefix = "random:"
 
+// ControlName names draw (1-based) of the random control of set name:
+// "random:NAME" for the first draw, the name files written before several
+// draws existed use, and "random:NAME#d" for draw d ≥ 2.
+func ControlName(name string, draw int) string {
+	if draw <= 1 {
+		return RandomPrefix + name
+	}
+	return fmt.Sprintf("%s%s#%d", RandomPrefix, name, draw)
+}
+
+// ParseControlName is the inverse of ControlName: the controlled set's name
+// and the draw, or ok false for a name that is not a control's.
+func ParseControlName(s string) (name string, draw int, ok bool) {
+	rest, ok := strings.CutPrefix(s, RandomPrefix)
+	if !ok || rest == "" {
+		return "", 0, false
+	}
+	if i := strings.LastIndexByte(rest, '#'); i > 0 {
+		if d, err := strconv.Atoi(rest[i+1:]); err == nil && d >= 2 && rest[i+1] != '0' {
+			return rest[:i], d, true
+		}
+	}
+	return rest, 1, true
+}
+
+// ControlsOf returns the random controls of set name in f, in draw order.
+func ControlsOf(f *hooks.NeuronSetFile, name string) []*hooks.NeuronSet {
+	type drawn struct {
+		draw int
+		set  *hooks.NeuronSet
+	}
+	var found []drawn
+	for i := range f.NeuronSets {
+		full := f.NeuronSets[i].Name
+		if full == RandomPrefix+name {
+			// Draw 1, even when name itself ends in "#d".
+			found = append(found, drawn{1, &f.NeuronSets[i]})
+		} else if n, d, ok := ParseControlName(full); ok && n == name && d > 1 {
+			found = append(found, drawn{d, &f.NeuronSets[i]})
+		}
+	}
+	slices.SortFunc(found, func(a, b drawn) int { return a.draw - b.draw })
+	out := make([]*hooks.NeuronSet, len(found))
+	for i, d := range found {
+		out[i] = d.set
+	}
+	return out
+}
+
+// Control is one draw of the random control of one selection.
+type Control struct {
+	Of   int // index into Result.Sets
+	Draw int // 1-based
+	*selection.Selection
+}
+
 // Result is the neuron sets of one Identify call.
 type Result struct {
 	Sets    []*selection.Selection // one per group (per tag for one-vs-rest diffs)
-	Randoms []*selection.Selection // matching random controls, if asked for
+	Randoms []Control              // random controls, if asked for: every draw of every set, draw-major
 }
 
 // Identify runs the method on c's groups.
@@ -371,6 +443,7 @@ func Identify(c selection.Counts, opt Options) (*Result, error) {
 		}
 	}
 	res := &Result{}
+	var groupOf []int // group index of each of res.Sets, for the control seeds
 	for gi, g := range groups {
 		var sels []*selection.Selection
 		switch opt.Method {
@@ -415,16 +488,58 @@ func Identify(c selection.Counts, opt Options) (*Result, error) {
 				return nil, fmt.Errorf("identify: %w", err)
 			}
 			res.Sets = append(res.Sets, s)
-			if opt.RandomControl {
-				r, err := selection.RandomControl(s, opt.Seed+uint64(gi), c.Dim)
-				if err != nil {
-					return nil, fmt.Errorf("identify: %w", err)
-				}
-				res.Randoms = append(res.Randoms, r)
-			}
+			groupOf = append(groupOf, gi)
+		}
+	}
+	if opt.RandomControl {
+		if err := res.addControls(groupOf, c.Layers, c.Dim, opt); err != nil {
+			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// addControls draws opt.RandomDraws random controls for every set, from
+// the neurons in none of the result's sets unless opt.RandomFromAll.
+func (res *Result) addControls(groupOf []int, layers, dim int, opt Options) error {
+	draws := opt.RandomDraws
+	if draws == 0 {
+		draws = DefaultRandomDraws
+	}
+	if draws < 0 {
+		return fmt.Errorf("identify: %d random draws", draws)
+	}
+	var exclude [][]int32
+	if !opt.RandomFromAll {
+		exclude = make([][]int32, layers)
+		for _, s := range res.Sets {
+			for _, tag := range s.Neurons {
+				for l, ids := range tag {
+					exclude[l] = append(exclude[l], ids...)
+				}
+			}
+		}
+	}
+	for d := 1; d <= draws; d++ {
+		for i, s := range res.Sets {
+			seed := opt.Seed + uint64(groupOf[i]) + uint64(d-1)*drawStride
+			var r *selection.Selection
+			var err error
+			if opt.RandomFromAll {
+				r, err = selection.RandomControl(s, seed, dim)
+			} else {
+				r, err = selection.RandomControlOutside(s, seed, dim, exclude)
+			}
+			if err != nil {
+				if !opt.RandomFromAll {
+					err = fmt.Errorf("%w (draw from all neurons instead with --random-from all)", err)
+				}
+				return fmt.Errorf("identify: %w", err)
+			}
+			res.Randoms = append(res.Randoms, Control{Of: i, Draw: d, Selection: r})
+		}
+	}
+	return nil
 }
 
 // nonEmpty names a tag with nothing to normalise by, which would otherwise
@@ -440,6 +555,12 @@ func nonEmpty(g selection.Counts, n selection.Normaliser) error {
 	}
 	return nil
 }
+
+// The pools a random control is drawn from, as provenance records them.
+const (
+	poolOutside = "neurons in no value set"
+	poolAll     = "all neurons"
+)
 
 // provenance is the JSON recorded with every set.
 type provenance struct {
@@ -458,6 +579,9 @@ type provenance struct {
 	Negative           []string `json:"negative,omitempty"`
 	Seed               *uint64  `json:"seed,omitempty"`
 	ControlFor         string   `json:"control_for,omitempty"`
+	Draw               int      `json:"draw,omitempty"`  // which draw of the control (1-based)
+	Draws              int      `json:"draws,omitempty"` // how many draws the set has
+	Pool               string   `json:"pool,omitempty"`  // what the control was drawn from
 	CountsFiles        []string `json:"counts_files"`
 	CountsSHA256       []string `json:"counts_sha256"`
 	// IncompleteCounts is set when the counts covered only part of their
@@ -474,16 +598,24 @@ func NeuronSets(r *Result, src Source, opt Options) (*hooks.NeuronSetFile, error
 			"neuron":     "column of blocks.L.mlp.hook_act = act(gate_proj(x)); active when > 0",
 			"layer":      "0-based decoder block",
 			"set_names":  "the counts' tags",
-			"random_set": RandomPrefix + "NAME has NAME's per-layer sizes, drawn uniformly",
+			"random_set": RandomPrefix + "NAME (draw 1) and " + RandomPrefix + "NAME#d (draw d) have NAME's per-layer sizes, drawn uniformly (provenance \"pool\" says from which neurons)",
 		},
 	}
-	add := func(s *selection.Selection, prefix string, control bool) error {
+	draws := 0
+	for _, r := range r.Randoms {
+		draws = max(draws, r.Draw)
+	}
+	pool := poolOutside
+	if opt.RandomFromAll {
+		pool = poolAll
+	}
+	add := func(s *selection.Selection, draw int) error {
 		for k, tag := range s.Tags {
 			p := provenanceOf(s, opt, src)
 			name := tag
-			if control {
-				name = prefix + tag
-				p.ControlFor = tag
+			if draw > 0 {
+				name = ControlName(tag, draw)
+				p.ControlFor, p.Draw, p.Draws, p.Pool = tag, draw, draws, pool
 			}
 			pj, err := json.Marshal(p)
 			if err != nil {
@@ -500,12 +632,12 @@ func NeuronSets(r *Result, src Source, opt Options) (*hooks.NeuronSetFile, error
 		return nil
 	}
 	for _, s := range r.Sets {
-		if err := add(s, "", false); err != nil {
+		if err := add(s, 0); err != nil {
 			return nil, err
 		}
 	}
-	for _, s := range r.Randoms {
-		if err := add(s, RandomPrefix, true); err != nil {
+	for _, c := range r.Randoms {
+		if err := add(c.Selection, c.Draw); err != nil {
 			return nil, err
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/valueexploration/valueexp/valueexp/torchfile"
 )
 
-// valueNames are the 12 values in METHOD.md §1 order.
+// valueNames are the 12 values in valueexp/METHOD.md §1 order.
 var valueNames = []string{"富强", "民主", "文明", "和谐", "自由", "平等", "公正", "法治", "爱国", "敬业", "诚信", "友善"}
 
 // releasedMask reads an activation_mask file as [side][layer] ids.

@@ -1,6 +1,6 @@
 // Package record counts, per tag, how often each FFN neuron fires
 // (SiLU(gate) > 0 at mlp.hook_act) while a model reads or writes C-voice
-// activation texts: the statistic VAPE selects neurons from (METHOD.md
+// activation texts: the statistic VAPE selects neurons from (valueexp/METHOD.md
 // §3.2). It is the library behind "valueexp record" and "valueexp merge".
 //
 // # Tags
@@ -13,7 +13,7 @@
 //
 // # What is counted
 //
-// ModeText (the default, METHOD.md §7 item 2) feeds each activation item as
+// ModeText (the default, valueexp/METHOD.md §7 item 2) feeds each activation item as
 // plain text, formatted by ActivationText:
 //
 //	{context}\n{aligned}\n{violating}\n{rationale}
@@ -24,7 +24,7 @@
 // stops after the last layer's hook_act, so the last down projection and the
 // LM head are never computed.
 //
-// ModeGenerated is the authors' variant ([A], METHOD.md §2.4, §3.2): the
+// ModeGenerated is the authors' variant ([A], valueexp/METHOD.md §2.4, §3.2): the
 // model answers a first-person role-play prompt (RolePlayPrompt) greedily
 // with repetition penalty 1.1, and only the rows of decode steps are counted,
 // that is the generated tokens fed back into the model.

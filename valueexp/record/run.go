@@ -18,7 +18,7 @@ const (
 	DefaultBatchTokens  = 2048
 	DefaultGenBatch     = 32
 	DefaultMaxNewTokens = 500
-	// GenRepetitionPenalty is the authors' generation setting (METHOD.md §2.4).
+	// GenRepetitionPenalty is the authors' generation setting (valueexp/METHOD.md §2.4).
 	GenRepetitionPenalty = 1.1
 )
 

@@ -27,7 +27,7 @@ func ActivationText(it cvoice.Item) string {
 }
 
 // RolePlayPrompt is the prompt answered in ModeGenerated: the authors'
-// "support" role play (METHOD.md §2.4), rewritten in our own words, asking
+// "support" role play (valueexp/METHOD.md §2.4), rewritten in our own words, asking
 // the model to argue as someone raised to revere the item's value and to
 // answer the dilemma in the first person. The English prompt mirrors the
 // Chinese one. It is the content of one user turn; the caller may wrap it in

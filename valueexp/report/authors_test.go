@@ -42,12 +42,12 @@ func authorsSets(t *testing.T, view string) *hooks.NeuronSetFile {
 	return f
 }
 
-// The released masks checked against the numbers METHOD.md §6 quotes for
+// The released masks checked against the numbers valueexp/METHOD.md §6 quotes for
 // them: per-layer totals over the 12 values and the mean pairwise Jaccard.
 func TestAuthorsMasks(t *testing.T) {
 	tests := []struct {
 		view        string
-		layerTotals string // "" when METHOD.md gives none
+		layerTotals string // "" when valueexp/METHOD.md gives none
 		meanJaccard string
 	}{
 		{"decision", "336,170,110,537,406,368,424,541,736,949,929,872,1271,1657,1210,1095,908,901,837,773,642,715,784,1012,991,1025,1370,1727,2336,3543,3164,5220", "0.124"},

@@ -72,7 +72,7 @@ func countGroups(c *hooks.ActProb) []*countGroup {
 }
 
 // vapeStats are the LAPE/VAPE quantities of one language group computed
-// with the LAPE defaults (METHOD.md §3.5), for the distribution figures.
+// with the LAPE defaults (valueexp/METHOD.md §3.5), for the distribution figures.
 type vapeStats struct {
 	Probs       []float64 // every p^k_{l,j} of the group
 	Threshold   float64   // the filter_rate quantile of Probs

@@ -1,7 +1,7 @@
 // Package report turns the files of a ValueExploration run (activation
 // counts from "valueexp record", neuron sets from "valueexp identify",
 // evaluation results from "valueexp evaluate") into a Markdown report with
-// PNG figures, the ones METHOD.md §6 asks for: neurons per layer per value,
+// PNG figures, the ones valueexp/METHOD.md §6 asks for: neurons per layer per value,
 // cross-value and zh-vs-en overlap of the neuron sets, the deactivation
 // effect matrix, zh-vs-en support rates of the plain model and, from the
 // counts, the distributions of activation probability and VAPE.

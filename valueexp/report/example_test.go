@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/valueexp/report"
@@ -33,4 +34,14 @@ func ExampleWrite() {
 	// layers_zh.png
 	// overlap_zh.png
 	// report.md
+}
+
+// Reading a results file checks every number in it.
+func ExampleReadResults() {
+	const file = `{"format":"valueexp-results","version":1,"mode":"likelihood",
+	 "cells":[{"condition":"none","value":"诚信","language":"zh","items":4,"answered":4,"support_rate":170}]}`
+	_, err := report.ReadResults(strings.NewReader(file), report.MaxResultsBytes)
+	fmt.Println(err)
+	// Output:
+	// results: cells[0] (condition "none", value "诚信", language "zh"): support_rate 170 out of range [0, 100]
 }

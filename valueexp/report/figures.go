@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/stats"
 )
 
 // englishNames returns the English names of vs.
@@ -95,7 +96,8 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	if len(rowNames) > 30 {
 		fontSize = vg.Points(8)
 	}
-	p.Add(&matrix{vals: vals, scale: scale, format: format, fontSize: fontSize, highlight: highlight, breaks: breaks})
+	grid := &matrix{vals: vals, scale: scale, format: format, fontSize: fontSize, highlight: highlight, breaks: breaks}
+	p.Add(grid)
 	if len(colNames) > 0 {
 		p.NominalX(colNames...)
 	}
@@ -120,7 +122,7 @@ func matrixFigure(vals [][]float64, rowNames, colNames []string, scale *ramp, fo
 	h := vg.Points(float64(len(rowNames))*cellPt + longestCol*0.75 + 110)
 	// Wide enough for the title too, which gonum would otherwise clip.
 	w = max(w, 5*vg.Inch, p.Title.TextStyle.Width(title)+vg.Points(130))
-	return &figure{plot: p, colorBar: colorBar(scale, barLabel), width: w, height: max(h, 4*vg.Inch)}
+	return &figure{plot: p, grid: grid, colorBar: colorBar(scale, barLabel), width: w, height: max(h, 4*vg.Inch)}
 }
 
 // valueBarsFigure draws one bar per value (NaN shows as an "n/a" label).
@@ -146,8 +148,9 @@ func valueBarsFigure(vals []float64, title, yLabel string, yMax float64, format 
 	return &figure{plot: p, width: 8 * vg.Inch, height: 4.5 * vg.Inch}, nil
 }
 
-// groupedBarsFigure draws per value one bar per series side by side.
-func groupedBarsFigure(series [][]float64, names []string, colors []color.Color, title, yLabel string, yMax float64, ref float64) (*figure, error) {
+// groupedBarsFigure draws per value one bar per series side by side, with
+// the series' intervals as error bars when errs is not nil.
+func groupedBarsFigure(series [][]float64, names []string, colors []color.Color, title, yLabel string, yMax float64, ref float64, errs [][]stats.Interval) (*figure, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = yLabel
@@ -165,9 +168,14 @@ func groupedBarsFigure(series [][]float64, names []string, colors []color.Color,
 		b.Offset = bw * vg.Length(float64(i)-float64(n-1)/2)
 		p.Add(b)
 		leg.Add(names[i], b)
-		// The bar's Offset is in canvas units, so its labels are placed at
-		// draw time with the same offset.
-		p.Add(&offsetLabels{vals: s, offset: b.Offset, format: "%.0f"})
+		// The bar's Offset is in canvas units, so its labels and error bars
+		// are placed at draw time with the same offset.
+		var iv []stats.Interval
+		if errs != nil {
+			iv = errs[i]
+			p.Add(&offsetErrorBars{ivs: iv, offset: b.Offset})
+		}
+		p.Add(&offsetLabels{vals: s, above: iv, offset: b.Offset, format: fmt.Sprintf("%%.%df", pointDecimals)})
 	}
 	if !math.IsNaN(ref) {
 		l, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: ref}, {X: float64(len(series[0])) - 0.5, Y: ref}})
@@ -185,9 +193,11 @@ func groupedBarsFigure(series [][]float64, names []string, colors []color.Color,
 	return &figure{plot: p, legend: leg, width: 9 * vg.Inch, height: 4.8 * vg.Inch}, nil
 }
 
-// offsetLabels writes each value above a bar drawn with the given Offset.
+// offsetLabels writes each value above a bar drawn with the given Offset
+// (above the top of its error bar, when there is one).
 type offsetLabels struct {
 	vals   []float64
+	above  []stats.Interval
 	offset vg.Length
 	format string
 }
@@ -196,14 +206,184 @@ type offsetLabels struct {
 func (o *offsetLabels) Plot(c draw.Canvas, p *plot.Plot) {
 	tx, ty := p.Transforms(&c)
 	sty := draw.TextStyle{Font: p.X.Tick.Label.Font, XAlign: draw.XCenter, YAlign: 0, Handler: plot.DefaultTextHandler, Color: color.Black}
-	sty.Font.Size = vg.Points(8)
+	sty.Font.Size = vg.Points(7)
 	for i, v := range o.vals {
 		s, y := "n/a", 0.0
 		if !math.IsNaN(v) && !math.IsInf(v, 0) {
 			s, y = fmt.Sprintf(o.format, v), v
+			if i < len(o.above) && o.above[i].Hi > y {
+				y = o.above[i].Hi
+			}
 		}
 		c.FillText(sty, vg.Point{X: tx(float64(i)) + o.offset, Y: ty(y) + vg.Points(2)}, s)
 	}
+}
+
+// offsetErrorBars draws vertical interval bars at bars drawn with the given
+// Offset; undefined intervals are skipped.
+type offsetErrorBars struct {
+	ivs    []stats.Interval
+	offset vg.Length
+}
+
+// Plot implements plot.Plotter.
+func (o *offsetErrorBars) Plot(c draw.Canvas, p *plot.Plot) {
+	tx, ty := p.Transforms(&c)
+	sty := draw.LineStyle{Color: color.Black, Width: vg.Points(1)}
+	cap := vg.Points(3)
+	for i, iv := range o.ivs {
+		if !isFinite(iv.Lo) || !isFinite(iv.Hi) {
+			continue
+		}
+		x := tx(float64(i)) + o.offset
+		lo, hi := ty(iv.Lo), ty(iv.Hi)
+		c.StrokeLine2(sty, x, lo, x, hi)
+		c.StrokeLine2(sty, x-cap, lo, x+cap, lo)
+		c.StrokeLine2(sty, x-cap, hi, x+cap, hi)
+	}
+}
+
+func isFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// errPoint is an estimate with its interval; Mark flags one that survives
+// the multiple-testing correction.
+type errPoint struct {
+	Y, Lo, Hi float64
+	Mark      bool
+}
+
+// errorBarFigure draws, for each named group on the x axis, one point with
+// an error bar per series (side by side), and the dots of extra[i] (the
+// random draws' own estimates) beside the last series. Marked points are
+// filled and starred, others hollow. Undefined points are left out.
+func errorBarFigure(groups, seriesNames []string, series [][]errPoint, extra [][]float64, title, yLabel string) (*figure, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = yLabel
+	p.Add(plotter.NewGrid())
+	leg := newLegend()
+	cols := []color.Color{color.RGBA{0xd6, 0x27, 0x28, 0xff}, color.RGBA{0x31, 0x82, 0xbd, 0xff}}
+	width := 0.3 // the spread of the series around a group's tick
+	lo, hi := 0.0, 0.0
+	for si, pts := range series {
+		off := width * (float64(si)/float64(max(len(series)-1, 1)) - 0.5)
+		col := cols[si%len(cols)]
+		var filled, hollow plotter.XYs
+		var bars plotter.XYs
+		var barErr plotter.YErrors
+		var starXY plotter.XYs
+		var stars []string
+		for i, pt := range pts {
+			if !isFinite(pt.Y) {
+				continue
+			}
+			x := float64(i) + off
+			if pt.Mark {
+				filled = append(filled, plotter.XY{X: x, Y: pt.Y})
+			} else {
+				hollow = append(hollow, plotter.XY{X: x, Y: pt.Y})
+			}
+			lo, hi = math.Min(lo, pt.Y), math.Max(hi, pt.Y)
+			if isFinite(pt.Lo) && isFinite(pt.Hi) {
+				bars = append(bars, plotter.XY{X: x, Y: pt.Y})
+				barErr = append(barErr, struct{ Low, High float64 }{pt.Y - pt.Lo, pt.Hi - pt.Y})
+				lo, hi = math.Min(lo, pt.Lo), math.Max(hi, pt.Hi)
+			}
+			if pt.Mark {
+				top := pt.Y
+				if isFinite(pt.Hi) {
+					top = pt.Hi
+				}
+				starXY = append(starXY, plotter.XY{X: x, Y: top})
+				stars = append(stars, "*")
+			}
+		}
+		if len(bars) > 0 {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYer
+				plotter.YErrorer
+			}{bars, barErr})
+			if err != nil {
+				return nil, fmt.Errorf("report: error bars: %w", err)
+			}
+			eb.LineStyle.Color = col
+			eb.LineStyle.Width = vg.Points(1.2)
+			p.Add(eb)
+		}
+		for _, set := range []struct {
+			xys  plotter.XYs
+			fill bool
+		}{{filled, true}, {hollow, false}} {
+			if len(set.xys) == 0 {
+				continue
+			}
+			sc, err := plotter.NewScatter(set.xys)
+			if err != nil {
+				return nil, fmt.Errorf("report: error bars: %w", err)
+			}
+			sc.GlyphStyle.Color = col
+			sc.GlyphStyle.Radius = vg.Points(3.5)
+			sc.GlyphStyle.Shape = draw.RingGlyph{}
+			if set.fill {
+				sc.GlyphStyle.Shape = draw.CircleGlyph{}
+			}
+			p.Add(sc)
+			if set.fill || len(filled) == 0 {
+				leg.Add(seriesNames[si], sc)
+			}
+		}
+		if len(stars) > 0 {
+			l, err := plotter.NewLabels(plotter.XYLabels{XYs: starXY, Labels: stars})
+			if err != nil {
+				return nil, fmt.Errorf("report: error bars: %w", err)
+			}
+			for i := range l.TextStyle {
+				l.TextStyle[i].XAlign = draw.XCenter
+				l.TextStyle[i].Font.Size = vg.Points(11)
+			}
+			l.Offset = vg.Point{Y: vg.Points(2)}
+			p.Add(l)
+		}
+		if si == len(series)-1 {
+			var dots plotter.XYs
+			for i, ys := range extra {
+				for _, y := range ys {
+					if isFinite(y) {
+						dots = append(dots, plotter.XY{X: float64(i) + off + 0.08, Y: y})
+						lo, hi = math.Min(lo, y), math.Max(hi, y)
+					}
+				}
+			}
+			if len(dots) > 0 {
+				sc, err := plotter.NewScatter(dots)
+				if err != nil {
+					return nil, fmt.Errorf("report: error bars: %w", err)
+				}
+				sc.GlyphStyle.Color = color.Gray{0x80}
+				sc.GlyphStyle.Radius = vg.Points(1.8)
+				sc.GlyphStyle.Shape = draw.CircleGlyph{}
+				p.Add(sc)
+				leg.Add("vs each random draw", sc)
+			}
+		}
+	}
+	zero, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 0}, {X: float64(len(groups)) - 0.5, Y: 0}})
+	if err != nil {
+		return nil, fmt.Errorf("report: error bars: %w", err)
+	}
+	zero.LineStyle.Color = color.Gray{0x60}
+	zero.LineStyle.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(zero)
+	p.NominalX(groups...)
+	rotateXLabels(p)
+	pad := math.Max(1, 0.08*(hi-lo))
+	p.Y.Min, p.Y.Max = lo-pad, hi+2*pad
+	p.X.Min, p.X.Max = -0.6, float64(len(groups))-0.4
+	w := vg.Points(math.Max(6*72, float64(len(groups))*40+200))
+	// Wide enough for the title and the legend strip, which gonum would
+	// otherwise clip.
+	w = max(w, p.Title.TextStyle.Width(title)+vg.Points(260))
+	return &figure{plot: p, legend: leg, width: w, height: 5 * vg.Inch}, nil
 }
 
 // histogramFigure draws histograms of one or more samples on shared bins,

@@ -39,6 +39,8 @@ func TestRandomControlOf(t *testing.T) {
 		ok       bool
 	}{
 		{"random:诚信/zh", "诚信/zh", true},
+		{"random:诚信/zh#2", "诚信/zh", true}, // draw 2 of identify's controls
+		{"random:诚信/zh#x", "诚信/zh#x", true},
 		{"random/诚信/zh", "诚信/zh", true},
 		{"诚信/zh/random", "诚信/zh", true},
 		{"诚信/zh-random", "诚信/zh", true},

@@ -123,6 +123,7 @@ type matrix struct {
 	format    string // fmt verb for annotations; "" for none
 	fontSize  vg.Length
 	highlight func(r, c int) bool // cells to outline, e.g. a set's own value
+	mark      func(r, c int) bool // cells whose annotation gets a "*" (survives the correction)
 	breaks    []int               // draw a rule above these rows, between blocks
 }
 
@@ -153,6 +154,9 @@ func (m *matrix) Plot(c draw.Canvas, p *plot.Plot) {
 			case !math.IsNaN(v):
 				s = trimZero(fmt.Sprintf(m.format, v))
 			}
+			if m.mark != nil && m.mark(r, col) && !math.IsNaN(v) {
+				s += "*"
+			}
 			sty.Color = textOn(bg)
 			c.FillText(sty, vg.Point{X: (x0 + x1) / 2, Y: (y0 + y1) / 2}, s)
 		}
@@ -182,6 +186,7 @@ type figure struct {
 	plot     *plot.Plot
 	legend   *plot.Legend // drawn right of the plot when non-nil
 	colorBar *plot.Plot   // drawn right of the plot when non-nil
+	grid     *matrix      // the heatmap of a matrix figure, nil otherwise
 	width    vg.Length
 	height   vg.Length
 }

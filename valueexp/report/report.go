@@ -18,6 +18,7 @@ import (
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
 	"github.com/valueexploration/valueexp/valueexp/record"
+	"github.com/valueexploration/valueexp/valueexp/stats"
 )
 
 // Inputs are the files a report is made from; any of Counts, Neurons and
@@ -44,6 +45,20 @@ type Inputs struct {
 	// DemoReason, if set with Demo, says in the notice how the random
 	// weights were recognised.
 	DemoReason string
+	// Data is the evaluation data the results were computed on. It gives
+	// each per-item outcome its value and language, for the intervals and
+	// tests of package stats; without it the report has no intervals and
+	// says so.
+	Data *cvoice.Dataset
+	// Stats configures the intervals and tests (seed, correction, level).
+	Stats stats.Options
+	// CountsSHA256 is the hex SHA-256 of the counts file given. Neuron sets
+	// whose provenance names other counts make Write refuse (see Force).
+	CountsSHA256 string
+	// Force writes a report from inputs that do not belong together (see
+	// CountsSHA256; results computed with other neuron sets; per-item
+	// outcomes the data does not match), with a warning at the top.
+	Force bool
 }
 
 // ReportFile is the name of the Markdown file Write creates.
@@ -55,6 +70,18 @@ const ReportFile = "report.md"
 func Write(dir string, in Inputs) (files []string, err error) {
 	if in.Counts == nil && in.Neurons == nil && in.Results == nil {
 		return nil, errors.New("report: no inputs: give counts, neuron sets or results")
+	}
+	// Every number is checked before any is used: a rate of 1e308 once
+	// hung the plot rasteriser, and a corrupt layer count sized a table.
+	if in.Results != nil {
+		if err := ValidateResults(in.Results); err != nil {
+			return nil, fmt.Errorf("report: %s%w", fileNote(in.ResultsFile), err)
+		}
+	}
+	if in.Neurons != nil {
+		if err := validateNeurons(in.Neurons); err != nil {
+			return nil, fmt.Errorf("report: %s%w", fileNote(in.NeuronsFile), err)
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
@@ -68,6 +95,19 @@ func Write(dir string, in Inputs) (files []string, err error) {
 	}
 	if m, ok := parseManifest(in.CountsMeta); ok {
 		w.manifest = m
+	}
+	if in.Results != nil && len(in.Results.Items) > 0 && in.Data != nil {
+		si, err := StatsInput(in.Results, in.Data)
+		if err == nil {
+			w.an, err = stats.Analyze(si, in.Stats)
+		}
+		if err != nil {
+			w.statsErr = fmt.Errorf("the per-item outcomes do not match the evaluation data given: %w", err)
+		}
+	}
+	w.mismatch = w.mismatches()
+	if len(w.mismatch) > 0 && !in.Force {
+		return nil, fmt.Errorf("report: the inputs do not belong together: %s (use --force to write the report anyway, with a warning)", strings.Join(w.mismatch, "; "))
 	}
 	if err := w.render(); err != nil {
 		return w.files, err
@@ -86,6 +126,9 @@ type writer struct {
 	inv      *neuronInventory
 	res      *resultTable
 	manifest *record.Manifest
+	an       *stats.Analysis // nil without per-item outcomes and data
+	statsErr error           // why the outcomes could not be analysed
+	mismatch []string        // inputs that do not belong together (written only with Force)
 	md       doc
 	files    []string
 	section  int
@@ -114,6 +157,13 @@ func (w *writer) render() error {
 		title = "ValueExploration report"
 	}
 	w.md.p("# %s", title)
+	if len(w.mismatch) > 0 {
+		w.md.line("> **WARNING — THE INPUTS DO NOT BELONG TOGETHER; THIS REPORT WAS FORCED (--force).**")
+		for _, m := range w.mismatch {
+			w.md.line("> - %s.", m)
+		}
+		w.md.p("> Numbers below mix runs that do not match; do not read them as one experiment.")
+	}
 	demo, why := w.isDemo()
 	if demo {
 		w.md.p("> **DEMONSTRATION OF THE PIPELINE — random weights, not a finding.**\n> %s Every number and figure below shows only that the pipeline runs end to end; none of it says anything about values in a language model.", why)
@@ -230,7 +280,7 @@ func (w *writer) header() {
 		add("Conditions", fmt.Sprintf("%d (plain model, %s, %s)", len(w.res.conds), plural(w.countKind("deactivate"), "deactivated set"), plural(w.countKind("random"), "random control")))
 	}
 	w.md.table([]string{"input", "value"}, rows)
-	w.md.p("Value order everywhere: the 12 Core Socialist Values in the order of METHOD.md §1 (富强 Prosperity … 友善 Friendliness). Figures use the English names, tables both.")
+	w.md.p("Value order everywhere: the 12 Core Socialist Values in the order of valueexp/METHOD.md §1 (富强 Prosperity … 友善 Friendliness). Figures use the English names, tables both.")
 }
 
 func (w *writer) valueSetCount() int {
@@ -335,6 +385,9 @@ func (w *writer) caveats(demo bool) {
 		if w.countKind("deactivate") > 0 && w.countKind("random") == 0 {
 			cs = append(cs, "**No random controls.** Without same-size random sets, a change cannot be told apart from the generic damage of switching off that many neurons.")
 		}
+		if empty := w.emptySets(); len(empty) > 0 {
+			cs = append(cs, fmt.Sprintf("**Empty sets switched off:** %s. These sets hold no neurons, so their rows are the plain model run again: any change there is noise.", strings.Join(empty, ", ")))
+		}
 		if len(w.res.conds) > 0 && w.res.conds[0].Kind != "none" {
 			cs = append(cs, "**No plain-model condition.** Deltas against the plain model are unavailable.")
 		}
@@ -422,7 +475,7 @@ func (w *writer) layerSection() error {
 		return nil
 	}
 	w.heading("Value neurons per layer")
-	w.md.p("**What this shows.** For each layer (x), how many FFN neurons (at mlp.hook_act) each value's set holds, stacked so that the height of a bar is the total over the 12 values. LAPE-style selection tends to concentrate in the bottom and top layers; METHOD.md §6 lists the per-layer totals of the authors' released masks for scale. **Caveats:** a neuron in several values' sets is counted once for each; the totals depend directly on the selection's top rate (1 %% of all neurons by default).")
+	w.md.p("**What this shows.** For each layer (x), how many FFN neurons (at mlp.hook_act) each value's set holds, stacked so that the height of a bar is the total over the 12 values. LAPE-style selection tends to concentrate in the bottom and top layers; valueexp/METHOD.md §6 lists the per-layer totals of the authors' released masks for scale. **Caveats:** a neuron in several values' sets is counted once for each; the totals depend directly on the selection's top rate (1 %% of all neurons by default).")
 	layers := max(w.inv.Layers, 1)
 	for _, g := range w.inv.Groups {
 		var counts [cvoice.NumValues][]int
@@ -521,18 +574,18 @@ func (w *writer) overlapSection() error {
 		return nil
 	}
 	w.heading("Overlap between values' neuron sets")
-	w.md.p("**What this shows.** Jaccard overlap |N_u ∩ N_v| / |N_u ∪ N_v| between the neuron sets of every pair of values (neurons identified by layer and index); the diagonal is 1. Low off-diagonal values mean the values recruit different neurons. For scale, the authors' released masks have a mean pairwise Jaccard of 0.07–0.16 (METHOD.md §6). **Caveats:** Jaccard ignores set size, so two sets of very different sizes overlap little even when the small one lies inside the big one; the intersection counts are in the table. n/a marks pairs where both sets are empty or missing.")
+	w.md.p("**What this shows.** Jaccard overlap |N_u ∩ N_v| / |N_u ∪ N_v| between the neuron sets of every pair of values (neurons identified by layer and index); the diagonal is 1. Low off-diagonal values mean the values recruit different neurons. For scale, the authors' released masks have a mean pairwise Jaccard of 0.07–0.16 (valueexp/METHOD.md §6). **Caveats:** Jaccard ignores set size, so two sets of very different sizes overlap little even when the small one lies inside the big one; the intersection counts are in the table. n/a marks pairs where both sets are empty or missing.")
 	names := englishNames(allValues())
 	for _, g := range w.inv.Groups {
 		jac, inter := overlapMatrix(g)
-		f := matrixFigure(jac, names, names, &ramp{min: 0, max: 1, stops: sequentialStops}, "%.2f",
+		f := matrixFigure(jac, names, names, &ramp{min: 0, max: 1, stops: sequentialStops}, fmt.Sprintf("%%.%df", jaccardDecimals),
 			"Jaccard overlap of value neuron sets, "+asciiLang(g.Lang), "value", "value", "Jaccard", nil, nil)
 		w.md.p("### %s", langTitle(g.Lang))
 		if err := w.savePNG(f, "overlap_"+langFile(g.Lang)+".png", "overlap between values, "+langTitle(g.Lang)); err != nil {
 			return err
 		}
 		mean, lo, hi, n := pairwiseJaccardStats(jac)
-		w.md.p("Mean pairwise Jaccard %s (min %s, max %s, over %d pairs); neurons shared by all 12 sets: %d.", num(mean, 3), num(lo, 3), num(hi, 3), n, sharedByAll(g))
+		w.md.p("Mean pairwise Jaccard %s (min %s, max %s, over %d pairs); neurons shared by all 12 sets: %d.", num(mean, jaccardDecimals), num(lo, jaccardDecimals), num(hi, jaccardDecimals), n, sharedByAll(g))
 		header := []string{"Jaccard (∩)"}
 		for _, v := range allValues() {
 			header = append(header, v.Chinese())
@@ -541,7 +594,7 @@ func (w *writer) overlapSection() error {
 		for u := range cvoice.NumValues {
 			row := []string{cvoice.Value(u).Chinese() + " " + cvoice.Value(u).English()}
 			for v := range cvoice.NumValues {
-				cell := num(jac[u][v], 3)
+				cell := num(jac[u][v], jaccardDecimals)
 				if !math.IsNaN(jac[u][v]) {
 					cell += fmt.Sprintf(" (%d)", inter[u][v])
 				}
@@ -583,9 +636,9 @@ func (w *writer) zhEnOverlapSection() error {
 		if cells > 0 {
 			chance = num(float64(len(a))*float64(len(b))/float64(cells), 1)
 		}
-		rows = append(rows, []string{cvoice.Value(v).Chinese() + " " + cvoice.Value(v).English(), strconv.Itoa(len(a)), strconv.Itoa(len(b)), strconv.Itoa(in), chance, num(jac[v], 3)})
+		rows = append(rows, []string{cvoice.Value(v).Chinese() + " " + cvoice.Value(v).English(), strconv.Itoa(len(a)), strconv.Itoa(len(b)), strconv.Itoa(in), chance, num(jac[v], jaccardDecimals)})
 	}
-	f, err := valueBarsFigure(jac, "Overlap of zh and en neuron sets per value", "Jaccard(v/zh, v/en)", 1.05, "%.2f", color.RGBA{0x31, 0x82, 0xbd, 0xff})
+	f, err := valueBarsFigure(jac, "Overlap of zh and en neuron sets per value", "Jaccard(v/zh, v/en)", 1.05, fmt.Sprintf("%%.%df", jaccardDecimals), color.RGBA{0x31, 0x82, 0xbd, 0xff})
 	if err != nil {
 		return err
 	}
@@ -606,7 +659,8 @@ func (w *writer) effectSection() error {
 		return err
 	}
 	w.heading("Effect of deactivating neuron sets")
-	w.md.p("**What this shows.** Rows are conditions: the plain model, each neuron set switched off (zeroed at mlp.hook_act at every position) and each set's random control of the same per-layer sizes. Columns are the evaluated values. A cell is the change in support rate (percentage points) against the plain model: red means the model supports the value-aligned option less, blue more. Outlined cells are a set's own value: value-specific neurons should show their largest fall there, and more than their random control. **Caveats:** one run per condition, no confidence intervals; compare a set's own-value cell with its random-control row and with the sample-size bound in the caveats above. Every cell is in cells.csv.")
+	w.md.p("**What this shows.** Rows are conditions: the plain model, each neuron set switched off (zeroed at mlp.hook_act at every position) and each set's random controls of the same per-layer sizes. Columns are the evaluated values. A cell is the change in support rate (percentage points) against the plain model: red means the model supports the value-aligned option less, blue more. Outlined cells are a set's own value: value-specific neurons should show their largest fall there, and more than their random control. Every cell is in cells.csv.")
+	w.statsNote()
 	for _, lang := range w.res.langs {
 		vals := w.res.valuesIn(lang)
 		if len(vals) == 0 {
@@ -620,6 +674,10 @@ func (w *writer) effectSection() error {
 			any := false
 			for i, v := range vals {
 				row[i] = w.res.deltaVsNone(c.Name, v, lang)
+				// The paired change, as in the tables, when there is one.
+				if s := w.stat(c.Name, v, lang); s != nil && s.VsNone != nil {
+					row[i] = s.VsNone.Mean
+				}
 				any = any || w.res.cell(c.Name, v, lang) != nil
 			}
 			if !any {
@@ -649,19 +707,32 @@ func (w *writer) effectSection() error {
 		highlight := func(r, c int) bool {
 			return conds[r].Kind != "none" && conds[r].HasOwn && conds[r].Own == vals[c]
 		}
-		format := "%+.1f"
-		if m < 1 {
-			format = "%+.2f" // small effects would otherwise all read 0.0
+		mark := func(r, c int) bool {
+			s := w.stat(conds[r].Name, vals[c], lang)
+			return s != nil && s.VsNone != nil && s.VsNone.Significant
 		}
-		f := matrixFigure(mat, rowNames, englishNames(vals), &ramp{min: -m, max: m, stops: divergingStops}, format,
-			"Change in support rate vs plain model, evaluated in "+asciiLang(lang), "evaluated value", "", "delta support rate (points)", highlight, breaks)
+		title := "Change in support rate vs plain model, evaluated in " + asciiLang(lang)
+		if w.an != nil {
+			title += " (* survives " + asciiCorrection(w.an.Options.Correction) + ")"
+		}
+		f := matrixFigure(mat, rowNames, englishNames(vals), &ramp{min: -m, max: m, stops: divergingStops}, pointFormat,
+			title, "evaluated value", "", "delta support rate (points)", highlight, breaks)
+		f.grid.mark = mark
 		w.md.p("### Evaluated in %s", langTitle(lang))
 		if err := w.savePNG(f, "effect_"+langFile(lang)+".png", "deactivation effects, "+langTitle(lang)); err != nil {
 			return err
 		}
+		w.effectWords(lang)
+		if err := w.effectCIFigure(lang); err != nil {
+			return err
+		}
 		w.specificityTable(lang)
-		w.conditionMatrix(lang, vals, conds, "Δ support rate vs plain model (points)", func(c condition, v cvoice.Value) string {
-			return signed(w.res.deltaVsNone(c.Name, v, lang), 2)
+		w.conditionMatrix(lang, vals, conds, "Δ support rate vs plain model (points; * survives the correction; [95 % interval])", func(c condition, v cvoice.Value) string {
+			var d *stats.Delta
+			if s := w.stat(c.Name, v, lang); s != nil {
+				d = s.VsNone
+			}
+			return deltaText(w.res.deltaVsNone(c.Name, v, lang), d)
 		})
 		if w.countKind("random") > 0 {
 			var sets []condition
@@ -670,19 +741,37 @@ func (w *writer) effectSection() error {
 					sets = append(sets, c)
 				}
 			}
-			w.conditionMatrix(lang, vals, sets, "Δ support rate vs the set's random control (points)", func(c condition, v cvoice.Value) string {
-				return signed(w.res.deltaVsRandom(c, v, lang), 2)
+			w.conditionMatrix(lang, vals, sets, "Δ support rate vs the set's random controls (points; * survives the correction; [95 % interval])", func(c condition, v cvoice.Value) string {
+				var d *stats.Delta
+				if s := w.stat(c.Name, v, lang); s != nil {
+					d = s.VsRandom
+				}
+				return deltaText(w.res.deltaVsRandom(c, v, lang), d)
 			})
 		}
-		w.conditionMatrix(lang, vals, conds, "Support rate (%)", func(c condition, v cvoice.Value) string {
-			return num(w.res.support(c.Name, v, lang), 2)
-		})
-		w.conditionMatrix(lang, vals, conds, "Aligned-choice rate", func(c condition, v cvoice.Value) string {
+		w.conditionMatrix(lang, vals, conds, "Support rate (%, [95 % interval])", func(c condition, v cvoice.Value) string {
 			cell := w.res.cell(c.Name, v, lang)
-			if cell == nil || cell.Answered == 0 {
-				return "n/a"
+			s := supportText(cell, w.res.support(c.Name, v, lang))
+			if st := w.stat(c.Name, v, lang); st != nil && cell != nil && cell.Answered > 0 {
+				if iv := interval(st.SupportCI); iv != "" {
+					s += " " + iv
+				}
 			}
-			return num(cell.AlignedChoiceRate, 3)
+			return s
+		})
+		w.conditionMatrix(lang, vals, conds, "Aligned-choice rate ([95 % Clopper–Pearson interval])", func(c condition, v cvoice.Value) string {
+			cell := w.res.cell(c.Name, v, lang)
+			if cell == nil {
+				return "—"
+			}
+			if cell.Answered == 0 {
+				return fmt.Sprintf("n/a (%d/%d unparsed)", cell.ParseFailures, cell.Items)
+			}
+			s := num(cell.AlignedChoiceRate, choiceDecimals)
+			if st := w.stat(c.Name, v, lang); st != nil && !math.IsNaN(st.ChoiceCI.Lo) {
+				s += fmt.Sprintf(" [%s, %s]", num(st.ChoiceCI.Lo, choiceDecimals), num(st.ChoiceCI.Hi, choiceDecimals))
+			}
+			return s
 		})
 		w.conditionMatrix(lang, vals, conds, "Parse failures / items", func(c condition, v cvoice.Value) string {
 			cell := w.res.cell(c.Name, v, lang)
@@ -695,6 +784,143 @@ func (w *writer) effectSection() error {
 	return nil
 }
 
+// statsNote says how the intervals and tests were made, or why there are
+// none.
+func (w *writer) statsNote() {
+	if w.an == nil {
+		why := "the results carry no per-item outcomes"
+		switch {
+		case w.statsErr != nil:
+			why = "the per-item outcomes do not match the evaluation data (see the warning at the top)"
+		case len(w.in.Results.Items) > 0:
+			why = "the evaluation data the results were computed on was not given (--data)"
+		}
+		w.md.p("**No confidence intervals:** %s. With 20–100 items per cell a change of a few points can be noise; see the sample-size caveat above.", why)
+		return
+	}
+	o := w.an.Options
+	w.md.p("**Uncertainty.** Intervals are %g %%: for support rates and their changes a percentile bootstrap over items (%d resamples, seed %d), for aligned-choice rates the exact Clopper–Pearson interval. A change is paired over the items answered under both conditions; against random controls the baseline of an item is its mean over the control draws. p-values: paired permutation test (exact up to %d items, else %d sampled sign patterns) for support, exact sign test for choices. The p-values of each language's deactivated sets × evaluated values are corrected together (%s); **\\*** marks a change that survives at α = %g. See valueexp/METHOD.md §5.2 and §7.",
+		100*o.Level, o.BootstrapReps, o.Seed, stats.ExactPermutationMax, o.PermutationReps, o.Correction, o.Alpha)
+}
+
+// effectWords says in words how many effects the statistics can tell apart
+// from the plain model and from the random controls.
+func (w *writer) effectWords(lang string) {
+	if w.an == nil {
+		return
+	}
+	sigN, testedN := w.an.Count("deactivate", "none", lang)
+	sigR, testedR := w.an.Count("deactivate", "random", lang)
+	var parts []string
+	parts = append(parts, fmt.Sprintf("Of %d cells (deactivated sets × evaluated values) in %s, **%d %s from the plain model**", testedN, langTitle(lang), sigN, verb(sigN, "differs", "differ")))
+	if testedR > 0 {
+		parts = append(parts, fmt.Sprintf("**%d of %d %s distinguishable from their random controls**", sigR, testedR, verb(sigR, "is", "are")))
+		own, ownSig := 0, 0
+		for _, c := range w.res.conds {
+			if c.Kind != "deactivate" || !c.HasOwn {
+				continue
+			}
+			if s := w.stat(c.Name, c.Own, lang); s != nil && s.VsRandom != nil {
+				own++
+				if s.VsRandom.Significant {
+					ownSig++
+				}
+			}
+		}
+		if own > 0 {
+			parts = append(parts, fmt.Sprintf("on their own value, %d of %d sets %s from their random controls", ownSig, own, verb(ownSig, "differs", "differ")))
+		}
+	} else {
+		parts = append(parts, "there are no random controls to compare with")
+	}
+	r, rt := w.an.Count("random", "none", lang)
+	if rt > 0 {
+		parts = append(parts, fmt.Sprintf("for scale, %d of %d random-control cells %s from the plain model (the generic damage of switching off that many neurons)", r, rt, verb(r, "differs", "differ")))
+	}
+	text := fmt.Sprintf("%s, after %s correction at α = %g.", strings.Join(parts, "; "), w.an.Options.Correction, w.an.Options.Alpha)
+	// With few items the tests cannot reach significance at all; a reader
+	// must not take "0 differ" for "no effect".
+	if best := w.maxPairs(lang); testedN > 0 && float64(testedN)*stats.MinPermutationP(best, w.an.Options.PermutationReps) > w.an.Options.Alpha {
+		text += fmt.Sprintf(" **With at most %d paired items per cell, no cell could survive the correction over %d cells whatever the data** (the smallest possible p is %s): these counts say nothing about whether the sets matter; evaluate more items.",
+			best, testedN, pText(stats.MinPermutationP(best, w.an.Options.PermutationReps)))
+	}
+	w.md.p("%s", text)
+}
+
+// maxPairs is the largest number of paired items of any deactivated set's
+// change against the plain model in lang.
+func (w *writer) maxPairs(lang string) int {
+	n := 0
+	for _, c := range w.an.Cells {
+		if c.Kind == "deactivate" && c.Language == lang && c.VsNone != nil {
+			n = max(n, c.VsNone.Pairs)
+		}
+	}
+	return n
+}
+
+// verb picks the singular or plural form for a count.
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// effectCIFigure draws, per deactivated set, the change on its own value
+// against the plain model and against its random controls with their 95 %
+// intervals as error bars, and each control draw's own change as a dot.
+func (w *writer) effectCIFigure(lang string) error {
+	if w.an == nil {
+		return nil
+	}
+	var names []string
+	var vsNone, vsRandom []errPoint
+	var draws [][]float64
+	for _, c := range w.res.conds {
+		if c.Kind != "deactivate" || !c.HasOwn {
+			continue
+		}
+		s := w.stat(c.Name, c.Own, lang)
+		if s == nil {
+			continue
+		}
+		names = append(names, asciiLabel(c.Name))
+		vsNone = append(vsNone, pointOf(s.VsNone))
+		vsRandom = append(vsRandom, pointOf(s.VsRandom))
+		var dm []float64
+		if s.VsRandom != nil {
+			dm = s.VsRandom.DrawMeans
+		}
+		draws = append(draws, dm)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	f, err := errorBarFigure(names, []string{"vs plain model", "vs random controls (mean of draws)"}, [][]errPoint{vsNone, vsRandom}, draws,
+		"Own-value change with 95% intervals, evaluated in "+asciiLang(lang)+" (* survives "+asciiCorrection(w.an.Options.Correction)+")", "delta support rate on own value (points)")
+	if err != nil {
+		return err
+	}
+	return w.savePNG(f, "effect_ci_"+langFile(lang)+".png", "own-value changes with 95% intervals, "+langTitle(lang))
+}
+
+// pointOf turns a paired change into a point with an error bar.
+func pointOf(d *stats.Delta) errPoint {
+	if d == nil {
+		return errPoint{Y: math.NaN(), Lo: math.NaN(), Hi: math.NaN()}
+	}
+	return errPoint{Y: d.Mean, Lo: d.CI.Lo, Hi: d.CI.Hi, Mark: d.Significant}
+}
+
+// asciiCorrection names a correction in ASCII for figures.
+func asciiCorrection(c stats.Correction) string {
+	if c == stats.BenjaminiHochberg {
+		return "Benjamini-Hochberg"
+	}
+	return "Holm-Bonferroni"
+}
+
 // specificityTable summarises each deactivated set on lang.
 func (w *writer) specificityTable(lang string) {
 	sp := w.res.specificity(lang)
@@ -703,10 +929,43 @@ func (w *writer) specificityTable(lang string) {
 	}
 	var rows [][]string
 	for _, s := range sp {
-		rows = append(rows, []string{s.Cond.Name, strconv.Itoa(s.Cond.Neurons), s.Cond.Own.Chinese() + " " + s.Cond.Own.English(), signed(s.Own, 2), signed(s.Others, 2), signed(s.Own-s.Others, 2), signed(s.OwnVR, 2)})
+		var dn, dr *stats.Delta
+		if st := w.stat(s.Cond.Name, s.Cond.Own, lang); st != nil {
+			dn, dr = st.VsNone, st.VsRandom
+		}
+		row := []string{s.Cond.Name, strconv.Itoa(s.Cond.Neurons), s.Cond.Own.Chinese() + " " + s.Cond.Own.English(),
+			deltaText(s.Own, dn), signed(s.Others, pointDecimals), signed(s.Own-s.Others, pointDecimals), deltaText(s.OwnVR, dr)}
+		if w.an != nil {
+			row = append(row, adjusted(dn), adjusted(dr), drawRange(dr))
+		}
+		rows = append(rows, row)
 	}
 	w.md.p("Own value vs the others (points): Δ own is the change on the set's own value, Δ others the mean change on the other values; specificity = Δ own − Δ others.")
-	w.md.table([]string{"deactivated set", "neurons", "own value", "Δ own", "Δ others", "specificity", "Δ own vs random"}, rows)
+	header := []string{"deactivated set", "neurons", "own value", "Δ own", "Δ others", "specificity", "Δ own vs random"}
+	if w.an != nil {
+		header = append(header, "p adj. vs plain", "p adj. vs random", "Δ own vs each random draw")
+	}
+	w.md.table(header, rows)
+}
+
+// adjusted writes a change's corrected p-value.
+func adjusted(d *stats.Delta) string {
+	if d == nil {
+		return "n/a"
+	}
+	return pText(d.Adjusted)
+}
+
+// drawRange lists the change against each random draw alone.
+func drawRange(d *stats.Delta) string {
+	if d == nil || len(d.DrawMeans) == 0 {
+		return "—"
+	}
+	parts := make([]string, len(d.DrawMeans))
+	for i, x := range d.DrawMeans {
+		parts[i] = signed(x, pointDecimals)
+	}
+	return strings.Join(parts, ", ")
 }
 
 // conditionMatrix writes a conditions × values table inside a collapsed block.
@@ -728,11 +987,17 @@ func (w *writer) conditionMatrix(lang string, vals []cvoice.Value, conds []condi
 	w.md.p("</details>")
 }
 
-// writeCellsCSV writes every evaluation cell to cells.csv.
+// writeCellsCSV writes every evaluation cell to cells.csv. Rates of a
+// cell with no parsed answer are "n/a", never 0, and every row has the
+// parse-failure rate; interval, p-value and significance columns are "n/a"
+// without statistics.
 func (w *writer) writeCellsCSV() error {
 	var buf bytes.Buffer
 	cw := csv.NewWriter(&buf)
-	cw.Write([]string{"condition", "kind", "value", "value_en", "language", "items", "answered", "parse_failures", "support_rate", "aligned_choice_rate", "delta_support_vs_none", "delta_support_vs_random"})
+	cw.Write([]string{"condition", "kind", "value", "value_en", "language", "items", "answered", "parse_failures", "support_rate", "aligned_choice_rate", "delta_support_vs_none", "delta_support_vs_random",
+		"parse_failure_rate", "support_ci_lo", "support_ci_hi", "aligned_choice_ci_lo", "aligned_choice_ci_hi",
+		"delta_vs_none_paired", "delta_vs_none_ci_lo", "delta_vs_none_ci_hi", "p_vs_none", "p_adjusted_vs_none", "significant_vs_none",
+		"delta_vs_random_paired", "delta_vs_random_ci_lo", "delta_vs_random_ci_hi", "p_vs_random", "p_adjusted_vs_random", "significant_vs_random"})
 	for _, c := range w.res.conds {
 		for _, lang := range w.res.langs {
 			for v := range cvoice.Value(cvoice.NumValues) {
@@ -740,8 +1005,21 @@ func (w *writer) writeCellsCSV() error {
 				if cell == nil {
 					continue
 				}
-				cw.Write([]string{c.Name, c.Kind, v.Chinese(), v.English(), lang, strconv.Itoa(cell.Items), strconv.Itoa(cell.Answered), strconv.Itoa(cell.ParseFailures),
-					csvNum(w.res.support(c.Name, v, lang)), csvNum(cell.AlignedChoiceRate), csvNum(w.res.deltaVsNone(c.Name, v, lang)), csvNum(w.res.deltaVsRandom(c, v, lang))})
+				choice := math.NaN()
+				if cell.Answered > 0 {
+					choice = cell.AlignedChoiceRate
+				}
+				row := []string{c.Name, c.Kind, v.Chinese(), v.English(), lang, strconv.Itoa(cell.Items), strconv.Itoa(cell.Answered), strconv.Itoa(cell.ParseFailures),
+					csvNum(w.res.support(c.Name, v, lang)), csvNum(choice), csvNum(w.res.deltaVsNone(c.Name, v, lang)), csvNum(w.res.deltaVsRandom(c, v, lang)),
+					csvNum(cell.ParseFailureRate)}
+				st := w.stat(c.Name, v, lang)
+				if st == nil {
+					st = &stats.Cell{SupportCI: stats.Interval{Lo: math.NaN(), Hi: math.NaN()}, ChoiceCI: stats.Interval{Lo: math.NaN(), Hi: math.NaN()}}
+				}
+				row = append(row, csvNum(st.SupportCI.Lo), csvNum(st.SupportCI.Hi), csvNum(st.ChoiceCI.Lo), csvNum(st.ChoiceCI.Hi))
+				row = append(row, csvDelta(st.VsNone)...)
+				row = append(row, csvDelta(st.VsRandom)...)
+				cw.Write(row)
 			}
 		}
 	}
@@ -757,9 +1035,26 @@ func (w *writer) writeCellsCSV() error {
 	return nil
 }
 
+// csvDelta writes a paired change, its interval, p, adjusted p and
+// significance.
+func csvDelta(d *stats.Delta) []string {
+	if d == nil {
+		return []string{"n/a", "n/a", "n/a", "n/a", "n/a", "n/a"}
+	}
+	sig := "no"
+	if d.Significant {
+		sig = "yes"
+	}
+	if math.IsNaN(d.Adjusted) {
+		sig = "n/a"
+	}
+	return []string{csvNum(d.Mean), csvNum(d.CI.Lo), csvNum(d.CI.Hi), csvNum(d.P), csvNum(d.Adjusted), sig}
+}
+
+// csvNum writes a number in full precision, "n/a" when undefined.
 func csvNum(x float64) string {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return ""
+		return "n/a"
 	}
 	return strconv.FormatFloat(x, 'g', 10, 64)
 }
@@ -798,7 +1093,25 @@ func (w *writer) supportSection() error {
 			colors[i] = valueColors[(i+7)%12]
 		}
 	}
-	f, err := groupedBarsFigure(series, names, colors, "Support for the value-aligned option, plain model", "support rate (%)", 105, 50)
+	// 95 % intervals of the plain model's support rates, as error bars.
+	var errs [][]stats.Interval
+	if w.an != nil {
+		errs = make([][]stats.Interval, len(langs))
+		for i, lang := range langs {
+			errs[i] = make([]stats.Interval, cvoice.NumValues)
+			for v := range cvoice.Value(cvoice.NumValues) {
+				errs[i][v] = stats.Interval{Lo: math.NaN(), Hi: math.NaN()}
+				if st := w.stat("none", v, lang); st != nil {
+					errs[i][v] = st.SupportCI
+				}
+			}
+		}
+	}
+	title := "Support for the value-aligned option, plain model"
+	if errs != nil {
+		title += " (95% intervals)"
+	}
+	f, err := groupedBarsFigure(series, names, colors, title, "support rate (%)", 105, 50, errs)
 	if err != nil {
 		return err
 	}
@@ -808,6 +1121,9 @@ func (w *writer) supportSection() error {
 	header := []string{"value"}
 	for _, lang := range langs {
 		header = append(header, "support "+lang, "aligned choice "+lang, "parse failures "+lang)
+		if w.an != nil {
+			header = append(header, "95 % interval "+lang)
+		}
 	}
 	if len(langs) == 2 {
 		header = append(header, fmt.Sprintf("%s − %s", langs[0], langs[1]))
@@ -819,16 +1135,26 @@ func (w *writer) supportSection() error {
 			cell := w.res.cell("none", v, lang)
 			if cell == nil {
 				row = append(row, "—", "—", "—")
+				if w.an != nil {
+					row = append(row, "—")
+				}
 				continue
 			}
 			acr := "n/a"
 			if cell.Answered > 0 {
-				acr = num(cell.AlignedChoiceRate, 3)
+				acr = num(cell.AlignedChoiceRate, choiceDecimals)
 			}
-			row = append(row, num(w.res.support("none", v, lang), 2), acr, fmt.Sprintf("%d/%d", cell.ParseFailures, cell.Items))
+			row = append(row, supportText(cell, w.res.support("none", v, lang)), acr, fmt.Sprintf("%d/%d", cell.ParseFailures, cell.Items))
+			if w.an != nil {
+				iv := ""
+				if st := w.stat("none", v, lang); st != nil && cell.Answered > 0 {
+					iv = interval(st.SupportCI)
+				}
+				row = append(row, orDash(iv))
+			}
 		}
 		if len(langs) == 2 {
-			row = append(row, signed(w.res.support("none", v, langs[0])-w.res.support("none", v, langs[1]), 2))
+			row = append(row, signed(w.res.support("none", v, langs[0])-w.res.support("none", v, langs[1]), pointDecimals))
 		}
 		rows = append(rows, row)
 	}

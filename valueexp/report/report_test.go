@@ -97,13 +97,13 @@ func TestWriteAllSections(t *testing.T) {
 		// zh vs en: 2 shared neurons, Jaccard 2/16; chance 8·10/(4·64).
 		fmt.Sprintf("| 诚信 Integrity | 8 | 10 | 2 | %.1f | 0.125 |", 80.0/256),
 		// Deactivating 诚信/zh: −10 on Integrity, −1 elsewhere, random −2.
-		"| 诚信/zh | 8 | 诚信 Integrity | -10.00 | -1.00 | -9.00 | -8.00 |",
-		"| 诚信/zh | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -1.00 | -10.00 | -1.00 |",
-		"| random:诚信/zh | -2.00 |",
-		"| 诚信/zh | +1.00 | +1.00 |",
+		"| 诚信/zh | 8 | 诚信 Integrity | -10.0 | -1.0 | -9.0 | -8.0 |",
+		"| 诚信/zh | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -1.0 | -10.0 | -1.0 |",
+		"| random:诚信/zh | -2.0 |",
+		"| 诚信/zh | +1.0 | +1.0 |",
 		// Plain model zh 60+v, en 50+v; en Freedom lost 2 of 20 answers.
-		"| 诚信 Integrity | 70.00 | 0.500 | 0/20 | 60.00 | 0.500 | 0/20 | +10.00 |",
-		"| 自由 Freedom | 64.00 | 0.500 | 0/20 | 54.00 | 0.500 | 2/20 | +10.00 |",
+		"| 诚信 Integrity | 70.0 | 0.500 | 0/20 | 60.0 | 0.500 | 0/20 | +10.0 |",
+		"| 自由 Freedom | 64.0 | 0.500 | 0/20 | 54.0 | 0.500 | 2/20 | +10.0 |",
 		// Counts: 95th percentile 0.1, 40 silent neurons, 24 candidates.
 		"| 95th percentile of p (filter and bar) | 0.1000 |",
 		"| neurons never active | 40 |",
@@ -144,7 +144,9 @@ func TestCellsCSV(t *testing.T) {
 	if got, want := len(recs), 1+3*2*12; got != want {
 		t.Fatalf("cells.csv has %d records, want %d", got, want)
 	}
-	want := []string{"诚信/zh", "deactivate", "诚信", "Integrity", "zh", "20", "20", "0", "60", "0.5", "-10", "-8"}
+	// Without per-item outcomes the interval and test columns are n/a.
+	want := []string{"诚信/zh", "deactivate", "诚信", "Integrity", "zh", "20", "20", "0", "60", "0.5", "-10", "-8", "0",
+		"n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", "n/a"}
 	for _, r := range recs {
 		if r[0] == "诚信/zh" && r[2] == "诚信" && r[4] == "zh" {
 			if strings.Join(r, ",") != strings.Join(want, ",") {
@@ -160,8 +162,8 @@ func TestCellsCSV(t *testing.T) {
 func TestDeltasFromSupportRates(t *testing.T) {
 	_, md, _ := writeReport(t, Inputs{Results: fixtureResults(false)})
 	mustContain(t, md,
-		"| 诚信/zh | 8 | 诚信 Integrity | -10.00 | -1.00 | -9.00 | -8.00 |",
-		"| random:诚信/zh | -2.00 |",
+		"| 诚信/zh | 8 | 诚信 Integrity | -10.0 | -1.0 | -9.0 | -8.0 |",
+		"| random:诚信/zh | -2.0 |",
 	)
 }
 
@@ -242,11 +244,11 @@ func degenerateInputs(t *testing.T) []Inputs {
 			{Name: "诚信/zh", Site: "mlp.hook_act"},
 			{Name: "weird ✓ set", Site: "mlp.hook_act"},
 		}}
-	res := &evaluate.Results{Model: "m", Mode: evaluate.Generation, Cells: []evaluate.Cell{
+	// NaN rates and unknown values are refused now (TestWriteRefusesBadNumbers).
+	res := &evaluate.Results{Format: ResultsFormat, Version: 1, Model: "m", Mode: evaluate.Generation, Cells: []evaluate.Cell{
 		{Condition: "诚信", Value: "诚信", Language: "zh", Items: 3, Answered: 0, ParseFailures: 3, ParseFailureRate: 1},
-		{Condition: "诚信", Value: "公正", Language: "zh", Items: 3, Answered: 3, SupportRate: math.NaN()},
+		{Condition: "诚信", Value: "公正", Language: "zh", Items: 3, Answered: 3},
 		{Condition: "random:诚信", Value: "公正", Language: "fr", Items: 3, Answered: 3, SupportRate: 40},
-		{Condition: "x", Value: "not a value", Language: "zh", Items: 1},
 	}}
 	zero, err := hooks.NewActProb(hooks.SiteMLPAct, 1, 4, 2)
 	if err != nil {
@@ -258,7 +260,6 @@ func degenerateInputs(t *testing.T) []Inputs {
 		{Neurons: nf, Results: res, Counts: zero},
 		{Counts: named},
 		{Neurons: &hooks.NeuronSetFile{Format: hooks.NeuronSetsFormat, Version: 1}},
-		{Results: &evaluate.Results{}},
 	}
 }
 

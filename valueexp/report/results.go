@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
@@ -32,6 +33,9 @@ func (c condition) label() string {
 	case "none":
 		return "none (plain model)"
 	case "random":
+		if _, d, ok := parseControl(c.Name); ok && d > 1 {
+			return fmt.Sprintf("random: %s #%d", asciiLabel(c.Of), d)
+		}
 		return "random: " + asciiLabel(c.Of)
 	}
 	return asciiLabel(c.Name)

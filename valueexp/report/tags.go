@@ -55,10 +55,15 @@ func (t Tag) Label() string {
 }
 
 // randomControlOf recognises the names random same-size control sets get
-// ("random:诚信/zh", "random/诚信/zh", "诚信/zh/random", "诚信/zh:random",
-// "诚信/zh-random") and returns the name of the set it controls.
+// ("random:诚信/zh", "random:诚信/zh#2", "random/诚信/zh", "诚信/zh/random",
+// "诚信/zh:random", "诚信/zh-random") and returns the name of the set it
+// controls.
 func randomControlOf(name string) (string, bool) {
-	for _, p := range []string{"random:", "random/", "random-", "rand:"} {
+	// identify's names: "random:NAME" and, for later draws, "random:NAME#d".
+	if set, _, ok := parseControl(name); ok {
+		return set, true
+	}
+	for _, p := range []string{"random/", "random-", "rand:"} {
 		if rest, ok := strings.CutPrefix(name, p); ok && rest != "" {
 			return rest, true
 		}

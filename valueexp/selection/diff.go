@@ -9,7 +9,7 @@ import (
 )
 
 // DiffParams are the knobs of the two-way activation-difference selection
-// (ValueLocate-style, METHOD.md §3.8).
+// (ValueLocate-style, valueexp/METHOD.md §3.8).
 type DiffParams struct {
 	// TopN neurons with the largest difference are always kept (the
 	// reference code's min_required = 2000). Zero keeps none this way.

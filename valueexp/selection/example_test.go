@@ -64,3 +64,14 @@ func ExampleRandomControl() {
 	// 民主 true
 	// 文明 true
 }
+
+// A control drawn outside the value sets never touches their neurons.
+func ExampleRandomControlOutside() {
+	sel := &selection.Selection{Tags: []string{"诚信"}, Layers: 1, Dim: 6, Neurons: [][][]int32{{{0, 1, 2}}}}
+	ctrl, err := selection.RandomControlOutside(sel, 7, 6, [][]int32{{0, 1, 2}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(ctrl.Neurons[0][0])
+	// Output: [3 4 5]
+}

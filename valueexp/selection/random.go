@@ -9,7 +9,7 @@ import (
 
 // RandomControl returns, for every tag and layer of sets, the same number of
 // neurons drawn uniformly without replacement from [0, dim): the
-// "random same-size" control of METHOD.md §7 item 10 (stricter than the
+// "random same-size" control of valueexp/METHOD.md §7 item 10 (stricter than the
 // authors' random_deactivate.py, which ignores per-layer sizes). The draw is
 // a deterministic function of seed and the layer sizes, on every platform
 // and Go version (PCG output and the bounded draw below are both fixed).

@@ -1,5 +1,5 @@
 // Package selection picks FFN neuron sets from activation counts: VAPE
-// (LAPE-style entropy selection, METHOD.md §3.3–3.6), a two-way activation
+// (LAPE-style entropy selection, valueexp/METHOD.md §3.3–3.6), a two-way activation
 // difference (ValueLocate-style, §3.8) and random same-size controls (§4.4,
 // §7 item 10).
 //
@@ -31,10 +31,10 @@ type Normaliser int
 
 const (
 	// ByTokens divides by the number of counted tokens, giving activation
-	// probabilities (METHOD.md §3.2, recommended).
+	// probabilities (valueexp/METHOD.md §3.2, recommended).
 	ByTokens Normaliser = iota
 	// ByQuestions divides by the number of questions, reproducing the
-	// authors' released masks (the question_num override, METHOD.md §3.6).
+	// authors' released masks (the question_num override, valueexp/METHOD.md §3.6).
 	ByQuestions
 )
 

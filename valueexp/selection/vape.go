@@ -7,7 +7,7 @@ import (
 	"slices"
 )
 
-// VAPEParams are the knobs of the LAPE/VAPE selection (METHOD.md §3.5).
+// VAPEParams are the knobs of the LAPE/VAPE selection (valueexp/METHOD.md §3.5).
 type VAPEParams struct {
 	// TopRate is the fraction of all L×D neurons kept, lowest entropy first.
 	TopRate float64
@@ -24,13 +24,13 @@ type VAPEParams struct {
 }
 
 // LAPEDefaults are LAPE's shipped settings, recommended for VAPE over the
-// 12 values (METHOD.md §7 item 1): 1 %, 95th percentile, 95th percentile.
+// 12 values (valueexp/METHOD.md §7 item 1): 1 %, 95th percentile, 95th percentile.
 func LAPEDefaults() VAPEParams {
 	return VAPEParams{TopRate: 0.01, FilterRate: 0.95, ActivationBarRatio: 0.95}
 }
 
 // AuthorsDecision are the settings of the authors' "decision" masks
-// (support vs conflict, METHOD.md §3.6), including their question_num
+// (support vs conflict, valueexp/METHOD.md §3.6), including their question_num
 // normalisation.
 func AuthorsDecision() VAPEParams {
 	return VAPEParams{TopRate: 0.01, FilterRate: 0.95, ActivationBarRatio: 0.95, Normaliser: ByQuestions}
@@ -43,7 +43,7 @@ func AuthorsSemantic() VAPEParams {
 
 // VAPE selects the tag-specific neurons of c by activation-probability
 // entropy across tags, following the LAPE identify.py routine step by step
-// (METHOD.md §3.3–3.5):
+// (valueexp/METHOD.md §3.3–3.5):
 //
 //  1. p[k][l,j] = OverZero[k][l,j] / normaliser[k], in float64;
 //  2. p̂ = p normalised over tags (all-zero neurons: p̂ = 0);

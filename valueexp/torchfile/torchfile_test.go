@@ -284,7 +284,7 @@ func TestLoadAuthorsCounts(t *testing.T) {
 	}
 }
 
-// maskSizes are released selection totals quoted in METHOD.md §3.6.
+// maskSizes are released selection totals quoted in valueexp/METHOD.md §3.6.
 var maskSizes = map[string][2]int{"富强_decision": {2504, 4401}, "平等_decision": {4043, 1967}}
 
 func TestLoadAuthorsMasks(t *testing.T) {

@@ -26,6 +26,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // File is a file of a fake repository.
@@ -62,6 +64,9 @@ type Server struct {
 	mu    sync.Mutex
 	repos map[string]*Repo
 	log   []Request
+	// inFlight counts handlers still running: a client can finish reading
+	// a body before its handler has logged it, so Log waits for them.
+	inFlight atomic.Int32
 
 	// InfoOverride, when set, replaces the model-info JSON of every repo.
 	InfoOverride []byte
@@ -120,8 +125,13 @@ func (s *Server) Add(r Repo) {
 	s.repos[r.ID] = &r
 }
 
-// Log returns the requests answered so far.
+// Log returns the requests answered so far. It first waits (up to two
+// seconds, for a handler that a test stalls on purpose) until no handler is
+// still running, so a request whose body the client has read is logged.
 func (s *Server) Log() []Request {
+	for deadline := time.Now().Add(2 * time.Second); s.inFlight.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]Request(nil), s.log...)
@@ -160,6 +170,8 @@ func (s *Server) record(r *http.Request, sent int64) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	s.mu.Lock()
 	for key, rule := range s.FailNext {
 		if strings.Contains(r.URL.Path, key) && rule.Times > 0 {

@@ -1,0 +1,114 @@
+package tokenizer
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestRangeClassMatchesNaiveScan(t *testing.T) {
+	for _, body := range []string{"a-cx-zb-d", "A-Za-zµÀ-Ö", "!-/:-~！-／：-～‘-‟　-。", "一-龥ࠀ-一가-퟿", "q", "a-zb"} {
+		rs := []rune(body)
+		in := func(c rune) bool {
+			for i := 0; i < len(rs); i++ {
+				if i+2 < len(rs) && rs[i+1] == '-' {
+					if c >= rs[i] && c <= rs[i+2] {
+						return true
+					}
+					i += 2
+					continue
+				}
+				if c == rs[i] {
+					return true
+				}
+			}
+			return false
+		}
+		class := rangeClass(body)
+		for c := rune(0); c < 0x11000; c++ {
+			if class(c) != in(c) {
+				t.Fatalf("rangeClass(%q)(%U) = %v", body, c, class(c))
+			}
+		}
+	}
+}
+
+// TestSplitTrailingSpaceMatchesRegexp checks the one-pass \s+$ splitter
+// against Go's regexp (which can express this rule) on pieces with white
+// space in every position.
+func TestSplitTrailingSpaceMatchesRegexp(t *testing.T) {
+	re := regexp.MustCompile(`\s+$`)
+	for _, s := range []string{"", " ", "  ", "a", "a ", " a", " a  ", "a\u3000\u3000", "\u3000a\u3000b \t\n", "ab", "\n\n"} {
+		r := []rune(s)
+		var got []span
+		splitTrailingSpace(r, span{0, len(r)}, func(p span) { got = append(got, p) })
+		// Expected pieces from the regexp match, in rune indices.
+		var want []span
+		if loc := re.FindStringIndex(s); loc != nil {
+			k := len([]rune(s[:loc[0]]))
+			if k > 0 {
+				want = append(want, span{0, k})
+			}
+			want = append(want, span{k, len(r)})
+		} else if len(r) > 0 {
+			want = append(want, span{0, len(r)})
+		}
+		// regexp's \s is ASCII only; for U+3000 compare with the rule
+		// spelled out: the trailing run of Unicode white space.
+		if s == "a\u3000\u3000" {
+			want = []span{{0, 1}, {1, 3}}
+		}
+		if s == "\u3000a\u3000b \t\n" {
+			want = []span{{0, 4}, {4, 7}}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: pieces %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestPreTokenizeScalesLinearly is the regression test for the quadratic
+// deepseek-llm rule (100k spaces + "1" took 7 s). It compares time per rune
+// at 4 KiB and 128 KiB for every rule set and adversarial pattern: linear
+// code keeps the ratio near 1, quadratic code makes it about 32. The
+// threshold of 8 leaves room for a noisy shared machine; the figures
+// themselves come from BenchmarkPreTokenizeLinear.
+func TestPreTokenizeScalesLinearly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing comparison; skipped in -short")
+	}
+	perRune := func(rules []splitFunc, r []rune) float64 {
+		best, total := time.Duration(1<<62), time.Duration(0)
+		for k := 0; k < 5 && total < 200*time.Millisecond; k++ {
+			start := time.Now()
+			splitWords(r, rules, func(span) {})
+			d := time.Since(start)
+			best, total = min(best, d), total+d
+		}
+		return float64(best) / float64(len(r))
+	}
+	for _, name := range preTokenizerSets {
+		rules, _, err := preTokenizer(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range linearInputs {
+			t.Run(fmt.Sprintf("%s/%s", name, in.name), func(t *testing.T) {
+				small, big := []rune(in.make(4<<10)), []rune(in.make(128<<10))
+				// On a loaded machine one measurement can be off by a lot;
+				// quadratic code fails every attempt, linear code passes
+				// one of three.
+				var a, b float64
+				for attempt := 0; attempt < 3; attempt++ {
+					a, b = perRune(rules, small), perRune(rules, big)
+					if b <= 8*a || b <= 50 { // 50 ns per rune: not a quadratic run
+						return
+					}
+				}
+				t.Errorf("%.1f ns/rune at 128 KiB vs %.1f at 4 KiB: not linear", b, a)
+			})
+		}
+	}
+}
