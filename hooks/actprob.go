@@ -271,6 +271,16 @@ func (c *ActProb) Save(path string) error {
 
 // LoadActProb reads a counter written by Save.
 func LoadActProb(path string) (*ActProb, error) {
+	// The header says whether this is a counter at all; a model's
+	// .safetensors given by mistake is then refused without being read
+	// into memory whole.
+	meta, err := safetensors.ReadMetadata(path)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: actprob: %w", err)
+	}
+	if got := meta["format"]; got != actProbFormat {
+		return nil, fmt.Errorf("hooks: actprob: %s: metadata format is %q, want %q", path, got, actProbFormat)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("hooks: actprob: %w", err)

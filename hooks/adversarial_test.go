@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -161,4 +162,27 @@ func TestNeuronEditRefusesNonFiniteValue(t *testing.T) {
 	if _, err := NewNeuronEdit(OpZero, float32(math.NaN()), idx, When{}); err != nil {
 		t.Errorf("OpZero ignores its value, yet NaN was refused: %v", err)
 	}
+}
+
+// TestLoadActProbRefusesAModelWithoutReadingIt: a model's .safetensors (a
+// 512 MiB sparse file, no counter metadata) given to LoadActProb was read
+// whole before its metadata was checked.
+func TestLoadActProbRefusesAModelWithoutReadingIt(t *testing.T) {
+	const size = 512 << 20
+	hdr := []byte(fmt.Sprintf(`{"__metadata__":{"format":"pt"},"w":{"dtype":"F32","shape":[%d],"data_offsets":[0,%d]}}`, size/4, size))
+	path := filepath.Join(t.TempDir(), "model.safetensors")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	var nb [8]byte
+	binary.LittleEndian.PutUint64(nb[:], uint64(len(hdr)))
+	_, err = f.Write(append(nb[:], hdr...))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(int64(8+len(hdr)+size))) // sparse
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = LoadActProb(path)
+	runtime.ReadMemStats(&after)
+	assert.ErrorContains(t, err, `metadata format is "pt"`)
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(1<<20), "bytes allocated to refuse a model file")
 }

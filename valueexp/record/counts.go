@@ -186,36 +186,12 @@ func Load(path string) (*Counts, error) {
 // file whose metadata has no manifest, before Load reads the whole file: a
 // model's .safetensors given to merge or identify by mistake would
 // otherwise be read into memory whole (gigabytes) just to be refused.
-// The header is bounded by safetensors.MaxHeaderBytes and by the file.
 func checkCountsHeader(path string) error {
-	f, err := os.Open(path)
+	meta, err := safetensors.ReadMetadata(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("not a counts file: %w", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	var nb [8]byte
-	if _, err := io.ReadFull(f, nb[:]); err != nil {
-		return fmt.Errorf("not a safetensors file: %w", err)
-	}
-	n := binary.LittleEndian.Uint64(nb[:])
-	if n > safetensors.MaxHeaderBytes || n > uint64(st.Size())-8 {
-		return fmt.Errorf("not a counts file: safetensors header of %d bytes in a %d-byte file", n, st.Size())
-	}
-	hdr := make([]byte, n)
-	if _, err := io.ReadFull(f, hdr); err != nil {
-		return fmt.Errorf("reading the header: %w", err)
-	}
-	var h struct {
-		Meta map[string]string `json:"__metadata__"`
-	}
-	if err := json.Unmarshal(hdr, &h); err != nil {
-		return fmt.Errorf("not a counts file: header: %w", err)
-	}
-	if _, ok := h.Meta[ManifestKey]; !ok {
+	if _, ok := meta[ManifestKey]; !ok {
 		return fmt.Errorf("not a counts file: its metadata has no %q manifest (is it a model or another safetensors file?)", ManifestKey)
 	}
 	return nil

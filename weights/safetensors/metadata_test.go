@@ -1,0 +1,41 @@
+package safetensors
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestReadMetadata(t *testing.T) {
+	le := func(n uint64) []byte { var b [8]byte; binary.LittleEndian.PutUint64(b[:], n); return b[:] }
+	hdr := `{"__metadata__":{"format":"x"},"t":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`
+	for _, tc := range []struct {
+		name    string
+		content []byte
+		want    map[string]string
+		wantErr string
+	}{
+		{"ok", append(append(le(uint64(len(hdr))), hdr...), 0, 0, 0, 0), map[string]string{"format": "x"}, ""},
+		{"no metadata", append(le(2), "{}"...), map[string]string{}, ""},
+		{"empty file", nil, nil, "no header length"},
+		{"header longer than the file", append(le(1<<40), "{}"...), nil, "header of 1099511627776 bytes"},
+		{"header beyond the limit", append(le(MaxHeaderBytes+1), "{}"...), nil, "header of"},
+		{"not json", append(le(3), "{x}"...), nil, "header"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "f.safetensors")
+			require.NoError(t, os.WriteFile(p, tc.content, 0o644))
+			got, err := ReadMetadata(p)
+			if tc.wantErr != "" {
+				assert.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
