@@ -39,3 +39,23 @@ func TestReadMetadata(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadMetadata: any file gives metadata or an error, never a panic, and
+// metadata only when the header fits in the file.
+func FuzzReadMetadata(f *testing.F) {
+	f.Add([]byte("\x02\x00\x00\x00\x00\x00\x00\x00{}"))
+	f.Add([]byte("\x1f\x00\x00\x00\x00\x00\x00\x00{\"__metadata__\":{\"format\":\"x\"}}"))
+	f.Add([]byte("\xff\xff\xff\xff\xff\xff\xff\xff{}"))
+	f.Add([]byte{})
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p := filepath.Join(dir, "f")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Skip(err)
+		}
+		meta, err := ReadMetadata(p)
+		if err == nil && (len(b) < 8 || binary.LittleEndian.Uint64(b)+8 > uint64(len(b)) || meta == nil) {
+			t.Fatalf("accepted a header longer than the %d-byte file (or nil metadata)", len(b))
+		}
+	})
+}
