@@ -21,7 +21,10 @@ import (
 // Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K and Q8_K.
 // len(src) must be a whole number of blocks and dst exactly the byte size of
 // len(src) elements. F16 and BF16 round to nearest even; the block types
-// reject NaN and infinite inputs, which ggml would encode as garbage.
+// reject NaN and infinite inputs, which ggml would encode as garbage, and
+// finite values that would decode as Inf or NaN (F16 beyond ±65504, a block
+// whose half-precision scale overflows) are errors rather than silently
+// infinite weights.
 func Quantize(dst []byte, src []float32, t DType) error {
 	q, ok := quantizers(t)
 	if !ok {
@@ -34,14 +37,38 @@ func Quantize(dst []byte, src []float32, t DType) error {
 	if len(dst) != want {
 		return fmt.Errorf("quantize %v: %d elements need %d bytes, got %d", t, len(src), want, len(dst))
 	}
+	var amax float32
 	if t.Quantized() {
 		for i, v := range src {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("quantize %v: element %d is %v", t, i, v)
 			}
+			amax = max(amax, abs32(v))
+		}
+	} else if t == F16 {
+		for i, v := range src {
+			// 65520 and above round to +Inf in half precision.
+			if a := abs32(v); a >= 65520 && !math.IsInf(float64(a), 0) && !math.IsNaN(float64(a)) {
+				return fmt.Errorf("quantize F16: element %d (%g) overflows half precision (largest 65504)", i, v)
+			}
 		}
 	}
 	q(dst, src)
+	// Block types keep half-precision scales; values beyond the half
+	// range can make one infinite, and the block then decodes to Inf or
+	// NaN. That is rare enough to check by decoding, only when it can
+	// happen.
+	if amax > 65504 {
+		out := make([]float32, len(src))
+		if err := Dequantize(out, dst, t); err != nil {
+			return fmt.Errorf("quantize %v: %w", t, err)
+		}
+		for i, x := range out {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return fmt.Errorf("quantize %v: element %d (%g) overflows the block's half-precision scale", t, i, src[i])
+			}
+		}
+	}
 	return nil
 }
 
