@@ -34,6 +34,7 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -150,6 +151,9 @@ type ItemResult struct {
 	// NaN marks an item whose model output was NaN in some order (those
 	// orders hold -1); it is not answered.
 	NaN bool `json:"nan,omitempty"`
+	// Reason says why the output was NaN: the engine's message naming the
+	// layer (and the broken weights, when there are some).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Results is what Run returns and what `valueexp evaluate` writes as JSON.
@@ -421,7 +425,14 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 		work.Passes++
 		if !dry {
 			if _, err := m.Forward(ctx, in, engine.RunOptions{Hooks: c.hooks}); err != nil {
-				return err
+				var nf *engine.NonFiniteError
+				if !errors.As(err, &nf) {
+					return err
+				}
+				// A broken head: run every prompt in full, so that the
+				// prompts that are fine alone still get their answers.
+				headSeqs = map[cvoice.Language]*engine.Sequence{}
+				heads = map[cvoice.Language][]int32{}
 			}
 		}
 	}
@@ -451,7 +462,32 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			}
 			continue
 		}
-		comps, err := m.Generate(ctx, prompts, engine.GenerateOptions{MaxTokens: opt.MaxTokens, StopTokens: tok.EOS(), Decoder: tok, Hooks: c.hooks})
+		gopt := engine.GenerateOptions{MaxTokens: opt.MaxTokens, StopTokens: tok.EOS(), Decoder: tok, Hooks: c.hooks}
+		comps, err := m.Generate(ctx, prompts, gopt)
+		var reasons []string // per prompt of the batch: why it was NaN
+		var nf *engine.NonFiniteError
+		if err != nil && errors.As(err, &nf) {
+			// Run the batch's prompts one at a time: only those that fail
+			// alone are NaN, the others get the answer they would get in
+			// any batch.
+			comps, reasons = make([]engine.Completion, len(prompts)), make([]string, len(prompts))
+			for k, j := range jobs[lo:hi] {
+				p := engine.Prompt{Tokens: toks[lo+k], Tag: -1}
+				if hs := headSeqs[items[j.item].Language]; hs != nil {
+					p.Seq = hs.Clone()
+				}
+				one, err := m.Generate(ctx, []engine.Prompt{p}, gopt)
+				switch {
+				case err == nil:
+					comps[k] = one[0]
+				case errors.As(err, &nf):
+					reasons[k] = nf.Error()
+				default:
+					return err
+				}
+			}
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
@@ -463,7 +499,14 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			cur.Texts = append(cur.Texts, comps[k].Text)
 			a, b, ok := parseSupport(comps[k].Text)
 			share := -1.0
-			if ok {
+			switch {
+			case reasons != nil && reasons[k] != "":
+				// markNaN (in emit) turns the NaN into a marked order.
+				share = math.NaN()
+				if cur.Reason == "" {
+					cur.Reason = reasons[k]
+				}
+			case ok:
 				share = a / (a + b)
 				if j.swapped {
 					share = b / (a + b)
