@@ -43,6 +43,7 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/identify"
 	"github.com/valueexploration/valueexp/valueexp/record"
 	"github.com/valueexploration/valueexp/valueexp/selection"
 )
@@ -186,8 +187,9 @@ type Results struct {
 
 // Conditions builds the conditions to run: the plain model, each named set
 // of f zeroed at every position, and (unless disabled) for each such set a
-// random set with the same per-layer sizes: the file's own "random:NAME" set
-// when it has one (as `valueexp identify --random-control` writes), else one
+// random set with the same per-layer sizes: the file's own controls when it
+// has them, one condition per draw ("random:NAME", "random:NAME#2", ..., as
+// `valueexp identify --random-control --random-draws K` writes), else one
 // drawn here. names nil means every set except the "random:" ones. A name
 // may also be a value, in Chinese or English ("诚信", "Integrity"): it
 // stands for every set of that value ("诚信/zh", "诚信/en").
@@ -231,12 +233,16 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 		if opt.NoRandomControl {
 			continue
 		}
-		if own, ok := f.Find("random:" + name); ok {
-			rh := hooks.New(shape.Layers)
-			if err := hooks.ZeroSets(rh, f, []string{own.Name}, hooks.When{}); err != nil {
-				return nil, err
+		if owns := identify.ControlsOf(f, name); len(owns) > 0 {
+			// One condition per draw ("random:NAME", "random:NAME#2", ...),
+			// so the control has its own spread.
+			for _, own := range owns {
+				rh := hooks.New(shape.Layers)
+				if err := hooks.ZeroSets(rh, f, []string{own.Name}, hooks.When{}); err != nil {
+					return nil, err
+				}
+				conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			}
-			conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			continue
 		}
 		sel := &selection.Selection{Tags: []string{name}, Layers: shape.Layers, Dim: shape.DMLP, Neurons: [][][]int32{make([][]int32, shape.Layers)}}
