@@ -444,3 +444,61 @@ func TestNaNOnSomeInputsOnly(t *testing.T) {
 	require.Positive(t, cleanUnits)
 	require.Len(t, res.NaN, nanUnits)
 }
+
+// TestGenerateNaNOnSomePromptsOnly is TestNaNOnSomeInputsOnly in generate
+// mode: the activations go NaN from position P on, so a prompt of L tokens
+// with L-1 ≥ P fails in its prefill, one with L+1 ≤ P never reaches P (two
+// tokens are generated: positions up to L), and the others depend on
+// whether the first answer token stops. The failing prompts' orders are
+// NaN, the others keep the answers of a run without the hook.
+func TestGenerateNaNOnSomePromptsOnly(t *testing.T) {
+	f := newJobFixture(t, true)
+	opt := f.opt
+	opt.Mode, opt.MaxTokens = Generation, 2
+	clean, err := Run(context.Background(), f.m, f.tok, f.data, f.conds[:1], opt)
+	require.NoError(t, err)
+
+	lens := map[string][]int{}
+	var all []int
+	for _, r := range clean.Items {
+		it, ok := f.data.ByID(r.ID)
+		require.True(t, ok)
+		for _, swapped := range []bool{false, true} {
+			text, err := prompt(f.tok, it, swapped, Generation, false)
+			require.NoError(t, err)
+			n := len(encode(f.tok, text, false))
+			lens[r.ID] = append(lens[r.ID], n)
+			all = append(all, n)
+		}
+	}
+	slices.Sort(all)
+	P := all[len(all)/2]
+
+	h := hooks.New(f.m.Config.Layers)
+	edit, err := hooks.NewNeuronEdit(hooks.OpSet, float32(math.NaN()), map[int][]int32{1: {4}}, hooks.When{MinPos: int32(P)})
+	require.NoError(t, err)
+	require.NoError(t, h.Edit("blocks.*.mlp.hook_act", edit))
+	res, err := Run(context.Background(), f.m, f.tok, f.data, []Condition{{Name: "none", Kind: "none", hooks: h}}, opt)
+	require.NoError(t, err)
+	_, err = res.Marshal()
+	require.NoError(t, err)
+	nan, fine := 0, 0
+	for i, r := range res.Items {
+		c := clean.Items[i]
+		for o, L := range lens[r.ID] {
+			switch {
+			case L-1 >= P:
+				nan++
+				require.Equal(t, -1.0, r.Orders[o], "item %s order %d", r.ID, o)
+				require.True(t, r.NaN)
+				require.Contains(t, r.Reason, "activations became NaN/Inf")
+			case L+1 <= P:
+				fine++
+				require.Equal(t, c.Texts[o], r.Texts[o], "item %s order %d", r.ID, o)
+				require.Equal(t, c.Orders[o], r.Orders[o])
+			}
+		}
+	}
+	require.Positive(t, nan)
+	require.Positive(t, fine)
+}
