@@ -64,6 +64,9 @@ func runReport(e *env, args []string) error {
 			return err
 		}
 		in.Neurons = f
+		if in.NeuronsSHA256, err = fileSHA256(*neurons); err != nil {
+			return err
+		}
 	}
 	if *results != "" {
 		r, err := loadResults(*results)

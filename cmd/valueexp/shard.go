@@ -117,6 +117,9 @@ func writeResults(e *env, res *evaluate.Results, out string) error {
 			}
 			fmt.Fprintf(e.stderr, "  condition %s, item %s, orders %v\n", x.Condition, x.ID, x.Orders)
 		}
+		if r := res.NaN[0].Reason; r != "" {
+			fmt.Fprintf(e.stderr, "  first cause: %s\n", r)
+		}
 	}
 	return nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
 	"github.com/valueexploration/valueexp/valueexp/evaluate"
+	"github.com/valueexploration/valueexp/valueexp/identify"
 	"github.com/valueexploration/valueexp/valueexp/record"
 )
 
@@ -459,7 +460,8 @@ func planStudy(f *studyFlags, m *engine.Model, tok *tokenizer.Tokenizer, langs [
 	}
 	ds = ds.Select(cvoice.Query{Languages: langs})
 	// The conditions identify will produce: one set per tag, its random
-	// control, and the plain model. Planning needs only their names and
+	// controls (identify's default number of draws, which study does not
+	// change), and the plain model. Planning needs only their names and
 	// languages.
 	conds := []evaluate.Condition{{Name: "none", Kind: "none"}}
 	for _, t := range tags {
@@ -469,14 +471,14 @@ func planStudy(f *studyFlags, m *engine.Model, tok *tokenizer.Tokenizer, langs [
 		_, lang := record.SplitTag(t)
 		conds = append(conds, evaluate.Condition{Name: t, Kind: "deactivate", Language: lang})
 		if !f.noRandom {
-			conds = append(conds, evaluate.Condition{Name: "random:" + t, Kind: "random", Language: lang})
+			conds = append(conds, studyControls(t, lang)...)
 		}
 	}
 	if f.pooled {
 		for _, v := range cvoice.Values() {
 			conds = append(conds, evaluate.Condition{Name: v.Chinese, Kind: "deactivate"})
 			if !f.noRandom {
-				conds = append(conds, evaluate.Condition{Name: "random:" + v.Chinese, Kind: "random"})
+				conds = append(conds, studyControls(v.Chinese, "")...)
 			}
 		}
 	}
@@ -560,4 +562,14 @@ func measureRates(m *engine.Model, recordLen, evalLen int) (studyRates, error) {
 		}
 	}
 	return rates, nil
+}
+
+// studyControls are the random-control conditions evaluate runs for set
+// name: one per draw identify writes by default.
+func studyControls(name, lang string) []evaluate.Condition {
+	out := make([]evaluate.Condition, identify.DefaultRandomDraws)
+	for d := range out {
+		out[d] = evaluate.Condition{Name: identify.ControlName(name, d+1), Kind: "random", Language: lang, ControlOf: name}
+	}
+	return out
 }

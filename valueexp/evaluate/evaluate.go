@@ -34,6 +34,7 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -42,6 +43,7 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/valueexp/cvoice"
+	"github.com/valueexploration/valueexp/valueexp/identify"
 	"github.com/valueexploration/valueexp/valueexp/record"
 	"github.com/valueexploration/valueexp/valueexp/selection"
 )
@@ -150,6 +152,9 @@ type ItemResult struct {
 	// NaN marks an item whose model output was NaN in some order (those
 	// orders hold -1); it is not answered.
 	NaN bool `json:"nan,omitempty"`
+	// Reason says why the output was NaN: the engine's message naming the
+	// layer (and the broken weights, when there are some).
+	Reason string `json:"reason,omitempty"`
 }
 
 // Results is what Run returns and what `valueexp evaluate` writes as JSON.
@@ -182,8 +187,9 @@ type Results struct {
 
 // Conditions builds the conditions to run: the plain model, each named set
 // of f zeroed at every position, and (unless disabled) for each such set a
-// random set with the same per-layer sizes: the file's own "random:NAME" set
-// when it has one (as `valueexp identify --random-control` writes), else one
+// random set with the same per-layer sizes: the file's own controls when it
+// has them, one condition per draw ("random:NAME", "random:NAME#2", ..., as
+// `valueexp identify --random-control --random-draws K` writes), else one
 // drawn here. names nil means every set except the "random:" ones. A name
 // may also be a value, in Chinese or English ("诚信", "Integrity"): it
 // stands for every set of that value ("诚信/zh", "诚信/en").
@@ -227,12 +233,16 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 		if opt.NoRandomControl {
 			continue
 		}
-		if own, ok := f.Find("random:" + name); ok {
-			rh := hooks.New(shape.Layers)
-			if err := hooks.ZeroSets(rh, f, []string{own.Name}, hooks.When{}); err != nil {
-				return nil, err
+		if owns := identify.ControlsOf(f, name); len(owns) > 0 {
+			// One condition per draw ("random:NAME", "random:NAME#2", ...),
+			// so the control has its own spread.
+			for _, own := range owns {
+				rh := hooks.New(shape.Layers)
+				if err := hooks.ZeroSets(rh, f, []string{own.Name}, hooks.When{}); err != nil {
+					return nil, err
+				}
+				conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			}
-			conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			continue
 		}
 		sel := &selection.Selection{Tags: []string{name}, Layers: shape.Layers, Dim: shape.DMLP, Neurons: [][][]int32{make([][]int32, shape.Layers)}}
@@ -421,7 +431,14 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 		work.Passes++
 		if !dry {
 			if _, err := m.Forward(ctx, in, engine.RunOptions{Hooks: c.hooks}); err != nil {
-				return err
+				var nf *engine.NonFiniteError
+				if !errors.As(err, &nf) {
+					return err
+				}
+				// A broken head: run every prompt in full, so that the
+				// prompts that are fine alone still get their answers.
+				headSeqs = map[cvoice.Language]*engine.Sequence{}
+				heads = map[cvoice.Language][]int32{}
 			}
 		}
 	}
@@ -451,7 +468,32 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			}
 			continue
 		}
-		comps, err := m.Generate(ctx, prompts, engine.GenerateOptions{MaxTokens: opt.MaxTokens, StopTokens: tok.EOS(), Decoder: tok, Hooks: c.hooks})
+		gopt := engine.GenerateOptions{MaxTokens: opt.MaxTokens, StopTokens: tok.EOS(), Decoder: tok, Hooks: c.hooks}
+		comps, err := m.Generate(ctx, prompts, gopt)
+		var reasons []string // per prompt of the batch: why it was NaN
+		var nf *engine.NonFiniteError
+		if err != nil && errors.As(err, &nf) {
+			// Run the batch's prompts one at a time: only those that fail
+			// alone are NaN, the others get the answer they would get in
+			// any batch.
+			comps, reasons = make([]engine.Completion, len(prompts)), make([]string, len(prompts))
+			for k, j := range jobs[lo:hi] {
+				p := engine.Prompt{Tokens: toks[lo+k], Tag: -1}
+				if hs := headSeqs[items[j.item].Language]; hs != nil {
+					p.Seq = hs.Clone()
+				}
+				one, err := m.Generate(ctx, []engine.Prompt{p}, gopt)
+				switch {
+				case err == nil:
+					comps[k] = one[0]
+				case errors.As(err, &nf):
+					reasons[k] = nf.Error()
+				default:
+					return err
+				}
+			}
+			err = nil
+		}
 		if err != nil {
 			return err
 		}
@@ -463,7 +505,14 @@ func generate(ctx context.Context, m *engine.Model, tok *tokenizer.Tokenizer, it
 			cur.Texts = append(cur.Texts, comps[k].Text)
 			a, b, ok := parseSupport(comps[k].Text)
 			share := -1.0
-			if ok {
+			switch {
+			case reasons != nil && reasons[k] != "":
+				// markNaN (in emit) turns the NaN into a marked order.
+				share = math.NaN()
+				if cur.Reason == "" {
+					cur.Reason = reasons[k]
+				}
+			case ok:
 				share = a / (a + b)
 				if j.swapped {
 					share = b / (a + b)

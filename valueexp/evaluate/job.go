@@ -48,6 +48,9 @@ type NaNItem struct {
 	ID        string `json:"id"`
 	// Orders are the option orders (0: aligned first) that were NaN.
 	Orders []int `json:"orders"`
+	// Reason is the engine's message for the first order that failed
+	// (where the activations became NaN/Inf), when it gave one.
+	Reason string `json:"reason,omitempty"`
 }
 
 // CondWork is the work one condition took.
@@ -309,8 +312,8 @@ func (st *setup) run(ctx context.Context, m *engine.Model, tok *tokenizer.Tokeni
 				cw.Unshared += unsharedTokens(p)
 			}
 			sc := &scorer{ctx: ctx, m: m, hooks: cond.hooks, batchTokens: o.BatchTokens, dry: dry, work: cw}
-			err = sc.run(ps, func(_ int, shares []float64) error {
-				r := ItemResult{Orders: shares, Answered: true, Aligned: mean(shares)}
+			err = sc.runRobust(ps, func(shares []float64, reason string) error {
+				r := ItemResult{Orders: shares, Answered: true, Aligned: mean(shares), Reason: reason}
 				return emit(r)
 			}, passDone)
 		case Generation:
@@ -548,7 +551,7 @@ func nanItems(items []ItemResult) []NaNItem {
 		if !r.NaN {
 			continue
 		}
-		n := NaNItem{Condition: r.Condition, ID: r.ID, Orders: []int{}}
+		n := NaNItem{Condition: r.Condition, ID: r.ID, Orders: []int{}, Reason: r.Reason}
 		for o, s := range r.Orders {
 			if s == -1 {
 				n.Orders = append(n.Orders, o)

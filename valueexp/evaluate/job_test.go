@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -277,7 +278,10 @@ func TestNaNKeepsOtherResults(t *testing.T) {
 	require.NoError(t, err)
 	b := marshal(t, res)
 	require.Len(t, res.NaN, 24)
-	require.Equal(t, NaNItem{Condition: "broken", ID: res.Items[24].ID, Orders: []int{0, 1}}, res.NaN[0])
+	// The engine's message says where the activations went NaN (layer 1,
+	// where the hook writes it).
+	require.Contains(t, res.NaN[0].Reason, "activations became NaN/Inf at layer 1")
+	require.Equal(t, NaNItem{Condition: "broken", ID: res.Items[24].ID, Orders: []int{0, 1}, Reason: res.NaN[0].Reason}, res.NaN[0])
 	var back Results
 	require.NoError(t, json.Unmarshal(b, &back))
 	for _, c := range back.Cells {
@@ -372,4 +376,129 @@ func TestGenerateSharedHeadMatchesUnshared(t *testing.T) {
 		require.LessOrEqual(t, got.DecodeTokens, c.MaxDecodeTokens)
 	}
 	t.Logf("generate mode, per condition: %d prefill tokens with the shared head, %d without", plan.Conditions[0].Tokens, plan.Conditions[0].Unshared)
+}
+
+// TestNaNOnSomeInputsOnly makes the activations NaN only at positions from
+// P on, so exactly the questions that reach position P fail. The expected
+// NaN orders come from the question lengths: a question runs positions
+// 0..len(prefix)+len(longest letter)-2. Every other order must keep the
+// bits of a run without the hook, although it shared passes with broken
+// ones.
+func TestNaNOnSomeInputsOnly(t *testing.T) {
+	f := newJobFixture(t, true)
+	clean, err := Run(context.Background(), f.m, f.tok, f.data, f.conds[:1], f.opt)
+	require.NoError(t, err)
+
+	lastPos := map[string][]int{} // item id -> last position of each order
+	var all []int
+	for _, r := range clean.Items {
+		it, ok := f.data.ByID(r.ID)
+		require.True(t, ok)
+		p, err := prepareLikelihood(f.tok, it, []bool{false, true}, false, 0)
+		require.NoError(t, err)
+		for _, q := range p.qs {
+			n := len(q.prefix) + max(len(q.conts[0]), len(q.conts[1])) - 2
+			lastPos[r.ID] = append(lastPos[r.ID], n)
+			all = append(all, n)
+		}
+	}
+	slices.Sort(all)
+	P := all[len(all)/2]
+	require.Greater(t, P, all[0], "the cut must leave some questions clean")
+
+	h := hooks.New(f.m.Config.Layers)
+	edit, err := hooks.NewNeuronEdit(hooks.OpSet, float32(math.NaN()), map[int][]int32{1: {4}}, hooks.When{MinPos: int32(P)})
+	require.NoError(t, err)
+	require.NoError(t, h.Edit("blocks.*.mlp.hook_act", edit))
+	conds := []Condition{{Name: "none", Kind: "none", hooks: h}}
+	res, err := Run(context.Background(), f.m, f.tok, f.data, conds, f.opt)
+	require.NoError(t, err)
+	_, err = res.Marshal()
+	require.NoError(t, err)
+
+	require.Len(t, res.Items, len(clean.Items))
+	nanUnits, cleanUnits := 0, 0
+	for i, r := range res.Items {
+		c := clean.Items[i]
+		require.Equal(t, c.ID, r.ID)
+		var wantNaN []int
+		for o, last := range lastPos[r.ID] {
+			if last >= P {
+				wantNaN = append(wantNaN, o)
+				require.Equal(t, -1.0, r.Orders[o], "item %s order %d", r.ID, o)
+			} else {
+				require.Equal(t, c.Orders[o], r.Orders[o], "item %s order %d: same bits as without the hook", r.ID, o)
+			}
+		}
+		if len(wantNaN) == 0 {
+			cleanUnits++
+			require.Equal(t, c, r)
+			continue
+		}
+		nanUnits++
+		require.True(t, r.NaN, "item %s", r.ID)
+		require.False(t, r.Answered)
+		require.Contains(t, r.Reason, "activations became NaN/Inf at layer 1")
+	}
+	require.Positive(t, nanUnits)
+	require.Positive(t, cleanUnits)
+	require.Len(t, res.NaN, nanUnits)
+}
+
+// TestGenerateNaNOnSomePromptsOnly is TestNaNOnSomeInputsOnly in generate
+// mode: the activations go NaN from position P on, so a prompt of L tokens
+// with L-1 ≥ P fails in its prefill, one with L+1 ≤ P never reaches P (two
+// tokens are generated: positions up to L), and the others depend on
+// whether the first answer token stops. The failing prompts' orders are
+// NaN, the others keep the answers of a run without the hook.
+func TestGenerateNaNOnSomePromptsOnly(t *testing.T) {
+	f := newJobFixture(t, true)
+	opt := f.opt
+	opt.Mode, opt.MaxTokens = Generation, 2
+	clean, err := Run(context.Background(), f.m, f.tok, f.data, f.conds[:1], opt)
+	require.NoError(t, err)
+
+	lens := map[string][]int{}
+	var all []int
+	for _, r := range clean.Items {
+		it, ok := f.data.ByID(r.ID)
+		require.True(t, ok)
+		for _, swapped := range []bool{false, true} {
+			text, err := prompt(f.tok, it, swapped, Generation, false)
+			require.NoError(t, err)
+			n := len(encode(f.tok, text, false))
+			lens[r.ID] = append(lens[r.ID], n)
+			all = append(all, n)
+		}
+	}
+	slices.Sort(all)
+	P := all[len(all)/2]
+
+	h := hooks.New(f.m.Config.Layers)
+	edit, err := hooks.NewNeuronEdit(hooks.OpSet, float32(math.NaN()), map[int][]int32{1: {4}}, hooks.When{MinPos: int32(P)})
+	require.NoError(t, err)
+	require.NoError(t, h.Edit("blocks.*.mlp.hook_act", edit))
+	res, err := Run(context.Background(), f.m, f.tok, f.data, []Condition{{Name: "none", Kind: "none", hooks: h}}, opt)
+	require.NoError(t, err)
+	_, err = res.Marshal()
+	require.NoError(t, err)
+	nan, fine := 0, 0
+	for i, r := range res.Items {
+		c := clean.Items[i]
+		for o, L := range lens[r.ID] {
+			switch {
+			case L-1 >= P:
+				nan++
+				require.Equal(t, -1.0, r.Orders[o], "item %s order %d", r.ID, o)
+				require.True(t, r.NaN)
+				require.Contains(t, r.Reason, "activations became NaN/Inf")
+			case L+1 <= P:
+				fine++
+				require.Equal(t, c.Texts[o], r.Texts[o], "item %s order %d", r.ID, o)
+				require.Equal(t, c.Orders[o], r.Orders[o])
+			}
+		}
+	}
+	require.Positive(t, nan)
+	require.Positive(t, fine)
 }

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
@@ -80,6 +81,9 @@ type scorer struct {
 	// dry counts the tokens and passes without running the model.
 	dry  bool
 	work *CondWork
+	// failTo is set when run stops at a NonFiniteError: the items before
+	// it (from the first not emitted) were in the pass that failed.
+	failTo int
 }
 
 // forward runs one pass (or, dry, only counts it).
@@ -157,6 +161,7 @@ func (s *scorer) run(ps []*prepared, emit func(k int, shares []float64) error, p
 		}
 	}
 	if _, err := s.forward(in); err != nil {
+		s.failTo = len(ps)
 		return err
 	}
 
@@ -221,6 +226,7 @@ func (s *scorer) run(ps []*prepared, emit func(k int, shares []float64) error, p
 			admitted = append(admitted, f)
 			next++
 		}
+		s.failTo = next
 		out, err := s.forward(in)
 		if err != nil {
 			return err
@@ -242,6 +248,77 @@ func (s *scorer) run(ps []*prepared, emit func(k int, shares []float64) error, p
 		carried = admitted
 	}
 	return nil
+}
+
+// runRobust is run that survives NaN: when a pass fails with an
+// engine.NonFiniteError, the items of that pass are run again one at a time
+// (and an item that fails alone, one order at a time), the orders that fail
+// alone get a NaN share and the engine's message as reason, and the rest of
+// the items are run packed again. The engine's results do not depend on the
+// packing, so the shares of the items that are fine are the same bits as in
+// a run without the broken ones. Other errors stop the run.
+func (s *scorer) runRobust(ps []*prepared, emit func(shares []float64, reason string) error, passDone func() error) error {
+	from := 0
+	for from < len(ps) {
+		done := from
+		err := s.run(ps[from:], func(k int, shares []float64) error {
+			done = from + k + 1
+			return emit(shares, "")
+		}, passDone)
+		var nf *engine.NonFiniteError
+		if err == nil || s.dry || !errors.As(err, &nf) {
+			return err
+		}
+		to := from + s.failTo
+		for i := done; i < to; i++ {
+			shares, reason, err := s.alone(ps[i])
+			if err != nil {
+				return err
+			}
+			if err := emit(shares, reason); err != nil {
+				return err
+			}
+		}
+		if err := passDone(); err != nil {
+			return err
+		}
+		from = to
+	}
+	return nil
+}
+
+// alone scores one item on its own, and if that fails with a
+// NonFiniteError, each of its orders on its own: an order that still fails
+// gets a NaN share, and reason is the first such error's message.
+func (s *scorer) alone(p *prepared) (shares []float64, reason string, err error) {
+	one := func(p *prepared) ([]float64, error) {
+		var got []float64
+		err := s.run([]*prepared{p}, func(_ int, sh []float64) error {
+			got = sh
+			return nil
+		}, func() error { return nil })
+		return got, err
+	}
+	got, err := one(p)
+	var nf *engine.NonFiniteError
+	if err == nil || !errors.As(err, &nf) {
+		return got, "", err
+	}
+	for _, q := range p.qs {
+		got, err := one(&prepared{lang: p.lang, qs: []question{q}})
+		switch {
+		case err == nil:
+			shares = append(shares, got[0])
+		case errors.As(err, &nf):
+			shares = append(shares, math.NaN())
+			if reason == "" {
+				reason = nf.Error()
+			}
+		default:
+			return nil, "", err
+		}
+	}
+	return shares, reason, nil
 }
 
 // finish scores the answer letters of the carried items from their tail

@@ -8,7 +8,8 @@ import (
 )
 
 // summarize aggregates item results into cells and fills in the deltas
-// against the plain model and against each set's random control. A cell
+// against the plain model and against each set's random controls (the mean
+// of their draws' support rates). A cell
 // with a NaN item gets NaN rates (null in JSON), the item ids in NaNItems,
 // and no deltas; the other cells are unaffected.
 func summarize(conds []Condition, results []ItemResult) []Cell {
@@ -69,11 +70,25 @@ func summarize(conds []Condition, results []ItemResult) []Cell {
 			}
 		}
 	}
-	control := map[string]string{}
+	// A set's random controls: one or several draws. The delta against
+	// them is against the mean support rate of the draws (one draw: its
+	// rate, as before several draws existed).
+	control := map[string][]string{}
 	for _, c := range conds {
 		if c.Kind == "random" {
-			control[c.ControlOf] = c.Name
+			control[c.ControlOf] = append(control[c.ControlOf], c.Name)
 		}
+	}
+	controlRate := func(rcs []string, value, lang string) (float64, bool) {
+		var sum float64
+		for _, rc := range rcs {
+			j, ok := index[key{rc, value, lang}]
+			if !ok {
+				return 0, false
+			}
+			sum += cells[j].SupportRate
+		}
+		return sum / float64(len(rcs)), true
 	}
 	delta := func(a, b float64) *float64 {
 		if math.IsNaN(a) || math.IsNaN(b) {
@@ -89,9 +104,9 @@ func summarize(conds []Condition, results []ItemResult) []Cell {
 				c.DeltaVsNone = delta(c.SupportRate, cells[j].SupportRate)
 			}
 		}
-		if rc, ok := control[c.Condition]; ok {
-			if j, ok := index[key{rc, c.Value, c.Language}]; ok {
-				c.DeltaVsRandom = delta(c.SupportRate, cells[j].SupportRate)
+		if rcs, ok := control[c.Condition]; ok {
+			if r, ok := controlRate(rcs, c.Value, c.Language); ok {
+				c.DeltaVsRandom = delta(c.SupportRate, r)
 			}
 		}
 	}

@@ -47,11 +47,18 @@ type Inputs struct {
 	DemoReason string
 	// Data is the evaluation data the results were computed on. It gives
 	// each per-item outcome its value and language, for the intervals and
-	// tests of package stats; without it the report has no intervals and
-	// says so.
+	// tests of package stats, when the results' items do not carry them
+	// (files written before they did); without either the report has no
+	// intervals and says so. Given with items that carry them, it must
+	// agree.
 	Data *cvoice.Dataset
 	// Stats configures the intervals and tests (seed, correction, level).
 	Stats stats.Options
+	// NeuronsSHA256 is the hex SHA-256 of the neuron file given. Results
+	// whose job names another neuron file (job.neurons_sha256) make Write
+	// refuse (see Force); results without it are compared by set names and
+	// sizes.
+	NeuronsSHA256 string
 	// CountsSHA256 is the hex SHA-256 of the counts file given. Neuron sets
 	// whose provenance names other counts make Write refuse (see Force).
 	CountsSHA256 string
@@ -96,7 +103,7 @@ func Write(dir string, in Inputs) (files []string, err error) {
 	if m, ok := parseManifest(in.CountsMeta); ok {
 		w.manifest = m
 	}
-	if in.Results != nil && len(in.Results.Items) > 0 && in.Data != nil {
+	if in.Results != nil && len(in.Results.Items) > 0 && (in.Data != nil || ItemsCarryGroups(in.Results)) {
 		si, err := StatsInput(in.Results, in.Data)
 		if err == nil {
 			w.an, err = stats.Analyze(si, in.Stats)

@@ -20,11 +20,13 @@ type cellKey struct {
 type condition struct {
 	Name    string
 	Kind    string // "none", "deactivate", "random"
-	Control string // name of the random control of a deactivated set, if any
-	Of      string // for a random control: the set it controls
-	Own     cvoice.Value
-	HasOwn  bool // the condition switches off a set that belongs to Own
-	Neurons int
+	Control string // name of the (first) random control of a deactivated set, if any
+	// Controls are all its random control draws, in draw order.
+	Controls []string
+	Of       string // for a random control: the set it controls
+	Own      cvoice.Value
+	HasOwn   bool // the condition switches off a set that belongs to Own
+	Neurons  int
 }
 
 // label is the condition's name in ASCII, for figures.
@@ -85,17 +87,19 @@ func newResultTable(res *evaluate.Results) *resultTable {
 	for _, c := range res.Cells {
 		add(describeCondition(c.Condition, "", "", "", "", 0))
 	}
-	controls := map[string]string{}
+	controls := map[string][]string{}
 	for _, c := range conds {
 		if c.Kind == "random" {
-			controls[c.Of] = c.Name
+			controls[c.Of] = append(controls[c.Of], c.Name)
 		}
 	}
 	kindRank := map[string]int{"none": 0, "deactivate": 1, "random": 2}
 	slices.SortStableFunc(conds, func(a, b condition) int { return kindRank[a.Kind] - kindRank[b.Kind] })
 	for i := range conds {
 		if conds[i].Kind == "deactivate" {
-			conds[i].Control = controls[conds[i].Name]
+			if rcs := controls[conds[i].Name]; len(rcs) > 0 {
+				conds[i].Control, conds[i].Controls = rcs[0], rcs
+			}
 		}
 	}
 	t.conds = conds
@@ -172,7 +176,7 @@ func (t *resultTable) deltaVsNone(cond string, v cvoice.Value, lang string) floa
 }
 
 // deltaVsRandom is the change of support rate against the set's random
-// control, NaN when there is none.
+// controls (the mean of their draws), NaN when there is none.
 func (t *resultTable) deltaVsRandom(cond condition, v cvoice.Value, lang string) float64 {
 	c := t.cell(cond.Name, v, lang)
 	if c == nil || c.Answered == 0 {
@@ -181,10 +185,15 @@ func (t *resultTable) deltaVsRandom(cond condition, v cvoice.Value, lang string)
 	if c.DeltaVsRandom != nil {
 		return *c.DeltaVsRandom
 	}
-	if cond.Control == "" {
+	if len(cond.Controls) == 0 {
 		return math.NaN()
 	}
-	return c.SupportRate - t.support(cond.Control, v, lang)
+	// Against the mean of the draws, as evaluate records it.
+	var sum float64
+	for _, rc := range cond.Controls {
+		sum += t.support(rc, v, lang)
+	}
+	return c.SupportRate - sum/float64(len(cond.Controls))
 }
 
 // specificity summarises one deactivated set on one language: the change on

@@ -26,15 +26,19 @@ var pointFormat = fmt.Sprintf("%%+.%df", pointDecimals)
 
 // StatsInput turns evaluation results into the statistics' input: every
 // item result becomes an outcome of the cell (condition, its item's value,
-// its item's language), looked up in data. An item the data does not hold,
-// or a cell whose item count disagrees with the results' own cell, is an
-// error: the data is not the one the results were computed on. Results
-// without per-item outcomes give an error too.
+// its item's language). Value and language are the item's own fields when
+// every item carries them (results written since evaluate records them;
+// data may then be nil), else they are looked up in data. An item the data
+// does not hold or places differently, or a cell whose item count disagrees
+// with the results' own cell, is an error: the data is not the one the
+// results were computed on. Results without per-item outcomes give an error
+// too.
 func StatsInput(res *evaluate.Results, data *cvoice.Dataset) (stats.Input, error) {
 	if len(res.Items) == 0 {
 		return stats.Input{}, fmt.Errorf("results: no per-item outcomes (field \"items\"), so no intervals can be computed")
 	}
-	if data == nil {
+	own := ItemsCarryGroups(res)
+	if data == nil && !own {
 		return stats.Input{}, fmt.Errorf("results: per-item outcomes need the evaluation data to know each item's value and language")
 	}
 	in := stats.Input{Outcomes: map[stats.Key][]stats.Outcome{}}
@@ -45,16 +49,37 @@ func StatsInput(res *evaluate.Results, data *cvoice.Dataset) (stats.Input, error
 		}
 		in.Conditions = append(in.Conditions, sc)
 	}
-	byID := make(map[string]cvoice.Item, data.Len())
-	for it := range data.All() {
-		byID[it.ID] = it
-	}
-	for _, r := range res.Items {
-		it, ok := byID[r.ID]
-		if !ok {
-			return stats.Input{}, fmt.Errorf("results: item %q (condition %q) is not in the evaluation data given", r.ID, r.Condition)
+	var byID map[string]cvoice.Item
+	if data != nil {
+		byID = make(map[string]cvoice.Item, data.Len())
+		for it := range data.All() {
+			byID[it.ID] = it
 		}
-		k := stats.Key{Condition: r.Condition, Value: it.Value.Chinese(), Language: string(it.Language)}
+	}
+	for i, r := range res.Items {
+		var k stats.Key
+		if own {
+			// The item's own value and language; data given as well must
+			// agree with them.
+			v, _ := cvoice.LookupValue(r.Value)
+			k = stats.Key{Condition: r.Condition, Value: v.Chinese(), Language: r.Language}
+			if data != nil {
+				it, ok := byID[r.ID]
+				switch {
+				case !ok:
+					return stats.Input{}, fmt.Errorf("results: item %q (condition %q) is not in the evaluation data given", r.ID, r.Condition)
+				case it.Value != v || string(it.Language) != r.Language:
+					return stats.Input{}, fmt.Errorf("results: items[%d] (id %q) has value %s, language %s, but the evaluation data given has %s, %s",
+						i, r.ID, v.Chinese(), r.Language, it.Value.Chinese(), it.Language)
+				}
+			}
+		} else {
+			it, ok := byID[r.ID]
+			if !ok {
+				return stats.Input{}, fmt.Errorf("results: item %q (condition %q) is not in the evaluation data given", r.ID, r.Condition)
+			}
+			k = stats.Key{Condition: r.Condition, Value: it.Value.Chinese(), Language: string(it.Language)}
+		}
 		in.Outcomes[k] = append(in.Outcomes[k], stats.Outcome{Item: r.ID, Share: r.Aligned, Answered: r.Answered})
 	}
 	for _, c := range res.Cells {
@@ -76,6 +101,24 @@ func StatsInput(res *evaluate.Results, data *cvoice.Dataset) (stats.Input, error
 		}
 	}
 	return in, nil
+}
+
+// ItemsCarryGroups reports whether every per-item result of res names its
+// value and language (fields "value" and "language", a known value and zh
+// or en), so that no evaluation data is needed to place it in its cell.
+func ItemsCarryGroups(res *evaluate.Results) bool {
+	if res == nil || len(res.Items) == 0 {
+		return false
+	}
+	for _, r := range res.Items {
+		if _, ok := cvoice.LookupValue(r.Value); !ok || r.Value == "" {
+			return false
+		}
+		if r.Language != string(cvoice.LangChinese) && r.Language != string(cvoice.LangEnglish) {
+			return false
+		}
+	}
+	return true
 }
 
 // mismatches lists what says the inputs do not belong together: neuron sets
@@ -106,7 +149,14 @@ func (w *writer) mismatches() []string {
 				fileParen(w.in.NeuronsFile), shortList(from), fileParen(w.in.CountsFile), short(w.in.CountsSHA256)))
 		}
 	}
-	if ns, res := w.in.Neurons, w.in.Results; ns != nil && res != nil {
+	if sha, res := w.in.NeuronsSHA256, w.in.Results; sha != "" && res != nil && res.Job != nil && res.Job.NeuronsSHA256 != "" {
+		// The results name the neuron file they were computed from: compare
+		// the files, not only the sets' names and sizes.
+		if !strings.EqualFold(sha, res.Job.NeuronsSHA256) {
+			out = append(out, fmt.Sprintf("the results%s were computed from a neuron file with sha256 %s, but the neuron file given%s has sha256 %s",
+				fileParen(w.in.ResultsFile), short(res.Job.NeuronsSHA256), fileParen(w.in.NeuronsFile), short(sha)))
+		}
+	} else if ns, res := w.in.Neurons, w.in.Results; ns != nil && res != nil {
 		var bad []string
 		for _, c := range res.Conditions {
 			name := c.Set
