@@ -5,33 +5,14 @@
 package atomicfile
 
 import (
-	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 )
 
 // WriteFile writes data to path atomically with permissions perm.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return write(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 }

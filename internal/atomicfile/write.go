@@ -8,17 +8,21 @@ import (
 )
 
 // Write is WriteFile for content produced by a writer (an encoder that
-// streams): it creates or replaces path with what write writes. On any
+// streams): it creates or replaces path with what produce writes. On any
 // error the temporary file is removed and path is left as it was. The file
 // gets mode 0644, as the project's other outputs (CreateTemp's are private).
-func Write(path string, write func(io.Writer) error) error {
+func Write(path string, produce func(io.Writer) error) error {
+	return write(path, 0o644, produce)
+}
+
+func write(path string, perm os.FileMode, produce func(io.Writer) error) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	err = write(tmp)
+	err = produce(tmp)
 	if err == nil {
-		err = tmp.Chmod(0o644)
+		err = tmp.Chmod(perm)
 	}
 	if err == nil {
 		err = tmp.Sync()

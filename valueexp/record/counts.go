@@ -10,11 +10,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 
 	"github.com/valueexploration/valueexp/hooks"
+	"github.com/valueexploration/valueexp/internal/atomicfile"
 	"github.com/valueexploration/valueexp/weights"
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
@@ -140,28 +140,12 @@ func (c *Counts) WriteTo(w io.Writer) (int64, error) {
 // renamed over path once complete, so an interrupted save never leaves a
 // truncated file behind.
 func (c *Counts) Save(path string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := c.WriteTo(w)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record: %w", err)
-	}
-	_, err = c.WriteTo(tmp)
-	if err == nil {
-		// CreateTemp makes the file private; counts are not secret, and
-		// should have the mode of every other output.
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("record: saving %s: %w", path, err)
 	}
 	return nil
 }
