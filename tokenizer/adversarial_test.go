@@ -4,25 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/valueexploration/valueexp/internal/memtest"
 	"github.com/valueexploration/valueexp/internal/shareddata"
 	"github.com/valueexploration/valueexp/weights"
 )
-
-// allocated returns the bytes f allocates in total (an upper bound on its
-// peak heap).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // TestParseHFAdversarial feeds tokenizer.json documents built to make the
 // reader allocate or recurse without bound; each must fail cleanly (or
@@ -60,7 +49,7 @@ func TestParseHFAdversarial(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
-			total := allocated(func() { _, err = ParseHF([]byte(c.js), nil) })
+			total := memtest.Measure(func() { _, err = ParseHF([]byte(c.js), nil) }).Total
 			if c.errPart != "" {
 				if err == nil || !strings.Contains(err.Error(), c.errPart) {
 					t.Errorf("err = %v, want one containing %q", err, c.errPart)
@@ -109,7 +98,7 @@ func TestFromGGUFAdversarial(t *testing.T) {
 				t.Fatal(err)
 			}
 			var tk *Tokenizer
-			total := allocated(func() { tk, err = FromGGUF(g) })
+			total := memtest.Measure(func() { tk, err = FromGGUF(g) }).Total
 			if c.errPart != "" {
 				if err == nil || !strings.Contains(err.Error(), c.errPart) {
 					t.Errorf("err = %v, want one containing %q", err, c.errPart)
@@ -137,7 +126,7 @@ func TestReadersRealFilesWithinBound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		total := allocated(func() { _, err = ParseHF(b, nil) })
+		total := memtest.Measure(func() { _, err = ParseHF(b, nil) }).Total
 		if err != nil {
 			t.Fatalf("%s: %v", d, err)
 		}
@@ -152,7 +141,7 @@ func TestReadersRealFilesWithinBound(t *testing.T) {
 		}
 		toks, _ := g.Strings("tokenizer.ggml.tokens")
 		merges, _ := g.Strings("tokenizer.ggml.merges")
-		total := allocated(func() { _, err = FromGGUF(g) })
+		total := memtest.Measure(func() { _, err = FromGGUF(g) }).Total
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}

@@ -5,23 +5,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
+	"github.com/valueexploration/valueexp/internal/memtest"
 	"github.com/valueexploration/valueexp/weights/safetensors"
 )
-
-// allocated returns the bytes f allocates (TotalAlloc, an upper bound of the
-// peak heap it adds).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
 
 // ggufRaw builds GGUF bytes field by field, the way a hostile writer would.
 type ggufRaw []byte
@@ -111,7 +100,7 @@ func TestGGUFMemoryBound(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
-			n := allocated(func() { _, err = ParseGGUF(c.b, "bomb.gguf") })
+			n := memtest.Measure(func() { _, err = ParseGGUF(c.b, "bomb.gguf") }).Total
 			if c.want == "" && err != nil {
 				t.Fatalf("error %v", err)
 			}
@@ -166,7 +155,7 @@ func TestHFConfigMemoryBound(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
 			b := []byte(c.b)
-			n := allocated(func() { _, err = ParseHFConfig(b, "config.json") })
+			n := memtest.Measure(func() { _, err = ParseHFConfig(b, "config.json") }).Total
 			if c.want == "" && err != nil {
 				t.Fatalf("error %v", err)
 			}
@@ -210,7 +199,7 @@ func TestHFIndexMemoryBound(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
 			b := []byte(c.b)
-			n := allocated(func() { _, err = parseHFIndex(b, "model.safetensors.index.json") })
+			n := memtest.Measure(func() { _, err = parseHFIndex(b, "model.safetensors.index.json") }).Total
 			if c.want == "" && err != nil {
 				t.Fatalf("error %v", err)
 			}

@@ -4,21 +4,10 @@ import (
 	"archive/zip"
 	"bytes"
 	"errors"
-	"runtime"
 	"testing"
-)
 
-// allocated returns the bytes f allocated in total. TotalAlloc only grows,
-// so it bounds the peak heap f caused from above, whatever the collector
-// did meanwhile.
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
+	"github.com/valueexploration/valueexp/internal/memtest"
+)
 
 // smallStorage resolves any storage record to a 4-element storage.
 func smallStorage(pid any) (any, error) {
@@ -84,7 +73,7 @@ func archiveOf(tb testing.TB, members ...zipMember) []byte {
 func TestUnpicklePersidBomb(t *testing.T) {
 	data := persidBomb(6000, 400)
 	var err error
-	grew := allocated(func() { _, err = Unpickle("bomb.pkl", data, smallStorage) })
+	grew := memtest.Measure(func() { _, err = Unpickle("bomb.pkl", data, smallStorage) }).Total
 	if !errors.Is(err, ErrBudget) {
 		t.Fatalf("err = %v, want ErrBudget", err)
 	}
@@ -131,7 +120,7 @@ func TestReadAdversarial(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var err error
-			grew := allocated(func() {
+			grew := memtest.Measure(func() {
 				var v any
 				v, err = ReadWith(bytes.NewReader(tc.archive), int64(len(tc.archive)), "bomb.pt", Options{MaxBytes: budgetBytes})
 				if err == nil && tc.convert {
@@ -139,7 +128,7 @@ func TestReadAdversarial(t *testing.T) {
 						_, err = tn.Int64s()
 					}
 				}
-			})
+			}).Total
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}

@@ -2,21 +2,11 @@ package safetensors
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
-)
 
-// allocated returns the bytes f allocates (TotalAlloc, an upper bound of the
-// peak heap it adds).
-func allocated(f func()) uint64 {
-	var a, b runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&a)
-	f()
-	runtime.ReadMemStats(&b)
-	return b.TotalAlloc - a.TotalAlloc
-}
+	"github.com/valueexploration/valueexp/internal/memtest"
+)
 
 // TestParseMemoryBound feeds Parse adversarial headers built here and checks
 // each gives the expected outcome with at most 8 bytes allocated per header
@@ -65,7 +55,7 @@ func TestParseMemoryBound(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var err error
-			n := allocated(func() { _, err = Parse(c.file) })
+			n := memtest.Measure(func() { _, err = Parse(c.file) }).Total
 			if c.want == "" && err != nil {
 				t.Fatalf("error %v", err)
 			}
