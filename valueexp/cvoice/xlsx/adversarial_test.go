@@ -40,7 +40,9 @@ func TestReadAdversarialMemory(t *testing.T) {
 			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
-			if bound := uint64(part + 2*lim.MaxResultBytes + 4<<20); u.Peak > bound {
+			// memtest runs the collector at GOGC=10, so up to a tenth of
+			// the sampled heap can be garbage not yet collected.
+			if bound := uint64(part+2*lim.MaxResultBytes+4<<20) * 11 / 10; u.Peak > bound {
 				t.Errorf("peak heap %d bytes, bound %d", u.Peak, bound)
 			}
 		})
