@@ -442,7 +442,7 @@ func makeQKX2Quants(nmax int32, x, weights []float32, L, laux []uint8,
 	n := len(x)
 	lo, hi := x[0], x[0]
 	sumW := weights[0]
-	sumX := sumW * x[0]
+	sumX := float32(sumW * x[0]) // unfusable with the first add below
 	for i := 1; i < n; i++ {
 		lo, hi = min(lo, x[i]), max(hi, x[i])
 		w := weights[i]
@@ -484,7 +484,9 @@ func makeQKX2Quants(nmax int32, x, weights []float32, L, laux []uint8,
 			laux[i] = uint8(l)
 			w := weights[i]
 			fl := float32(l)
-			wl := w * fl
+			// Rounded here, so the compiler cannot fuse it into the sums
+			// below (arm64 would, and its bits then differ from ggml's).
+			wl := float32(w * fl)
 			sumL += wl
 			sumL2 += float32(wl * fl)
 			sumXL += float32(wl * v)
@@ -573,7 +575,7 @@ func quantQ2K(dst []byte, src []float32) {
 			if dl == 0 {
 				continue
 			}
-			ml := dmin * float32(sc[j]>>4)
+			ml := float32(dmin * float32(sc[j]>>4)) // unfusable with the add below
 			for i, v := range x[16*j : 16*j+16] {
 				L[16*j+i] = uint8(clampInt(nearestInt(float32(v+ml)/dl), 0, 3))
 			}
@@ -708,7 +710,7 @@ func quantKAffine(b []byte, x []float32, L *[QKK]uint8, nmax int32, rmin, rdelta
 		if dj == 0 {
 			continue
 		}
-		dm := dmin * float32(m)
+		dm := float32(dmin * float32(m)) // unfusable with the add below
 		for i, v := range x[32*j : 32*j+32] {
 			L[32*j+i] = uint8(clampInt(nearestInt(float32(v+dm)/dj), 0, nmax))
 		}
