@@ -241,8 +241,8 @@ func FuzzQuantize(f *testing.F) {
 			return
 		}
 		if err != nil {
-			if finite && strings.Contains(err.Error(), "overflows") {
-				return // a value the encoding cannot hold
+			if strings.Contains(err.Error(), "overflows") {
+				return // a value the encoding cannot hold (next to a NaN or not)
 			}
 			t.Fatalf("%v: %v", ty, err)
 		}
