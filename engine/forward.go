@@ -251,6 +251,14 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		}
 		return make([][]float32, len(in)), nil
 	}
+	// stoppedAt ends a pass stopped after a site whose values have not been
+	// checked yet: non-finite activations there are an error, not a result.
+	stoppedAt := func(data []float32, cols, layer int, site string) ([][]float32, error) {
+		if err := m.checkFinite(data, cols, layer, site, in, rows, nil); err != nil {
+			return nil, err
+		}
+		return stopped()
+	}
 
 	// ---- token embeddings ----
 	r = 0
@@ -313,10 +321,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		dispatch(at(hooks.SiteAttnOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
 		if dispatchStop(at(hooks.SiteResidMid), x, H) {
-			if err := m.checkFinite(x, H, l, "hook_resid_mid", in, rows, nil); err != nil {
-				return nil, err
-			}
-			return stopped()
+			return stoppedAt(x, H, l, "hook_resid_mid")
 		}
 
 		// feed-forward: down(act(gate) * up)
@@ -329,19 +334,13 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
 		kernels.SiLU(act, gate)
 		if dispatchStop(at(hooks.SiteMLPAct), act, F) {
-			if err := m.checkFinite(act, F, l, "mlp.hook_act", in, rows, nil); err != nil {
-				return nil, err
-			}
-			return stopped()
+			return stoppedAt(act, F, l, "mlp.hook_act")
 		}
 		for i := range act {
 			act[i] *= up[i]
 		}
 		if dispatchStop(at(hooks.SiteMLPPost), act, F) {
-			if err := m.checkFinite(act, F, l, "mlp.hook_post", in, rows, nil); err != nil {
-				return nil, err
-			}
-			return stopped()
+			return stoppedAt(act, F, l, "mlp.hook_post")
 		}
 		m.matmul(ws, h, act, n, ly.down)
 		dispatch(at(hooks.SiteMLPOut), h, H, 0)
