@@ -153,19 +153,7 @@ func TestHFConfigMemoryBound(t *testing.T) {
 		{"layer count 2^40", "{" + base + `,"num_hidden_layers":1099511627776}`, "layer count is 1099511627776"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			b := []byte(c.b)
-			n := memtest.Measure(func() { _, err = ParseHFConfig(b, "config.json") }).Total
-			if c.want == "" && err != nil {
-				t.Fatalf("error %v", err)
-			}
-			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-				t.Fatalf("error %v, want one containing %q", err, c.want)
-			}
-			if bound := 20*uint64(len(c.b)) + 64<<10; n > bound {
-				t.Errorf("allocated %d bytes for %d bytes of JSON, bound %d", n, len(c.b), bound)
-			}
-			t.Logf("%d bytes: %d allocated (%.2f per byte)", len(c.b), n, float64(n)/float64(len(c.b)))
+			checkJSONBound(t, c.b, c.want, func(b []byte) error { _, err := ParseHFConfig(b, "config.json"); return err })
 		})
 	}
 }
@@ -197,21 +185,29 @@ func TestHFIndexMemoryBound(t *testing.T) {
 		{"no weight_map", `{"metadata":{}}`, "empty or missing weight_map"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var err error
-			b := []byte(c.b)
-			n := memtest.Measure(func() { _, err = parseHFIndex(b, "model.safetensors.index.json") }).Total
-			if c.want == "" && err != nil {
-				t.Fatalf("error %v", err)
-			}
-			if c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
-				t.Fatalf("error %v, want one containing %q", err, c.want)
-			}
-			if bound := 20*uint64(len(c.b)) + 64<<10; n > bound {
-				t.Errorf("allocated %d bytes for %d bytes of JSON, bound %d", n, len(c.b), bound)
-			}
-			t.Logf("%d bytes: %d allocated (%.2f per byte)", len(c.b), n, float64(n)/float64(len(c.b)))
+			checkJSONBound(t, c.b, c.want, func(b []byte) error { _, err := parseHFIndex(b, "model.safetensors.index.json"); return err })
 		})
 	}
+}
+
+// checkJSONBound parses doc with parse and checks the error contains want
+// ("" for success) and that at most 20 bytes per input byte plus 64 KiB were
+// allocated: the bound ParseHFConfig and the index reader state.
+func checkJSONBound(t *testing.T, doc, want string, parse func([]byte) error) {
+	t.Helper()
+	var err error
+	b := []byte(doc)
+	n := memtest.Measure(func() { err = parse(b) }).Total
+	if want == "" && err != nil {
+		t.Fatalf("error %v", err)
+	}
+	if want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+		t.Fatalf("error %v, want one containing %q", err, want)
+	}
+	if bound := 20*uint64(len(doc)) + 64<<10; n > bound {
+		t.Errorf("allocated %d bytes for %d bytes of JSON, bound %d", n, len(doc), bound)
+	}
+	t.Logf("%d bytes: %d allocated (%.2f per byte)", len(doc), n, float64(n)/float64(len(doc)))
 }
 
 // TestHFFilesTooLarge: a config.json or shard index beyond its limit is
