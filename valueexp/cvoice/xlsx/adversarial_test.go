@@ -40,9 +40,12 @@ func TestReadAdversarialMemory(t *testing.T) {
 			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("err = %v, want one containing %q", err, tc.want)
 			}
-			// memtest runs the collector at GOGC=10, so up to a tenth of
-			// the sampled heap can be garbage not yet collected.
-			if bound := uint64(part+2*lim.MaxResultBytes+4<<20) * 11 / 10; u.Peak > bound {
+			// memtest runs the collector at GOGC=10, but a concurrent
+			// collection lets the heap overshoot while it marks: a quarter
+			// more than the bound is allowed for garbage not yet collected
+			// (seen: 14.6 MB against 13.8). A reader that keeps what it
+			// should not grows with the input, far past this.
+			if bound := uint64(part+2*lim.MaxResultBytes+4<<20) * 5 / 4; u.Peak > bound {
 				t.Errorf("peak heap %d bytes, bound %d", u.Peak, bound)
 			}
 		})
