@@ -112,3 +112,54 @@ func TestPreTokenizeScalesLinearly(t *testing.T) {
 		}
 	}
 }
+
+// TestDeepseekLatinClass checks the DeepSeek-LLM letter class on the code
+// points that Unicode normalisation changes. The class in the model's
+// tokenizer.json (and llama.cpp) holds KELVIN SIGN U+212A as the start of
+// the range U+212A-U+212D, OHM SIGN U+2126, and Greek compatibility letters
+// (U+1F7D, U+1FBE, U+1FD3, U+1FDB ending ranges); NFC turns these into K,
+// Ω, ώ, ι, ΐ and Ί. Once normalised, "K-ℭ" spans U+004B-U+212D and takes in
+// [\]^_`{|}~ and every script below U+212E, so braces and brackets joined
+// letter runs (`{"` became `{` + `"`), and the Greek ranges turned empty.
+func TestDeepseekLatinClass(t *testing.T) {
+	for _, c := range []struct {
+		r    rune
+		want bool
+	}{
+		{'K', true}, {'a', true}, {'z', true}, {'\u212A', true}, {'\u212B', true}, {'\u212D', true},
+		{'\u2126', true}, {'\u1F5F', true}, {'\u1F7D', true}, {'\u1FBE', true}, {'\u1FD0', true},
+		{'\u1FD3', true}, {'\u1FD6', true}, {'\u1FDB', true}, {'\u03A9', true}, {'\u0416', true},
+		{'[', false}, {'\\', false}, {']', false}, {'^', false}, {'_', false}, {'`', false},
+		{'{', false}, {'|', false}, {'}', false}, {'~', false}, {'\u00AB', false}, {'\u00D7', false},
+		{'\u0628', false}, {'\u05D0', false}, {'\u0915', false}, {'\u201C', false}, {'\u2122', false},
+		{'\u212E', false}, {'\u1F7E', false}, {'\u1FBD', false},
+	} {
+		if got := deepseekLatin(c.r); got != c.want {
+			t.Errorf("deepseekLatin(%U) = %v, want %v", c.r, got, c.want)
+		}
+	}
+}
+
+// TestDeepseekLLMSplitsCode checks the DeepSeek-LLM rules on code and JSON;
+// the pieces are worked out by hand from the six split patterns.
+func TestDeepseekLLMSplitsCode(t *testing.T) {
+	rules, _, err := preTokenizer("deepseek-llm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   string
+		want []string
+	}{
+		{`{"a":[1,2]};`, []string{`{"`, `a`, `":[`, `1`, `,`, `2`, `]};`}},
+		{`foo(bar[0]);`, []string{`foo`, `(`, `bar`, `[`, `0`, `]);`}},
+		{` {"x_y": ~z}`, []string{` {"`, `x`, `_`, `y`, `":`, ` ~`, `z`, `}`}},
+	} {
+		r := []rune(c.in)
+		var got []string
+		splitWords(r, rules, func(s span) { got = append(got, string(r[s.start:s.end])) })
+		if !slices.Equal(got, c.want) {
+			t.Errorf("split(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
