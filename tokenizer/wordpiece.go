@@ -7,7 +7,10 @@ import (
 )
 
 // nfdFirst returns the first rune of the canonical decomposition of c, the
-// simplified NFD llama.cpp applies before stripping accents.
+// simplified NFD llama.cpp applies in place of stripping accents: a
+// precomposed letter loses its accent, but a combining mark written as a
+// code point of its own stays in the word (usually making it [UNK]), as in
+// llama.cpp and unlike Hugging Face's BertNormalizer.
 func nfdFirst(c rune) rune {
 	i := sort.Search(len(nfdBase), func(i int) bool { return nfdBase[i][1] >= c })
 	if i < len(nfdBase) && nfdBase[i][0] <= c {
@@ -46,9 +49,6 @@ func (t *Tokenizer) wpmWords(s string, emit func(word []byte)) {
 			continue
 		}
 		if c == 0 || c == 0xFFFD || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
-			continue
-		}
-		if t.stripAccents && unicode.In(c, unicode.M) {
 			continue
 		}
 		if t.lowercase {
