@@ -356,6 +356,12 @@ func (t *Tokenizer) hfPreTokenizer(raw json.RawMessage, depth int) error {
 			}
 		}
 	case "Split":
+		if s := c.Pattern.String; s != nil && *s == " " && !c.Invert && t.spaceMarker {
+			// Gemma 3: its normalizer has already replaced every space
+			// by '▁', so a split at spaces finds none and the text stays
+			// one word, whatever the behavior.
+			return nil
+		}
 		if c.Pattern.Regex == nil || c.Behavior != "Isolated" || c.Invert {
 			return fmt.Errorf("tokenizer.json: Split pre-tokenizer must be an isolated regex")
 		}
