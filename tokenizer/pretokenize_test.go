@@ -163,3 +163,33 @@ func TestDeepseekLLMSplitsCode(t *testing.T) {
 		}
 	}
 }
+
+// TestHFSplitAtSpacesAfterMetaspaceNormalizer checks Gemma 3's layout: the
+// normalizer replaces ' ' by '▁', then a Split at " " (MergedWithPrevious)
+// finds no space, so the whole text is one word and merges cross '▁'. With
+// the merges below, "a b" is a, ▁, b -> "a▁" (rank 0) -> "a▁b" (rank 1): one
+// token, id 4. Without the normalizer the Split is refused.
+func TestHFSplitAtSpacesAfterMetaspaceNormalizer(t *testing.T) {
+	const body = `"model": {"type": "BPE", "vocab": {"a": 0, "▁": 1, "b": 2, "a▁": 3, "a▁b": 4},
+		"merges": ["a ▁", "a▁ b"]},
+		"pre_tokenizer": {"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": false}`
+	tk, err := ParseHF([]byte(`{"normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}, `+body+`}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		in   string
+		want []int32
+	}{
+		{"a b", []int32{4}},
+		{"b a", []int32{2, 1, 0}}, // "▁a" is no merge
+		{"a  b", []int32{3, 1, 2}},
+	} {
+		if got := tk.Encode(c.in, EncodeOptions{}); !slices.Equal(got, c.want) {
+			t.Errorf("Encode(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if _, err := ParseHF([]byte(`{`+body+`}`), nil); err == nil {
+		t.Error("a Split at spaces without the '▁' normalizer was accepted")
+	}
+}
