@@ -108,6 +108,11 @@ func fromGGUF(g *weights.GGUF) (*Tokenizer, error) {
 			return nil, fmt.Errorf("key tokenizer.ggml.pre: %w", err)
 		}
 		t.pre, t.ignoreMerges = rules, ignore
+		if pre == "chatglm-bpe" {
+			// llama.cpp clears GLM-4's BOS (gpt2's default 11 is some
+			// ordinary token there); only a bos_token_id key sets one.
+			t.bos = -1
+		}
 		switch pre {
 		case "llama3", "llama-v3", "llama-bpe", "falcon3", "pixtral":
 			t.addBOS = true

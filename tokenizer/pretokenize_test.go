@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/valueexploration/valueexp/weights"
 )
 
 func TestRangeClassMatchesNaiveScan(t *testing.T) {
@@ -191,5 +193,49 @@ func TestHFSplitAtSpacesAfterMetaspaceNormalizer(t *testing.T) {
 	}
 	if _, err := ParseHF([]byte(`{`+body+`}`), nil); err == nil {
 		t.Error("a Split at spaces without the '▁' normalizer was accepted")
+	}
+}
+
+// TestChatGLMHasNoDefaultBOS checks llama.cpp's rule for GLM-4 GGUFs (pre
+// chatglm-bpe): no BOS unless the file names one, where other gpt2
+// vocabularies default to id 11.
+func TestChatGLMHasNoDefaultBOS(t *testing.T) {
+	tokens := make([]string, 12)
+	for i := range tokens {
+		tokens[i] = string(rune('a' + i))
+	}
+	for _, c := range []struct {
+		pre     string
+		kv      map[string]any
+		want    []int32
+		wantErr bool
+	}{
+		{"gpt-2", map[string]any{"tokenizer.ggml.add_bos_token": true}, []int32{11, 0}, false},
+		{"chatglm-bpe", map[string]any{}, []int32{0}, false},
+		{"chatglm-bpe", map[string]any{"tokenizer.ggml.add_bos_token": true}, nil, true},
+		{"chatglm-bpe", map[string]any{"tokenizer.ggml.add_bos_token": true, "tokenizer.ggml.bos_token_id": uint32(3)}, []int32{3, 0}, false},
+	} {
+		kv := map[string]any{"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": c.pre,
+			"tokenizer.ggml.tokens": tokens, "tokenizer.ggml.merges": []string{"a b"}}
+		for k, v := range c.kv {
+			kv[k] = v
+		}
+		g, err := weights.ParseGGUF(minimalGGUF(t, kv), "glm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tk, err := FromGGUF(g)
+		if c.wantErr {
+			if err == nil {
+				t.Errorf("%s %v: no error", c.pre, c.kv)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s %v: %v", c.pre, c.kv, err)
+		}
+		if got := tk.Encode("a", EncodeOptions{AddSpecial: true}); !slices.Equal(got, c.want) {
+			t.Errorf("%s %v: Encode(a) = %v, want %v", c.pre, c.kv, got, c.want)
+		}
 	}
 }

@@ -247,7 +247,8 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// minimalGGUF writes a GGUF v3 header with string metadata and no tensors.
+// minimalGGUF writes a GGUF v3 header with metadata (strings, string
+// arrays, uint32, bool, float32 arrays) and no tensors.
 func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 	t.Helper()
 	var b []byte
@@ -274,6 +275,13 @@ func minimalGGUF(t *testing.T, kv map[string]any) []byte {
 		case uint32:
 			u32(4)
 			u32(x)
+		case bool:
+			u32(7)
+			if x {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
 		case []float32:
 			u32(9)
 			u32(6)
