@@ -47,6 +47,9 @@ var mixedVocabs = []struct {
 	// The tokenizer.json has an NFC normalizer and llama.cpp's GGUF has
 	// none, so llama.cpp was given the NFC form of each line.
 	{"qwen2", []string{"refdata", "tokenizers", "hf-qwen3"}, "tokenizer.json", ""},
+	// A Mistral-style SentencePiece-BPE tokenizer.json (Prepend and Replace
+	// normalizers); llama.cpp read an SPM GGUF written from it.
+	{"lenml-llama2", []string{"refdata", "tokenizers", "hf-lenml-llama2"}, "tokenizer.json", ""},
 	// GLM-4 GGUFs (b4748) say pre = chatglm-bpe; no GLM-4 vocabulary is on
 	// this machine, so its split rule is checked with Qwen's vocabulary,
 	// written into GGUFs with that pre (and with llama-bpe, Llama 3's).

@@ -6,7 +6,12 @@ llama-tokenize can tokenize with it.
 Needs numpy and llama.cpp's gguf-py package (not part of this repository):
 
     PYTHONPATH=/path/to/llama.cpp/gguf-py /usr/bin/python3 hf_spm_to_gguf.py \
-        tokenizer.json out.gguf
+        tokenizer.json out.gguf [llama BOS EOS add-space-prefix]
+
+With only two arguments it writes Gemma's settings (below). With
+"llama <s> </s> 1" it writes a llama-architecture vocabulary with those BOS
+and EOS tokens and add_space_prefix true (Llama 2 / Mistral style files whose
+normalizer prepends '▁').
 
 A tokenizer.json has no piece scores, and llama.cpp's SPM tokenizer merges by
 score. Converters derive the merge list from the scores: every split of a
@@ -32,6 +37,9 @@ import gguf  # noqa: E402
 
 def main():
     src, out = sys.argv[1:3]
+    arch, bos, eos, prefix = "gemma2", "<bos>", "<eos>", False
+    if len(sys.argv) > 3:
+        arch, bos, eos, prefix = sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6] == "1"
     j = json.load(open(src, encoding="utf-8"))
     m = j["model"]
     vocab = dict(m["vocab"])
@@ -57,20 +65,21 @@ def main():
     unk = vocab[m["unk_token"]]
     ttype[unk] = T.UNKNOWN
 
-    w = gguf.GGUFWriter(out, "gemma2")
-    w.add_name("vocab-only gemma3")
+    w = gguf.GGUFWriter(out, arch)
+    w.add_name("vocab-only from " + src)
     w.add_tokenizer_model("llama")
     w.add_tokenizer_pre("default")
     w.add_token_list(tokens)
     w.add_token_scores(score)
     w.add_token_types(ttype)
-    w.add_bos_token_id(vocab["<bos>"])
-    w.add_eos_token_id(vocab["<eos>"])
+    w.add_bos_token_id(vocab[bos])
+    w.add_eos_token_id(vocab[eos])
     w.add_unk_token_id(unk)
-    w.add_pad_token_id(vocab["<pad>"])
+    if "<pad>" in vocab:
+        w.add_pad_token_id(vocab["<pad>"])
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
-    w.add_add_space_prefix(False)
+    w.add_add_space_prefix(prefix)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
