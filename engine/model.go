@@ -29,6 +29,9 @@ type Model struct {
 	outNorm   []float32
 	layers    []layer
 	invFreq   []float64 // rotary inverse frequencies, one per rotated pair
+	// invFreqLocal are the sliding-window layers' frequencies when they
+	// have their own rope base (Config.RopeThetaLocal), else nil.
+	invFreqLocal []float64
 	pool      *pool
 	ownsFiles bool
 	closed    atomic.Bool // Close was called: the weights may be unmapped
@@ -41,6 +44,9 @@ type layer struct {
 	q, k, v, o          *matrix
 	qBias, kBias, vBias []float32
 	qNorm, kNorm        []float32
+	// attnPostNorm and ffnPostNorm normalise the sublayer outputs
+	// (Config.PostNorms), nil otherwise.
+	attnPostNorm, ffnPostNorm []float32
 	gate, up, down      *matrix
 }
 
@@ -98,6 +104,8 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 			{&ly.vBias, "attn_v.bias", c.AttnBias},
 			{&ly.qNorm, "attn_q_norm.weight", c.QKNorm},
 			{&ly.kNorm, "attn_k_norm.weight", c.QKNorm},
+			{&ly.attnPostNorm, "post_attention_norm.weight", c.PostNorms},
+			{&ly.ffnPostNorm, "post_ffw_norm.weight", c.PostNorms},
 		} {
 			if !v.need {
 				continue
@@ -120,6 +128,9 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 		}
 	}
 	if m.invFreq, err = ropeInvFreq(c, w); err != nil {
+		return fail(err)
+	}
+	if m.invFreqLocal, err = ropeInvFreqLocal(c); err != nil {
 		return fail(err)
 	}
 	threads := opts.Threads

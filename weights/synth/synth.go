@@ -200,6 +200,10 @@ func (p *Plan) tensors() []TensorSpec {
 		matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
 		matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
 		matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		if isGemma(s.Arch) {
+			vector(b+"post_attention_norm.weight", H, 1, 0.1)
+			vector(b+"post_ffw_norm.weight", H, 1, 0.1)
+		}
 	}
 	return ts
 }
@@ -235,6 +239,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "vocab_size", Value: uint32(s.Vocab)},
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
 	}
+	kv = append(kv, gemmaKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
