@@ -24,17 +24,18 @@ type Model struct {
 	Config  weights.Config
 	Weights *weights.Model
 
-	embed   *weights.Tensor
-	output  *matrix
-	outNorm []float32
-	layers  []layer
-	invFreq []float64 // rotary inverse frequencies, one per rotated pair
+	embed     *weights.Tensor
+	output    *matrix
+	outNorm   []float32
+	layers    []layer
+	invFreq   []float64 // rotary inverse frequencies, one per rotated pair
+	pool      *pool
+	ownsFiles bool
+	closed    atomic.Bool // Close was called: the weights may be unmapped
+
 	// invFreqLocal are the sliding-window layers' frequencies when they
 	// have their own rope base (Config.RopeThetaLocal), else nil.
 	invFreqLocal []float64
-	pool         *pool
-	ownsFiles    bool
-	closed       atomic.Bool // Close was called: the weights may be unmapped
 }
 
 // layer holds one decoder block's weights. Vectors (norms, biases) are
@@ -44,10 +45,11 @@ type layer struct {
 	q, k, v, o          *matrix
 	qBias, kBias, vBias []float32
 	qNorm, kNorm        []float32
+	gate, up, down      *matrix
+
 	// attnPostNorm and ffnPostNorm normalise the sublayer outputs
 	// (Config.PostNorms), nil otherwise.
 	attnPostNorm, ffnPostNorm []float32
-	gate, up, down            *matrix
 }
 
 // Load opens a model file or folder (see weights.Open) and prepares it to run.
