@@ -27,8 +27,8 @@ var gemmaRefs = []struct {
 	layers     int
 }{
 	{"gemma2", "gemma2-tiny-26L.llamacpp.safetensors", 26}, // llama.cpp b4748
-	// {"gemma2", "gemma2-tiny-26L.torch.safetensors", 26},    // testdata/torchref/gemma.py
-	// {"gemma3", "gemma3-tiny.torch.safetensors", 0},         // testdata/torchref/gemma.py
+	{"gemma2", "gemma2-tiny-26L.torch.safetensors", 26},    // testdata/torchref/gemma.py
+	{"gemma3", "gemma3-tiny-8L.torch.safetensors", 8},      // testdata/torchref/gemma.py
 }
 
 // writeGemmaSynth writes the synth model of a Gemma reference (shape tiny,
