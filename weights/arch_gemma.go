@@ -281,6 +281,12 @@ func gemmaHF(b []byte, h *hfConfig) (func(*Config) error, error) {
 			w := 4096
 			h.SlidingWindow = &w
 		}
+		if len(h.BOSTokenID) == 0 {
+			h.BOSTokenID = json.RawMessage("2")
+		}
+		if len(h.EOSTokenID) == 0 {
+			h.EOSTokenID = json.RawMessage("1")
+		}
 	}
 	pattern := map[string]int{"gemma2": 2, "gemma3": 6}[arch]
 	if g.SlidingPattern != nil {
