@@ -190,8 +190,8 @@ func gemmaGGUF(g *GGUF, c *Config) error {
 type gemmaHFConfig struct {
 	HiddenActivation   string          `json:"hidden_activation"`
 	QueryPreAttnScalar *float64        `json:"query_pre_attn_scalar"`
-	AttnSoftcap        *float64        `json:"attn_logit_softcapping"`
-	FinalSoftcap       *float64        `json:"final_logit_softcapping"`
+	AttnSoftcap        json.RawMessage `json:"attn_logit_softcapping"` // null: none
+	FinalSoftcap       json.RawMessage `json:"final_logit_softcapping"`
 	RopeLocalBase      *float64        `json:"rope_local_base_freq"`
 	SlidingPattern     *int            `json:"sliding_window_pattern"`
 	LayerTypes         []string        `json:"layer_types"`
@@ -325,43 +325,31 @@ func gemmaHF(b []byte, h *hfConfig) (func(*Config) error, error) {
 				c.RopeThetaLocal = *g.RopeLocalBase
 			}
 		}
-		// An explicit null turns soft-capping off.
-		if g.AttnSoftcap != nil || hasNull(b, "attn_logit_softcapping") {
-			c.AttnSoftcap = deref(g.AttnSoftcap)
+		var err error
+		if c.AttnSoftcap, err = softcapValue(g.AttnSoftcap, c.AttnSoftcap); err != nil {
+			return fmt.Errorf("attn_logit_softcapping: %w", err)
 		}
-		if g.FinalSoftcap != nil || hasNull(b, "final_logit_softcapping") {
-			c.FinalSoftcap = deref(g.FinalSoftcap)
+		if c.FinalSoftcap, err = softcapValue(g.FinalSoftcap, c.FinalSoftcap); err != nil {
+			return fmt.Errorf("final_logit_softcapping: %w", err)
 		}
 		return nil
 	}, nil
 }
 
-func deref(p *float64) float64 {
-	if p == nil {
-		return 0
+// softcapValue reads a soft-capping field: absent keeps def, null is 0 (no
+// capping), otherwise a number.
+func softcapValue(raw json.RawMessage, def float64) (float64, error) {
+	switch {
+	case len(raw) == 0:
+		return def, nil
+	case string(raw) == "null":
+		return 0, nil
 	}
-	return *p
-}
-
-// hasNull reports whether the top level (or text_config) of a config.json
-// sets key to null.
-func hasNull(b []byte, key string) bool {
-	var top map[string]json.RawMessage
-	if json.Unmarshal(b, &top) != nil {
-		return false
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, fmt.Errorf("want a number or null, got %s", raw)
 	}
-	if v, ok := top[key]; ok {
-		return string(v) == "null"
-	}
-	if tc, ok := top["text_config"]; ok {
-		var inner map[string]json.RawMessage
-		if json.Unmarshal(tc, &inner) == nil {
-			if v, ok := inner[key]; ok {
-				return string(v) == "null"
-			}
-		}
-	}
-	return false
+	return v, nil
 }
 
 // patternOf turns a config's layer_types list into a sliding pattern: the

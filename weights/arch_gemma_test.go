@@ -1,6 +1,7 @@
 package weights
 
 import (
+	"bytes"
 	"math"
 	"testing"
 
@@ -131,4 +132,31 @@ func TestGemmaNames(t *testing.T) {
 	}
 	assert.True(t, skipHFTensor("gemma3", "vision_tower.vision_model.embeddings.patch_embedding.weight"))
 	assert.False(t, skipHFTensor("gemma2", "vision_tower.x"))
+}
+
+// TestGemmaGGUFConfig reads the keys llama.cpp writes for Gemma 2 and 3 and
+// what it derives from the architecture, and refuses a soft-cap that is not
+// a number, naming the key.
+func TestGemmaGGUFConfig(t *testing.T) {
+	base := func(arch string, layers int, extra ...KV) *GGUF {
+		kv := []KV{
+			{"general.architecture", arch}, {arch + ".embedding_length", uint32(4608)}, {arch + ".block_count", uint32(layers)},
+			{arch + ".attention.head_count", uint32(32)}, {arch + ".attention.head_count_kv", uint32(16)},
+			{arch + ".attention.key_length", uint32(128)}, {arch + ".feed_forward_length", uint32(36864)},
+		}
+		var buf bytes.Buffer
+		require.NoError(t, WriteGGUF(&buf, append(kv, extra...), nil))
+		g, err := ParseGGUF(buf.Bytes(), arch+".gguf")
+		require.NoError(t, err)
+		return g
+	}
+	c, err := configFromGGUF(base("gemma2", 46, KV{"gemma2.attn_logit_softcapping", float32(40)}), map[string]*Tensor{})
+	// No vocabulary: validateConfig refuses it, after the Gemma fields are set.
+	require.ErrorContains(t, err, "vocab size")
+	assert.Equal(t, 1/math.Sqrt(4608.0/32), c.AttnScale, "27B: query scale from hidden/heads")
+	assert.Equal(t, []any{40.0, 30.0, 4096, 2, true, "gelu_tanh"}, []any{c.AttnSoftcap, c.FinalSoftcap, c.SlidingWindow, c.SlidingPattern, c.PostNorms, c.FFNAct})
+	c, _ = configFromGGUF(base("gemma3", 34, KV{"gemma3.attention.sliding_window", uint32(1024)}), map[string]*Tensor{})
+	assert.Equal(t, []any{1 / math.Sqrt(128), 0.0, 0.0, 1024, 6, 10000.0}, []any{c.AttnScale, c.AttnSoftcap, c.FinalSoftcap, c.SlidingWindow, c.SlidingPattern, c.RopeThetaLocal})
+	_, err = configFromGGUF(base("gemma2", 26, KV{"gemma2.final_logit_softcapping", "thirty"}), map[string]*Tensor{})
+	require.ErrorContains(t, err, `"gemma2.final_logit_softcapping" is not a number`)
 }

@@ -148,6 +148,9 @@ func FuzzParseHFConfig(f *testing.F) {
 	f.Add([]byte(`{"model_type":"mistral","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"intermediate_size":64,"vocab_size":50,"sliding_window":16,"partial_rotary_factor":0.5}`))
 	f.Add([]byte(`{"model_type":"qwen2","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,"vocab_size":50,"use_sliding_window":true,"sliding_window":8,"bos_token_id":null}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(gemma2Config))
+	f.Add([]byte(gemma3MultimodalConfig))
+	f.Add([]byte(`{"model_type":"gemma3_text","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"vocab_size":10,"layer_types":["sliding_attention","full_attention"],"final_logit_softcapping":null}`))
 	for _, dir := range []string{"stories260K", "llama-tiny", "qwen2-tiny", "qwen3-tiny", "llama256"} {
 		if b := refdataFile("models", dir, "hf", "config.json"); b != nil {
 			f.Add(b)
