@@ -13,7 +13,7 @@ type RopeScaling struct {
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`

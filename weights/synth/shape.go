@@ -12,7 +12,7 @@ import (
 // tensors exist.
 type Shape struct {
 	Name    string
-	Arch    string // "llama", "qwen2" or "qwen3"; "" for the toy shapes, which take Options.Arch
+	Arch    string // "llama", "qwen2", "qwen3", "gemma2" or "gemma3"; "" for the toy shapes, which take Options.Arch
 	Hidden  int
 	Layers  int
 	Heads   int
