@@ -406,3 +406,31 @@ func validateBlockOptions(c Config) error {
 	}
 	return nil
 }
+
+// blockOptions describes the Gemma-style block options of c for inspect,
+// or returns "" when c has none.
+func blockOptions(c Config) string {
+	var parts []string
+	if c.FFNAct != "" && c.FFNAct != "silu" {
+		parts = append(parts, c.FFNAct+" feed-forward")
+	}
+	if c.PostNorms {
+		parts = append(parts, "post-attention and post-FFN norms")
+	}
+	if c.EmbedScale > 0 {
+		parts = append(parts, fmt.Sprintf("embeddings x %.6g", c.EmbedScale))
+	}
+	if c.AttnScale > 0 {
+		parts = append(parts, fmt.Sprintf("score scale %.6g", c.AttnScale))
+	}
+	if c.AttnSoftcap > 0 || c.FinalSoftcap > 0 {
+		parts = append(parts, fmt.Sprintf("soft-caps %g (scores) / %g (logits)", c.AttnSoftcap, c.FinalSoftcap))
+	}
+	if c.SlidingWindow > 0 && c.SlidingPattern > 1 {
+		parts = append(parts, fmt.Sprintf("1 global layer in %d", c.SlidingPattern))
+	}
+	if c.RopeThetaLocal > 0 {
+		parts = append(parts, fmt.Sprintf("local rope theta %g", c.RopeThetaLocal))
+	}
+	return strings.Join(parts, ", ")
+}

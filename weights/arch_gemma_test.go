@@ -160,3 +160,11 @@ func TestGemmaGGUFConfig(t *testing.T) {
 	_, err = configFromGGUF(base("gemma2", 26, KV{"gemma2.final_logit_softcapping", "thirty"}), map[string]*Tensor{})
 	require.ErrorContains(t, err, `"gemma2.final_logit_softcapping" is not a number`)
 }
+
+func TestGemmaBlockOptions(t *testing.T) {
+	g2, err := ParseHFConfig([]byte(gemma2Config), "config.json")
+	require.NoError(t, err)
+	assert.Equal(t, "gelu_tanh feed-forward, post-attention and post-FFN norms, embeddings x 48, score scale 0.0625, "+
+		"soft-caps 50 (scores) / 30 (logits), 1 global layer in 2", blockOptions(g2))
+	assert.Equal(t, "", blockOptions(Config{Arch: "llama", SlidingWindow: 4096}))
+}
