@@ -28,22 +28,27 @@ import (
 // ffnAct writes the gate activation of gate to act.
 func (m *Model) ffnAct(act, gate []float32) {
 	if m.Config.FFNAct == "gelu_tanh" {
-		geluTanh(act, gate)
+		// tanh costs about as much as a 20-element dot product: spread it
+		// over the workers (each element alone, so any split gives the
+		// same bits).
+		m.pool.parallel(len(act), 4096, 1, func(lo, hi int) { geluTanh(act[lo:hi], gate[lo:hi]) })
 		return
 	}
 	kernels.SiLU(act, gate)
 }
 
 // geluTanh is the tanh approximation of GELU,
-// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))), computed in float64 and
-// rounded once (the explicit conversions keep it from being fused into FMA
-// on some architectures and not others).
+// 0.5·x·(1 + tanh(u)) with u = √(2/π)·(x + 0.044715·x³), computed in
+// float64 as x / (1 + exp(-2u)) (the same function: 1 + tanh(u) =
+// 2/(1 + exp(-2u))), which needs one exp instead of tanh's several, and
+// rounded once. The explicit conversions keep it from being fused into FMA
+// on some architectures and not others.
 func geluTanh(dst, src []float32) {
-	const c = 0.7978845608028654 // √(2/π)
+	const c2 = 2 * 0.7978845608028654 // 2·√(2/π)
 	for i, v := range src {
 		x := float64(v)
-		inner := float64(c * float64(x+float64(0.044715*float64(x*float64(x*x)))))
-		dst[i] = float32(float64(0.5*x) * (1 + math.Tanh(inner)))
+		u2 := float64(c2 * float64(x+float64(0.044715*float64(x*float64(x*x)))))
+		dst[i] = float32(x / (1 + math.Exp(-u2)))
 	}
 }
 
