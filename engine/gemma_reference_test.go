@@ -66,7 +66,8 @@ var gemmaHFNames = map[string]string{
 // gemmaToHF writes the F32 Gemma GGUF at path as a Hugging Face folder, the
 // way Hugging Face stores it: norm weights w where the GGUF holds 1 + w.
 // Gemma 3 is written as a multimodal checkpoint would be (the text config
-// nested in text_config, tensors under language_model.), Gemma 2 flat.
+// nested in text_config, tensors under language_model., a vision tower
+// beside them), Gemma 2 flat.
 func gemmaToHF(t *testing.T, path string) string {
 	t.Helper()
 	w, err := weights.Open(path)
@@ -103,6 +104,12 @@ func gemmaToHF(t *testing.T, path string) string {
 			}
 		}
 		st = append(st, safetensors.Tensor{Name: hf, DType: "F32", Shape: tn.Shape, Data: safetensors.Float32Bytes(v)})
+	}
+	if c.Arch == "gemma3" {
+		// The vision tower of a multimodal checkpoint is skipped.
+		for _, name := range []string{"vision_tower.vision_model.post_layernorm.weight", "multi_modal_projector.mm_soft_emb_norm.weight"} {
+			st = append(st, safetensors.Tensor{Name: name, DType: "BF16", Shape: []int{4}, Data: make([]byte, 8)})
+		}
 	}
 	text := map[string]any{
 		"hidden_size": c.HiddenSize, "num_hidden_layers": c.Layers, "num_attention_heads": c.Heads,

@@ -825,6 +825,9 @@ func (m *Model) checkIndex(index map[string]string) error {
 	}
 	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
 	for _, n := range names {
+		if skipHFTensor(m.Config.Arch, n) {
+			continue
+		}
 		canon, _ := canonicalFor(m.Config.Arch, n)
 		t, ok := m.Tensors[canon]
 		if !ok {
@@ -849,12 +852,12 @@ func (m *Model) addSafetensors(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, ti := range f.Tensors {
+		if skipHFTensor(m.Config.Arch, ti.Name) {
+			continue
+		}
 		dt, err := ParseDType(ti.DType)
 		if err != nil || dt.Quantized() {
 			return fmt.Errorf("%s: tensor %q: dtype %s is not supported", path, ti.Name, ti.DType)
-		}
-		if skipHFTensor(m.Config.Arch, ti.Name) {
-			continue
 		}
 		name, _ := canonicalFor(m.Config.Arch, ti.Name)
 		if prev, dup := m.Tensors[name]; dup {
