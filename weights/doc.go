@@ -84,8 +84,9 @@
 //	GGUF row h*D + 2i   holds HF row h*D + i
 //	GGUF row h*D + 2i+1 holds HF row h*D + D/2 + i
 //
-// with h running over the heads (the kv heads for attn_k). qwen2 and qwen3
-// GGUFs are not permuted: llama.cpp runs them with NeoX rope.
+// with h running over the heads (the kv heads for attn_k). qwen2, qwen3,
+// gemma2 and gemma3 GGUFs are not permuted: llama.cpp runs them with NeoX
+// rope.
 //
 // This package presents every model in the Hugging Face order, so the engine
 // has one rope. It does so without copying the weights: a permuted tensor
