@@ -44,6 +44,12 @@ func FuzzParseGGUF(f *testing.F) {
 		{Name: "h", DType: F16, Shape: []int{3}, Data: make([]byte, 6)},
 	}))
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Add(ggufBytes(f, []KV{
+		{"general.architecture", "gemma2"}, {"gemma2.embedding_length", uint32(4)}, {"gemma2.block_count", uint32(1)},
+		{"gemma2.attention.head_count", uint32(2)}, {"gemma2.feed_forward_length", uint32(4)},
+		{"gemma2.attn_logit_softcapping", float32(50)}, {"gemma2.attention.sliding_window_pattern", int32(3)},
+		{"gemma3.rope.freq_base_swa", float32(1e4)},
+	}, nil))
 	// Real llama.cpp headers (metadata and tensor infos, no data): the
 	// fuzzer starts from the exact layouts llama.cpp writes.
 	for _, name := range []string{"llama-tiny/llama-tiny-Q4_0.gguf", "qwen2-tiny/qwen2-tiny.gguf", "llama256/llama256-Q4_K_M.gguf"} {
