@@ -38,10 +38,17 @@ func (m *Model) attention(z, q []float32, seqOf []*Sequence, pos []int32, l int)
 	group := heads / kvHeads
 	kvDim := kvHeads * D
 	scale := float32(1 / math.Sqrt(float64(D)))
+	if c.AttnScale > 0 {
+		scale = float32(c.AttnScale)
+	}
+	window := 0
+	if c.IsSliding(l) {
+		window = c.SlidingWindow
+	}
 	n := len(pos)
 	first := func(p int) int { // the first position row p attends to
-		if c.SlidingWindow > 0 && p-c.SlidingWindow+1 > 0 {
-			return p - c.SlidingWindow + 1
+		if window > 0 && p-window+1 > 0 {
+			return p - window + 1
 		}
 		return 0
 	}
@@ -83,6 +90,9 @@ func (m *Model) attention(z, q []float32, seqOf []*Sequence, pos []int32, l int)
 					sc := s.sc[((i-run[0])*group+h)*nk:][lo:hi]
 					for x := range sc {
 						sc[x] *= scale
+					}
+					if c.AttnSoftcap > 0 {
+						softcap(sc, c.AttnSoftcap)
 					}
 					kernels.Softmax(sc)
 					hd := i*heads + g*group + h

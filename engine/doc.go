@@ -1,5 +1,5 @@
-// Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3)
-// on the CPU in pure Go, with hooks at every named site of the forward pass.
+// Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
+// gemma2, gemma3) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -20,8 +20,12 @@
 //	x  += down( silu(gate(norm(x))) * up(norm(x)) )
 //
 // with q/k/v biases (qwen2) and per-head q/k RMSNorm before rope (qwen3)
-// where the architecture has them. Architectures differ only by data in
-// weights.Config, so every hook means the same thing on every architecture.
+// where the architecture has them. Gemma adds, as data (arch_gemma.go):
+// GELU instead of SiLU, norms after attention and feed-forward, scaled
+// embeddings, a query scale, soft-capped scores and logits, and sliding
+// layers interleaved with global ones, with their own rope base.
+// Architectures differ only by data in weights.Config, so every hook means
+// the same thing on every architecture.
 //
 // Quantized weights are multiplied as llama.cpp does: the activation row is
 // quantized to 8-bit blocks (Q8_0, Q8_1 or Q8_K, matching the weight type)
@@ -38,7 +42,7 @@
 // attn.hook_q/k/v (after bias, before q/k norm and rope), attn.hook_rot_q/k
 // (after rope: what the cache stores), attn.hook_z, hook_attn_out,
 // hook_resid_mid, mlp.hook_pre (gate), mlp.hook_pre_linear (up),
-// mlp.hook_act (silu(gate), the neuron of LAPE/VAPE), mlp.hook_post
+// mlp.hook_act (act(gate): silu, or gelu for Gemma; the neuron of LAPE/VAPE), mlp.hook_post
 // (silu(gate)*up), hook_mlp_out, hook_resid_post; then
 // ln_final.hook_normalized and hook_logits (only rows whose logits are
 // computed). Editors run before the values are used, so zeroing neurons at

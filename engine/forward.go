@@ -116,6 +116,8 @@ type workspace struct {
 	b    []byte
 	q8   kernels.Q8Acts // quantized activations laid out for the tile kernels
 	rope ropeTable
+	// ropeLocal is the table of the sliding-window layers' own rope base.
+	ropeLocal ropeTable
 }
 
 func (w *workspace) reset() { w.nf = 0 }
@@ -270,6 +272,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			r++
 		}
 	}
+	if c.EmbedScale > 0 {
+		kernels.ScaleF32(x, float32(c.EmbedScale))
+	}
 	if err := m.checkFinite(x, H, -1, "hook_embed", in, rows, nil); err != nil {
 		return nil, err
 	}
@@ -306,8 +311,8 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			headNorm(q, ly.qNorm, n*c.Heads, D, eps)
 			headNorm(k, ly.kNorm, n*c.KVHeads, D, eps)
 		}
-		m.rope(ws, q, rows, c.Heads)
-		m.rope(ws, k, rows, c.KVHeads)
+		m.ropeLayer(ws, l, q, rows, c.Heads)
+		m.ropeLayer(ws, l, k, rows, c.KVHeads)
 		dispatch(at(hooks.SiteAttnRotQ), q, qDim, c.Heads)
 		dispatch(at(hooks.SiteAttnRotK), k, kvDim, c.KVHeads)
 		for i := 0; i < n; i++ {
@@ -318,6 +323,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		m.attention(z, q, seqOf, rows.Pos, l)
 		dispatch(at(hooks.SiteAttnZ), z, qDim, c.Heads)
 		m.matmul(ws, h, z, n, ly.o)
+		if ly.attnPostNorm != nil {
+			postNorm(h, ly.attnPostNorm, n, eps)
+		}
 		dispatch(at(hooks.SiteAttnOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
 		if dispatchStop(at(hooks.SiteResidMid), x, H) {
@@ -332,7 +340,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		m.matmul(ws, up, h, n, ly.up)
 		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
 		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
-		kernels.SiLU(act, gate)
+		m.ffnAct(act, gate)
 		if dispatchStop(at(hooks.SiteMLPAct), act, F) {
 			return stoppedAt(act, F, l, "mlp.hook_act")
 		}
@@ -343,6 +351,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			return stoppedAt(act, F, l, "mlp.hook_post")
 		}
 		m.matmul(ws, h, act, n, ly.down)
+		if ly.ffnPostNorm != nil {
+			postNorm(h, ly.ffnPostNorm, n, eps)
+		}
 		dispatch(at(hooks.SiteMLPOut), h, H, 0)
 		kernels.AxpyF32(x, 1, h)
 		if err := m.checkFinite(x, H, l, "hook_resid_post", in, rows, nil); err != nil {
@@ -387,6 +398,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 	}
 	logits := make([]float32, len(pick)*V)
 	m.matmul(ws, logits, sel, len(pick), m.output)
+	if c.FinalSoftcap > 0 {
+		softcap(logits, c.FinalSoftcap)
+	}
 	if err := m.checkFinite(logits, V, c.Layers, "logits", in, rows, pick); err != nil {
 		return nil, err
 	}
@@ -459,15 +473,14 @@ func headNorm(x, w []float32, count, d int, eps float32) {
 // layout too, so one rotation serves every file. The cosines and sines of
 // the rows' angles are computed once per forward pass (ws.rope remembers
 // which rows they belong to) and serve every head and layer.
-func (m *Model) rope(ws *workspace, x []float32, rows *hooks.Rows, heads int) {
+func (m *Model) rope(t *ropeTable, invFreq []float64, x []float32, rows *hooks.Rows, heads int) {
 	D, half := m.Config.HeadDim, m.Config.RopeDim/2
-	t := &ws.rope
 	if t.rows != rows {
 		n := len(rows.Pos)
 		t.cos, t.sin = grow(t.cos, n*half), grow(t.sin, n*half)
 		for i, p := range rows.Pos {
 			for j := 0; j < half; j++ {
-				s, c := math.Sincos(float64(p) * m.invFreq[j])
+				s, c := math.Sincos(float64(p) * invFreq[j])
 				t.cos[i*half+j], t.sin[i*half+j] = float32(c), float32(s)
 			}
 		}

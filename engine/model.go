@@ -32,6 +32,10 @@ type Model struct {
 	pool      *pool
 	ownsFiles bool
 	closed    atomic.Bool // Close was called: the weights may be unmapped
+
+	// invFreqLocal are the sliding-window layers' frequencies when they
+	// have their own rope base (Config.RopeThetaLocal), else nil.
+	invFreqLocal []float64
 }
 
 // layer holds one decoder block's weights. Vectors (norms, biases) are
@@ -42,6 +46,10 @@ type layer struct {
 	qBias, kBias, vBias []float32
 	qNorm, kNorm        []float32
 	gate, up, down      *matrix
+
+	// attnPostNorm and ffnPostNorm normalise the sublayer outputs
+	// (Config.PostNorms), nil otherwise.
+	attnPostNorm, ffnPostNorm []float32
 }
 
 // Load opens a model file or folder (see weights.Open) and prepares it to run.
@@ -98,6 +106,8 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 			{&ly.vBias, "attn_v.bias", c.AttnBias},
 			{&ly.qNorm, "attn_q_norm.weight", c.QKNorm},
 			{&ly.kNorm, "attn_k_norm.weight", c.QKNorm},
+			{&ly.attnPostNorm, "post_attention_norm.weight", c.PostNorms},
+			{&ly.ffnPostNorm, "post_ffw_norm.weight", c.PostNorms},
 		} {
 			if !v.need {
 				continue
@@ -120,6 +130,9 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 		}
 	}
 	if m.invFreq, err = ropeInvFreq(c, w); err != nil {
+		return fail(err)
+	}
+	if m.invFreqLocal, err = ropeInvFreqLocal(c); err != nil {
 		return fail(err)
 	}
 	threads := opts.Threads

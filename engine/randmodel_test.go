@@ -18,4 +18,8 @@ var randSpecs = []testmodel.Spec{
 	{Arch: "mistral", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 16, Vocab: 80, Window: 5, Seed: 2},
 	{Arch: "qwen2", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Seed: 3},
 	{Arch: "qwen3", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 24, Vocab: 80, Seed: 4},
+	// Gemma 2: layer 0 slides over 4 tokens, layer 1 is global; Gemma 3:
+	// layers 0-4 slide (local rope base), layer 5 is global.
+	{Arch: "gemma2", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 4, Seed: 5},
+	{Arch: "gemma3", Layers: 6, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 16, Vocab: 80, Window: 4, Seed: 6},
 }

@@ -68,6 +68,9 @@ func layerSuffixes(c Config) []string {
 	if c.QKNorm {
 		s = append(s, "attn_q_norm.weight", "attn_k_norm.weight")
 	}
+	if c.PostNorms {
+		s = append(s, postNormSuffixes...)
+	}
 	return s
 }
 

@@ -13,7 +13,7 @@ type RopeScaling struct {
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`
@@ -34,6 +34,35 @@ type Config struct {
 	QKNorm bool `json:"qk_norm"`
 	// SlidingWindow is the attention window in tokens (0 = full causal attention).
 	SlidingWindow int `json:"sliding_window"`
+	// Block options of the Gemma family (gemma2, gemma3), described as data
+	// so later architectures reuse them (see weights/arch_gemma.go). Zero
+	// values keep the llama behaviour.
+	//
+	// FFNAct is the gate activation: "" or "silu" (SwiGLU), "gelu_tanh"
+	// (GeGLU with the tanh-approximated GELU).
+	FFNAct string `json:"ffn_act,omitempty"`
+	// PostNorms is true when the attention and feed-forward outputs are
+	// RMS-normalised (post_attention_norm, post_ffw_norm) before the residual add.
+	PostNorms bool `json:"post_norms,omitempty"`
+	// EmbedScale multiplies the token embeddings (Gemma: sqrt(hidden size),
+	// rounded to float32); 0 means no scaling.
+	EmbedScale float64 `json:"embed_scale,omitempty"`
+	// AttnScale multiplies the attention scores; 0 means 1/sqrt(HeadDim)
+	// (Gemma: query_pre_attn_scalar^-1/2).
+	AttnScale float64 `json:"attn_scale,omitempty"`
+	// AttnSoftcap and FinalSoftcap, when > 0, cap the attention scores and
+	// the logits as cap*tanh(x/cap) (Gemma 2).
+	AttnSoftcap  float64 `json:"attn_softcap,omitempty"`
+	FinalSoftcap float64 `json:"final_softcap,omitempty"`
+	// SlidingPattern interleaves sliding-window and global layers: with
+	// SlidingWindow > 0 and SlidingPattern p > 1, layer l attends globally
+	// when l%p == p-1 and within the window otherwise (Gemma 2: 2, Gemma 3:
+	// 6). 0 or 1: every layer uses the window.
+	SlidingPattern int `json:"sliding_pattern,omitempty"`
+	// RopeThetaLocal, when > 0, is the rope base of the sliding-window
+	// layers, which then rotate without RopeScaling (Gemma 3).
+	RopeThetaLocal float64 `json:"rope_theta_local,omitempty"`
+
 	// BOS is the beginning-of-sequence id, -1 if unknown.
 	BOS int `json:"bos"`
 	// EOS lists every end-of-sequence or end-of-turn id, first the primary one.

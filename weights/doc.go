@@ -14,7 +14,8 @@
 //     listed by model.safetensors.index.json.
 //   - a single .safetensors file, with config.json beside it.
 //
-// Architectures llama, mistral, qwen2 and qwen3 are accepted. Tensor dtypes
+// Architectures llama, mistral, qwen2, qwen3, gemma2 and gemma3 (text) are
+// accepted. Tensor dtypes
 // are ggml's (see [DType]): F32, F16, BF16 and the block-quantized Q4_0, Q4_1,
 // Q5_0, Q5_1, Q8_0 and K-quants in GGUF; F32, F16 and BF16 in safetensors.
 // The safetensors format itself is read and written by the leaf package
@@ -42,6 +43,14 @@
 //	blk.N.attn_output.weight     model.layers.N.self_attn.o_proj.weight
 //	blk.N.ffn_norm.weight        model.layers.N.post_attention_layernorm.weight
 //	blk.N.ffn_{gate,up,down}.weight  model.layers.N.mlp.{gate,up,down}_proj.weight
+//
+// Gemma names its norms differently (see arch_gemma.go): in gemma2 and
+// gemma3, post_attention_layernorm is blk.N.post_attention_norm (the
+// attention output's norm), pre_feedforward_layernorm is blk.N.ffn_norm and
+// post_feedforward_layernorm is blk.N.post_ffw_norm; a Gemma 3 multimodal
+// checkpoint's language_model.* tensors are read as the text model and its
+// vision tower is skipped. Gemma's norm weights are presented as GGUF holds
+// them, 1 + w: a Hugging Face folder's w gets 1 added at open.
 //
 // [CanonicalName] maps a Hugging Face name; [Model.FileNames] keeps the name
 // each file used. Shapes are outermost first, as in PyTorch: a weight is
@@ -75,8 +84,9 @@
 //	GGUF row h*D + 2i   holds HF row h*D + i
 //	GGUF row h*D + 2i+1 holds HF row h*D + D/2 + i
 //
-// with h running over the heads (the kv heads for attn_k). qwen2 and qwen3
-// GGUFs are not permuted: llama.cpp runs them with NeoX rope.
+// with h running over the heads (the kv heads for attn_k). qwen2, qwen3,
+// gemma2 and gemma3 GGUFs are not permuted: llama.cpp runs them with NeoX
+// rope.
 //
 // This package presents every model in the Hugging Face order, so the engine
 // has one rope. It does so without copying the weights: a permuted tensor

@@ -44,6 +44,12 @@ func FuzzParseGGUF(f *testing.F) {
 		{Name: "h", DType: F16, Shape: []int{3}, Data: make([]byte, 6)},
 	}))
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Add(ggufBytes(f, []KV{
+		{"general.architecture", "gemma2"}, {"gemma2.embedding_length", uint32(4)}, {"gemma2.block_count", uint32(1)},
+		{"gemma2.attention.head_count", uint32(2)}, {"gemma2.feed_forward_length", uint32(4)},
+		{"gemma2.attn_logit_softcapping", float32(50)}, {"gemma2.attention.sliding_window_pattern", int32(3)},
+		{"gemma3.rope.freq_base_swa", float32(1e4)},
+	}, nil))
 	// Real llama.cpp headers (metadata and tensor infos, no data): the
 	// fuzzer starts from the exact layouts llama.cpp writes.
 	for _, name := range []string{"llama-tiny/llama-tiny-Q4_0.gguf", "qwen2-tiny/qwen2-tiny.gguf", "llama256/llama256-Q4_K_M.gguf"} {
@@ -148,6 +154,9 @@ func FuzzParseHFConfig(f *testing.F) {
 	f.Add([]byte(`{"model_type":"mistral","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"num_key_value_heads":1,"intermediate_size":64,"vocab_size":50,"sliding_window":16,"partial_rotary_factor":0.5}`))
 	f.Add([]byte(`{"model_type":"qwen2","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,"vocab_size":50,"use_sliding_window":true,"sliding_window":8,"bos_token_id":null}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(gemma2Config))
+	f.Add([]byte(gemma3MultimodalConfig))
+	f.Add([]byte(`{"model_type":"gemma3_text","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"vocab_size":10,"layer_types":["sliding_attention","full_attention"],"final_logit_softcapping":null}`))
 	for _, dir := range []string{"stories260K", "llama-tiny", "qwen2-tiny", "qwen3-tiny", "llama256"} {
 		if b := refdataFile("models", dir, "hf", "config.json"); b != nil {
 			f.Add(b)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -236,6 +237,9 @@ func (r Report) WriteText(w io.Writer) error {
 		{"tokenizer", tok},
 		{"chat template", yesNo(r.ChatTemplate)},
 		{"dtypes", strings.Join(dtypes, ", ")},
+	}
+	if opt := blockOptions(c); opt != "" {
+		lines = slices.Insert(lines, slices.IndexFunc(lines, func(l [2]string) bool { return l[0] == "sliding window" })+1, [2]string{"block options", opt})
 	}
 	for _, l := range lines {
 		fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])

@@ -443,6 +443,9 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	c.TiedEmbeddings = !hasOutput
 	_, c.AttnBias = tensors["blk.0.attn_q.bias"]
 	_, c.QKNorm = tensors["blk.0.attn_q_norm.weight"]
+	if err := gemmaGGUF(g, &c); err != nil {
+		return c, err
+	}
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -471,11 +474,11 @@ func containsInt(s []int, v int) bool {
 }
 
 // SupportedArchs lists the architectures the engine runs.
-var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true}
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -507,6 +510,9 @@ func validateConfig(c Config) error {
 		if id < 0 || id >= c.VocabSize {
 			return fmt.Errorf("config: eos token id %d outside the vocabulary of %d", id, c.VocabSize)
 		}
+	}
+	if err := validateBlockOptions(c); err != nil {
+		return err
 	}
 	if c.ContextLength < 0 || c.SlidingWindow < 0 {
 		return fmt.Errorf("config: context length %d and sliding window %d must not be negative", c.ContextLength, c.SlidingWindow)
@@ -576,6 +582,10 @@ func parseHFConfig(b []byte) (Config, error) {
 	var c Config
 	if err := json.Unmarshal(b, &h); err != nil {
 		return c, fmt.Errorf("bad JSON: %w", err)
+	}
+	setGemma, err := gemmaHF(b, &h)
+	if err != nil {
+		return c, err
 	}
 	c.Arch = h.ModelType
 	c.HiddenSize, c.Layers, c.Heads, c.FFNSize, c.VocabSize = h.HiddenSize, h.Layers, h.Heads, h.FFNSize, h.VocabSize
@@ -660,6 +670,9 @@ func parseHFConfig(b []byte) (Config, error) {
 		return c, fmt.Errorf("eos_token_id: %w", err)
 	}
 	c.EOS = ids
+	if err := setGemma(&c); err != nil {
+		return c, err
+	}
 	return c, validateConfig(c)
 }
 
@@ -756,6 +769,10 @@ func openHF(dir, single string) (*Model, error) {
 		m.Close()
 		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
 	}
+	if err := shiftNorms(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
+	}
 	return m, nil
 }
 
@@ -808,7 +825,10 @@ func (m *Model) checkIndex(index map[string]string) error {
 	}
 	sort.Slice(names, func(i, j int) bool { return naturalLess(names[i], names[j]) })
 	for _, n := range names {
-		canon, _ := CanonicalName(n)
+		if skipHFTensor(m.Config.Arch, n) {
+			continue
+		}
+		canon, _ := canonicalFor(m.Config.Arch, n)
 		t, ok := m.Tensors[canon]
 		if !ok {
 			return fmt.Errorf("tensor %q is listed for shard %q but no shard holds it", n, index[n])
@@ -832,11 +852,14 @@ func (m *Model) addSafetensors(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	for _, ti := range f.Tensors {
+		if skipHFTensor(m.Config.Arch, ti.Name) {
+			continue
+		}
 		dt, err := ParseDType(ti.DType)
 		if err != nil || dt.Quantized() {
 			return fmt.Errorf("%s: tensor %q: dtype %s is not supported", path, ti.Name, ti.DType)
 		}
-		name, _ := CanonicalName(ti.Name)
+		name, _ := canonicalFor(m.Config.Arch, ti.Name)
 		if prev, dup := m.Tensors[name]; dup {
 			prevName := name
 			if fn, ok := m.FileNames[name]; ok {
@@ -915,6 +938,11 @@ func checkShapes(m *Model) error {
 		}
 		if c.QKNorm {
 			ws = append(ws, want{p + "attn_q_norm.weight", []int{c.HeadDim}}, want{p + "attn_k_norm.weight", []int{c.HeadDim}})
+		}
+		if c.PostNorms {
+			for _, s := range postNormSuffixes {
+				ws = append(ws, want{p + s, []int{c.HiddenSize}})
+			}
 		}
 		if err := check(ws...); err != nil {
 			return fmt.Errorf("%w%s", err, missingLayerHint(m, l))

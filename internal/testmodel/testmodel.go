@@ -18,7 +18,7 @@ import (
 
 // Spec describes a tiny random model.
 type Spec struct {
-	Arch        string // llama, mistral, qwen2, qwen3
+	Arch        string // llama, mistral, qwen2, qwen3, gemma2, gemma3
 	Layers      int
 	Hidden, FFN int
 	Heads, KV   int
@@ -37,6 +37,9 @@ func (s Spec) qkNorm() bool { return s.Arch == "qwen3" }
 // permutation llama-family converters apply). It returns both paths.
 func Write(t testing.TB, s Spec) (ggufPath, hfDir string) {
 	t.Helper()
+	if s.isGemma() {
+		return writeGemma(t, s)
+	}
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	normal := func(n int, std float64) []float32 {
 		v := make([]float32, n)

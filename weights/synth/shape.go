@@ -12,7 +12,7 @@ import (
 // tensors exist.
 type Shape struct {
 	Name    string
-	Arch    string // "llama", "qwen2" or "qwen3"; "" for the toy shapes, which take Options.Arch
+	Arch    string // "llama", "qwen2", "qwen3", "gemma2" or "gemma3"; "" for the toy shapes, which take Options.Arch
 	Hidden  int
 	Layers  int
 	Heads   int
@@ -33,6 +33,9 @@ type Shape struct {
 	// RopeScaling is the Hugging Face rope scaling; "llama3" scaling is
 	// written as llama.cpp's rope_freqs.weight tensor.
 	RopeScaling weights.RopeScaling
+	// Window is the sliding window of the Gemma architectures' local
+	// layers (written as "{arch}.attention.sliding_window").
+	Window int
 }
 
 // The real shapes come from each base model's Hugging Face config.json.
@@ -47,6 +50,10 @@ var shapes = []Shape{
 		RopeScaling: weights.RopeScaling{Type: "llama3", Factor: 32, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPositions: 8192}},
 	{Name: "qwen3-0.6b", Arch: "qwen3", Hidden: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFN: 3072,
 		Vocab: 151936, Context: 40960, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true},
+	{Name: "gemma-2-2b", Arch: "gemma2", Hidden: 2304, Layers: 26, Heads: 8, KVHeads: 4, HeadDim: 256, FFN: 9216,
+		Vocab: 256000, Context: 8192, RopeTheta: 10000, NormEps: 1e-6, Tied: true, Window: 4096},
+	{Name: "gemma-3-1b", Arch: "gemma3", Hidden: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912,
+		Vocab: 262144, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true, Window: 512},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
@@ -99,8 +106,10 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 		s.RopeTheta, s.NormEps, s.Tied, s.AttnBias = 1e6, 1e-6, true, true
 	case "qwen3":
 		s.RopeTheta, s.NormEps, s.Tied, s.QKNorm = 1e6, 1e-6, true, true
+	case "gemma2", "gemma3":
+		s = gemmaToy(s)
 	default:
-		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3)", arch)
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3)", arch)
 	}
 	return s, nil
 }
@@ -108,7 +117,7 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 // validate checks that the shape describes a model the engine can run.
 func (s Shape) validate() error {
 	switch {
-	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3":
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch):
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)

@@ -1,6 +1,6 @@
 // Package synth writes GGUF files with random weights in the shape of real
-// models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B) or of small toy
-// models, for benchmarks, tests and the demo.
+// models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B, Gemma-2-2B,
+// Gemma-3-1B) or of small toy models, for benchmarks, tests and the demo.
 //
 // The files use the tensor names, metadata keys and per-tensor types that
 // llama.cpp's converter and llama-quantize produce, so llama.cpp and this
@@ -200,6 +200,10 @@ func (p *Plan) tensors() []TensorSpec {
 		matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
 		matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
 		matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		if isGemma(s.Arch) {
+			vector(b+"post_attention_norm.weight", H, 1, 0.1)
+			vector(b+"post_ffw_norm.weight", H, 1, 0.1)
+		}
 	}
 	return ts
 }
@@ -235,6 +239,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "vocab_size", Value: uint32(s.Vocab)},
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
 	}
+	kv = append(kv, gemmaKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})

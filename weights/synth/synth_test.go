@@ -16,6 +16,9 @@ import (
 	"github.com/valueexploration/valueexp/internal/shareddata"
 	"github.com/valueexploration/valueexp/tokenizer"
 	"github.com/valueexploration/valueexp/weights"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // hfConfig holds, for each real shape, the values of the model's Hugging
@@ -33,6 +36,15 @@ var hfConfig = map[string]weights.Config{
 		ContextLength: 131072, RopeTheta: 500000, RopeDim: 64, NormEps: 1e-5, TiedEmbeddings: true},
 	"qwen3-0.6b": {Arch: "qwen3", HiddenSize: 1024, Layers: 28, Heads: 16, KVHeads: 8, HeadDim: 128, FFNSize: 3072, VocabSize: 151936,
 		ContextLength: 40960, RopeTheta: 1e6, RopeDim: 128, NormEps: 1e-6, TiedEmbeddings: true, QKNorm: true},
+	// Gemma: the Gemma fields as the Hugging Face configs give them
+	// (query_pre_attn_scalar 256, soft-caps 50/30 for Gemma 2, sliding
+	// windows 4096 and 512, local rope base 10000 for Gemma 3).
+	"gemma-2-2b": {Arch: "gemma2", HiddenSize: 2304, Layers: 26, Heads: 8, KVHeads: 4, HeadDim: 256, FFNSize: 9216, VocabSize: 256000,
+		ContextLength: 8192, RopeTheta: 10000, RopeDim: 256, NormEps: 1e-6, TiedEmbeddings: true, SlidingWindow: 4096,
+		FFNAct: "gelu_tanh", PostNorms: true, EmbedScale: 48, AttnScale: 1.0 / 16, AttnSoftcap: 50, FinalSoftcap: 30, SlidingPattern: 2},
+	"gemma-3-1b": {Arch: "gemma3", HiddenSize: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFNSize: 6912, VocabSize: 262144,
+		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 256, NormEps: 1e-6, TiedEmbeddings: true, QKNorm: true, SlidingWindow: 512,
+		FFNAct: "gelu_tanh", PostNorms: true, EmbedScale: math.Sqrt(1152), AttnScale: 1.0 / 16, SlidingPattern: 6, RopeThetaLocal: 10000},
 }
 
 func writeTemp(t *testing.T, opt Options) string {
@@ -451,5 +463,45 @@ func TestLookupErrors(t *testing.T) {
 	}
 	if _, err := NewPlan(Options{Shape: s, Mix: MixF16, Vocab: 100}); err == nil {
 		t.Error("a vocabulary smaller than the tokenizer's was accepted")
+	}
+}
+
+// TestGemmaTensorNames checks the Gemma plans against the tensor names
+// llama.cpp's gemma2 (and later gemma3) loaders ask for: no output.weight
+// (the head is always tied), post-attention and post-FFN norms, and q/k
+// norms for Gemma 3 only.
+func TestGemmaTensorNames(t *testing.T) {
+	for _, c := range []struct {
+		arch  string
+		extra []string
+	}{
+		{"gemma2", nil},
+		{"gemma3", []string{"attn_q_norm.weight", "attn_k_norm.weight"}},
+	} {
+		shape, err := LookupShape("tiny")
+		require.NoError(t, err)
+		shape, err = shape.WithArch(c.arch)
+		require.NoError(t, err)
+		p, err := NewPlan(Options{Shape: shape, Mix: MixF32, Layers: 1})
+		require.NoError(t, err)
+		var got []string
+		for _, ts := range p.Tensors {
+			got = append(got, ts.Name)
+		}
+		want := []string{"token_embd.weight", "output_norm.weight"}
+		for _, n := range append([]string{"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
+			"post_attention_norm.weight", "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight", "post_ffw_norm.weight"}, c.extra...) {
+			want = append(want, "blk.0."+n)
+		}
+		assert.ElementsMatch(t, want, got, c.arch)
+		keys := map[string]any{}
+		for _, kv := range p.KV {
+			keys[kv.Key] = kv.Value
+		}
+		assert.Equal(t, uint32(gemmaToyWindow), keys[c.arch+".attention.sliding_window"])
+		if c.arch == "gemma2" {
+			assert.Equal(t, float32(50), keys["gemma2.attn_logit_softcapping"])
+			assert.Equal(t, float32(30), keys["gemma2.final_logit_softcapping"])
+		}
 	}
 }
