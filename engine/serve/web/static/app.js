@@ -605,7 +605,7 @@
     for (const t of [0, 0.5, 1]) {
       chart.append(svg('line', {x1: padL, x2: W - padR, y1: y(t), y2: y(t), class: 'grid'}));
       const lab = svg('text', {x: padL - 6, y: y(t) + 4, class: 'axis', 'text-anchor': 'end'});
-      lab.textContent = pct(t);
+      lab.textContent = Math.round(100 * t) + '%';
       chart.append(lab);
     }
     const every = Math.max(1, Math.ceil(n / 24));

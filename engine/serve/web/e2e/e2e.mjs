@@ -1,0 +1,221 @@
+// Browser end-to-end test of the valueexp serve page, in headless Chromium.
+//
+//   node e2e.mjs URL SCREENSHOT_DIR
+//
+// Loads the page at URL, sends a Chinese and English prompt, checks that both
+// answers stream (concurrently) and that their tokens are coloured, changes
+// the colouring set and switches a value set off and checks the colours
+// change, hovers and clicks a token (tooltip, per-layer chart), and shows a
+// server error. Screenshots go to SCREENSHOT_DIR. Exit status 0 means every
+// check passed; failures are printed as "FAIL: ...".
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), E2E_MAX_TOKENS (default
+// 24), E2E_TIMEOUT_MS per wait (default 120000).
+import {chromium} from 'playwright-core';
+import {mkdirSync} from 'node:fs';
+import {join} from 'node:path';
+
+const [url, dir] = process.argv.slice(2);
+if (!url || !dir) {
+  console.error('usage: node e2e.mjs URL SCREENSHOT_DIR');
+  process.exit(2);
+}
+mkdirSync(dir, {recursive: true});
+const timeout = Number(process.env.E2E_TIMEOUT_MS || 120000);
+const maxTokens = String(process.env.E2E_MAX_TOKENS || 24);
+const PROMPT = '有人捡到钱包，应该怎么做？ Answer in one sentence, please.';
+
+let failures = 0;
+function check(ok, what, detail) {
+  if (ok) {
+    console.log('ok:', what);
+  } else {
+    failures++;
+    console.log('FAIL:', what + (detail !== undefined ? ': ' + JSON.stringify(detail) : ''));
+  }
+  return ok;
+}
+
+const step = (name) => console.log('--', name);
+
+async function shot(page, name) {
+  const p = join(dir, name);
+  await page.screenshot({path: p, fullPage: true});
+  console.log('screenshot:', p);
+}
+
+// backgrounds returns the inline background colour of every token of a side.
+function backgrounds(page, side) {
+  return page.$$eval(`#side-${side} .turn:last-child .tok`, (els) => els.map((e) => e.style.backgroundColor));
+}
+
+// runPrompt types the prompt, sends it and waits until both answers are
+// finished, recording when tokens arrive on each side.
+async function runPrompt(page, prompt) {
+  await page.evaluate(() => {
+    const log = {plain: [], edited: []};
+    window.__e2eArrivals = log;
+    for (const side of ['plain', 'edited']) {
+      const turns = document.querySelector(`#side-${side} .turns`);
+      new MutationObserver((muts) => {
+        let n = 0;
+        for (const m of muts) for (const a of m.addedNodes) if (a.classList && a.classList.contains('tok')) n++;
+        if (n) log[side].push({t: performance.now(), n});
+      }).observe(turns, {childList: true, subtree: true});
+    }
+  });
+  await page.fill('#prompt', prompt);
+  await page.press('#prompt', 'Enter');
+  await page.waitForFunction(() => document.querySelector('#stop').disabled === false || /done|failed/.test(document.querySelector('#run-status').textContent), null, {timeout});
+  await page.waitForFunction(() => !document.querySelector('#send').disabled, null, {timeout});
+  return page.evaluate(() => window.__e2eArrivals);
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  // Root in a container has no user namespaces for Chromium's sandbox.
+  args: ['--no-sandbox', '--disable-gpu', '--lang=en-US'],
+});
+try {
+  const context = await browser.newContext({viewport: {width: 1400, height: 1000}, locale: 'en-US'});
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push('console: ' + m.text());
+  });
+
+  step('load');
+  const res = await page.goto(url);
+  check(res && res.ok(), 'the page loads', res && res.status());
+  check((await page.getAttribute('meta[charset]', 'charset') || '').toLowerCase() === 'utf-8', 'the page declares UTF-8');
+  const lede = await page.textContent('#lede');
+  check(/value neurons/i.test(lede) && /switched off/.test(lede), 'one sentence says what the reader is looking at', lede);
+  await page.waitForSelector('#sets fieldset.set');
+  const sets = await page.$$eval('#sets fieldset.set', (els) => els.map((e) => e.dataset.name));
+  check(sets.length >= 2, 'the value sets are listed', sets);
+  const options = await page.$$eval('#colour-set option', (els) => els.map((e) => e.value));
+  check(JSON.stringify(options) === JSON.stringify(sets), 'the colour selector offers every set', options);
+  check((await page.textContent('#banner')) === '' || await page.isHidden('#banner'), 'no error banner');
+  await page.click('#settings summary');
+  await page.fill('#max-tokens', maxTokens);
+  await page.fill('#seed', '7');
+  await shot(page, '01-loaded.png');
+
+  step('send a Chinese and English prompt');
+  const arrivals = await runPrompt(page, PROMPT);
+  const status = await page.textContent('#run-status');
+  check(/done/.test(status), 'both answers finish', status);
+  const errs = await page.$$eval('.turn .error', (els) => els.map((e) => e.textContent));
+  check(errs.length === 0, 'no answer shows an error', errs);
+  const userText = await page.textContent('#side-plain .turn .user-text');
+  check(userText === PROMPT, 'the Chinese and English prompt is shown as typed', userText);
+  const plainText = await page.textContent('#side-plain .turn .answer-text');
+  const editedText = await page.textContent('#side-edited .turn .answer-text');
+  check(plainText.length > 0 && editedText.length > 0, 'both answers have text', {plainText, editedText});
+  check(plainText === editedText, 'with no set changed both answers are the same (same seed)', {plainText, editedText});
+  for (const side of ['plain', 'edited']) {
+    const a = arrivals[side];
+    const total = a.reduce((s, x) => s + x.n, 0);
+    check(a.length >= 2, `the ${side} answer streams (tokens arrive in ${a.length} separate updates)`, a.length);
+    check(total >= 2, `the ${side} answer has tokens`, total);
+  }
+  if (arrivals.plain.length && arrivals.edited.length) {
+    const p = arrivals.plain;
+    const e = arrivals.edited;
+    const overlap = p[0].t < e[e.length - 1].t && e[0].t < p[p.length - 1].t;
+    check(overlap, 'the two answers stream at the same time', {plain: [p[0].t, p[p.length - 1].t], edited: [e[0].t, e[e.length - 1].t]});
+  }
+  const firstChosen = await page.inputValue('#colour-set');
+  const bgPlain1 = await backgrounds(page, 'plain');
+  check(bgPlain1.length > 0 && bgPlain1.every((b) => b.startsWith('rgb')), 'every token is coloured', bgPlain1.slice(0, 5));
+  await shot(page, '02-answered.png');
+
+  step('colour by another set');
+  const other = sets.find((s) => s !== firstChosen);
+  await page.selectOption('#colour-set', other);
+  const bgPlain2 = await backgrounds(page, 'plain');
+  check(bgPlain2.length === bgPlain1.length && bgPlain2.some((b, i) => b !== bgPlain1[i]),
+    `colouring by ${other} instead of ${firstChosen} changes the token colours`, {before: bgPlain1.slice(0, 6), after: bgPlain2.slice(0, 6)});
+  await page.check('#stretch');
+  const bgStretched = await backgrounds(page, 'plain');
+  check(bgStretched.some((b, i) => b !== bgPlain2[i]), 'stretching the colours changes them', bgStretched.slice(0, 6));
+  await page.uncheck('#stretch');
+
+  step('hover and click a token');
+  const tok = page.locator('#side-plain .turn:last-child .tok').nth(1);
+  await tok.hover();
+  await page.waitForSelector('#tooltip:not([hidden])');
+  const rows = await page.$$eval('#tooltip tbody tr', (els) => els.map((e) => e.querySelector('th').textContent));
+  check(JSON.stringify([...rows].sort()) === JSON.stringify([...sets].sort()), 'hovering a token shows every monitored set', rows);
+  const chosenRow = await page.$$eval('#tooltip tr.chosen th', (els) => els.map((e) => e.textContent));
+  check(chosenRow.length === 1 && chosenRow[0] === other, 'the tooltip marks the colouring set', chosenRow);
+  await shot(page, '03-hover.png');
+  await tok.click();
+  await page.waitForSelector('#chart svg rect');
+  const bars = await page.$$eval('#chart svg rect.bar-a', (els) => els.map((e) => Number(e.dataset.layer)));
+  const otherLayers = await page.evaluate((name) => {
+    const fs = [...document.querySelectorAll('#sets fieldset.set')].find((f) => f.dataset.name === name);
+    return fs ? fs.querySelector('.set-meta').textContent : '';
+  }, other);
+  check(bars.length >= 1, 'clicking a token draws the per-layer chart', {bars, otherLayers});
+  check(bars.every((l, i) => i === 0 || l > bars[i - 1]), 'the chart\'s layers are in ascending order', bars);
+  const heights = await page.$$eval('#chart svg rect.bar-a', (els) => els.map((e) => Number(e.getAttribute('height'))));
+  check(heights.every((h) => h >= 0 && isFinite(h)), 'the bars have finite heights', heights);
+  await tok.blur();
+  await page.mouse.move(0, 0);
+  await shot(page, '04-chart.png');
+
+  step('keyboard: focus a token and press Enter');
+  const tok2 = page.locator('#side-edited .turn:last-child .tok').nth(2);
+  await tok2.focus();
+  await page.keyboard.press('Enter');
+  const hint = await page.textContent('#detail-hint');
+  check(/number 3 of the answer with your changes/.test(hint), 'Enter on a focused token selects it', hint);
+
+  step('switch a value set off and send again');
+  await page.selectOption('#colour-set', firstChosen);
+  await page.click('#clear');
+  const idx = sets.indexOf(firstChosen);
+  await page.check(`#sets fieldset.set:nth-child(${idx + 1}) input[value="off"]`);
+  const desc = await page.textContent('#edited-desc');
+  check(desc.includes(firstChosen), 'the right-hand side names the change', desc);
+  await runPrompt(page, PROMPT);
+  const status2 = await page.textContent('#run-status');
+  check(/done/.test(status2), 'both answers finish again', status2);
+  const plainAgain = await page.textContent('#side-plain .turn .answer-text');
+  check(plainAgain === plainText, 'the plain answer is the same as before (same seed and prompt)', {plainText, plainAgain});
+  const bgP = await backgrounds(page, 'plain');
+  const bgE = await backgrounds(page, 'edited');
+  check(JSON.stringify(bgP) === JSON.stringify(bgPlain1), 'the plain answer is coloured as before');
+  check(bgE.length > 0 && JSON.stringify(bgE) !== JSON.stringify(bgP), `switching ${firstChosen} off changes the colouring of the edited answer`, {plain: bgP.slice(0, 6), edited: bgE.slice(0, 6)});
+  const editedActive = await page.$$eval('#side-edited .turn:last-child .tok', (els) => els.map((e) => e.dataset.active));
+  console.log('edited answer, share of', firstChosen, 'active per token:', editedActive.join(' '));
+  await shot(page, '05-switched-off.png');
+
+  check(pageErrors.length === 0, 'no script errors on the page', pageErrors);
+
+  step('a server error is shown readably');
+  await page.route('**/v1/chat/completions', (route) => route.fulfill({
+    status: 400, contentType: 'application/json',
+    body: JSON.stringify({error: {message: 'unknown value set "勇气/zh"; known: 诚信/zh', type: 'invalid_request_error', param: 'valueexp.deactivate[0]', code: null}}),
+  }));
+  await runPrompt(page, 'hello');
+  const errors = await page.$$eval('.turn:last-child .error', (els) => els.map((e) => e.textContent));
+  check(errors.length === 2 && errors.every((e) => e.includes('400') && e.includes('勇气/zh') && e.includes('valueexp.deactivate[0]')),
+    'a 400 from the server is shown in both columns with its message and field', errors);
+  await page.unroute('**/v1/chat/completions');
+  await shot(page, '06-error.png');
+  // The browser logs the refused request itself; anything else is the page's.
+  const late = pageErrors.filter((e) => !/Failed to load resource/.test(e));
+  check(late.length === 0, 'no script errors after the refused request', late);
+} finally {
+  await browser.close();
+}
+if (failures) {
+  console.log(`${failures} check(s) failed`);
+  process.exit(1);
+}
+console.log('all checks passed');
