@@ -36,6 +36,12 @@ function check(ok, what, detail) {
   return ok;
 }
 
+// must is check for a step the rest depends on: it stops the run.
+class Fatal extends Error {}
+function must(ok, what, detail) {
+  if (!check(ok, what, detail)) throw new Fatal(what);
+}
+
 const step = (name) => console.log('--', name);
 
 async function shot(page, name) {
@@ -95,7 +101,7 @@ try {
   check(/value neurons/i.test(lede) && /switched off/.test(lede), 'one sentence says what the reader is looking at', lede);
   await page.waitForSelector('#sets fieldset.set');
   const sets = await page.$$eval('#sets fieldset.set', (els) => els.map((e) => e.dataset.name));
-  check(sets.length >= 2, 'the value sets are listed', sets);
+  must(sets.length >= 2, 'the value sets are listed', sets);
   const options = await page.$$eval('#colour-set option', (els) => els.map((e) => e.value));
   check(JSON.stringify(options) === JSON.stringify(sets), 'the colour selector offers every set', options);
   check((await page.textContent('#banner')) === '' || await page.isHidden('#banner'), 'no error banner');
@@ -107,9 +113,10 @@ try {
   step('send a Chinese and English prompt');
   const arrivals = await runPrompt(page, PROMPT);
   const status = await page.textContent('#run-status');
-  check(/done/.test(status), 'both answers finish', status);
   const errs = await page.$$eval('.turn .error', (els) => els.map((e) => e.textContent));
-  check(errs.length === 0, 'no answer shows an error', errs);
+  if (errs.length) await shot(page, '02-answered.png');
+  must(errs.length === 0, 'no answer shows an error', errs);
+  must(/done/.test(status), 'both answers finish', status);
   const userText = await page.textContent('#side-plain .turn .user-text');
   check(userText === PROMPT, 'the Chinese and English prompt is shown as typed', userText);
   const plainText = await page.textContent('#side-plain .turn .answer-text');
@@ -130,7 +137,7 @@ try {
   }
   const firstChosen = await page.inputValue('#colour-set');
   const bgPlain1 = await backgrounds(page, 'plain');
-  check(bgPlain1.length > 0 && bgPlain1.every((b) => b.startsWith('rgb')), 'every token is coloured', bgPlain1.slice(0, 5));
+  must(bgPlain1.length > 1 && bgPlain1.every((b) => b.startsWith('rgb')), 'every token is coloured', bgPlain1.slice(0, 5));
   await shot(page, '02-answered.png');
 
   step('colour by another set');
@@ -211,6 +218,9 @@ try {
   // The browser logs the refused request itself; anything else is the page's.
   const late = pageErrors.filter((e) => !/Failed to load resource/.test(e));
   check(late.length === 0, 'no script errors after the refused request', late);
+} catch (err) {
+  if (!(err instanceof Fatal)) throw err;
+  console.log('stopped: a step the others depend on failed');
 } finally {
   await browser.close();
 }
