@@ -62,6 +62,15 @@ func TestBrowserPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tok.ChatTemplate() == "" {
+		// The page talks to the chat route, which needs a template; synth
+		// files carry ChatML from issue 12 item 5 on.
+		msg := "the synthetic model has no chat template, so the chat route the page uses refuses it"
+		if os.Getenv("VALUEEXP_BROWSER_REQUIRED") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 	// A neuron-set file written and read back the way `valueexp serve
 	// --neurons` reads one.
 	setsPath := filepath.Join(dir, "sets.json")
