@@ -295,9 +295,15 @@
     return turn;
   }
 
+  // tokenLabel makes a token's text visible in a chip: line breaks, tabs,
+  // other control characters (as their Unicode pictures) and a token that is
+  // only spaces.
   function tokenLabel(text) {
-    if (text === '') return '∅';
-    return text.replace(/\n/g, '↵').replace(/\t/g, '⇥');
+    if (text === '') return '·';
+    let s = text.replace(/\n/g, '↵').replace(/\t/g, '⇥')
+      .replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0))).replace(/\u007f/g, '␡');
+    if (/^ +$/.test(s)) s = s.replace(/ /g, '␣');
+    return s;
   }
 
   function addToken(turn, entry) {
@@ -514,6 +520,7 @@
     tip.append(el('div', {class: 'tip-head'},
       el('span', {class: 'tip-tok', text: tokenLabel(entry.text || '')}),
       ` token ${index + 1} of the ${SIDE_LABEL[turn.side]}` + (typeof entry.id === 'number' ? ` · id ${entry.id}` : '')));
+    if (!entry.text) tip.append(el('div', {class: 'tip-note', text: 'No text of its own: a byte of a character that a later token completes.'}));
     const names = entry.sets ? Object.keys(entry.sets) : [];
     if (!names.length) {
       tip.append(el('div', {text: 'No figures for this token.'}));
@@ -596,7 +603,9 @@
     const padB = 34;
     const plotW = W - padL - padR;
     const plotH = H - padT - padB;
-    const slot = plotW / n;
+    // Bars stay slim when a set has few layers.
+    const slot = Math.min(plotW / n, 72);
+    const x0 = padL + (plotW - slot * n) / 2;
     const barW = Math.max(1, (slot * 0.8) / series.length);
     const y = (v) => padT + plotH * (1 - Math.min(1, Math.max(0, v)));
     const summary = f.layers.map((l) => `layer ${l.layer} ${pct(l.active)}`).join(', ');
@@ -613,7 +622,7 @@
       series.forEach((s, k) => {
         const l = s.layers.find((x) => x.layer === layer);
         if (!l) return;
-        const x = padL + i * slot + slot * 0.1 + k * barW;
+        const x = x0 + i * slot + slot * 0.1 + k * barW;
         const rect = svg('rect', {x: x.toFixed(2), y: y(l.active).toFixed(2), width: barW.toFixed(2),
           height: Math.max(0, y(0) - y(l.active)).toFixed(2), class: s.cls, 'data-layer': layer});
         const title = svg('title');
@@ -622,7 +631,7 @@
         chart.append(rect);
       });
       if (i % every === 0) {
-        const lab = svg('text', {x: (padL + i * slot + slot / 2).toFixed(2), y: H - padB + 14, class: 'axis', 'text-anchor': 'middle'});
+        const lab = svg('text', {x: (x0 + i * slot + slot / 2).toFixed(2), y: H - padB + 14, class: 'axis', 'text-anchor': 'middle'});
         lab.textContent = String(layer);
         chart.append(lab);
       }
