@@ -560,6 +560,10 @@
     if (span) span.classList.add('selected');
     state.selected = {turn, index};
     drawChart();
+    // Below long answers the chart may be out of sight; bring it in without
+    // moving the focus.
+    const r = $('detail').getBoundingClientRect();
+    if (r.top > window.innerHeight || r.bottom < 0) $('detail').scrollIntoView({block: 'nearest'});
   }
 
   function setInfo(name) {
