@@ -118,6 +118,7 @@
     }
     if (!res.ok) {
       const err = await httpError(res);
+      if (err.status === 401) $('settings').open = true;
       $('model-info').textContent = 'Not connected.';
       showBanner('Could not read the value sets: ' + explain(err));
       return;
@@ -311,7 +312,7 @@
     turn.tokens.push(entry);
     const text = typeof entry.text === 'string' ? entry.text : '';
     const t = el('span', {class: 'tok' + (text === '' ? ' empty' : ''), tabindex: '0', role: 'button',
-      'data-index': index, text: tokenLabel(text)});
+      'data-index': index, 'aria-describedby': 'tooltip', text: tokenLabel(text)});
     t.addEventListener('mouseenter', () => showTip(t, turn, index));
     t.addEventListener('mouseleave', hideTip);
     t.addEventListener('focus', () => showTip(t, turn, index));
