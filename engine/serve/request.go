@@ -93,6 +93,8 @@ func decodeJSON(b []byte, v any, prefix string) *apiError {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest(strings.TrimSuffix(prefix, "."), "%smalformed JSON: the body ends in the middle of a value", prefix)
 	case errors.Is(err, io.EOF):
 		return badRequest(strings.TrimSuffix(prefix, "."), "%sthe request body is empty; want a JSON object", prefix)
 	case errors.As(err, &se):

@@ -146,7 +146,7 @@ func TestInterventionEqualsGenerate(t *testing.T) {
 		t.Fatalf("the intervention changes nothing on this prompt (%v); the test cannot tell", plain.Tokens)
 	}
 	code, out := post(t, hs.URL+"/v1/chat/completions", jsonBody(map[string]any{
-		"messages": []map[string]any{{"role": "user", "content": "Should I return the wallet?"}},
+		"messages":   []map[string]any{{"role": "user", "content": "Should I return the wallet?"}},
 		"max_tokens": 16, "temperature": 0.7, "seed": 11,
 		"valueexp": map[string]any{"deactivate": []string{"Integrity"}, "scale": map[string]float64{"友善/zh": 3},
 			"monitor": []string{"诚信/zh", "friendliness/zh"}, "monitor_layers": true},
