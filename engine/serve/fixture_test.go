@@ -2,10 +2,8 @@ package serve
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -238,9 +236,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
-
-var _ = bytes.NewReader
-var _ = fmt.Sprint
 
 // tokenizerRaw encodes a raw prompt as the completion route does.
 var tokenizerRaw = tokenizer.EncodeOptions{AddSpecial: true}
