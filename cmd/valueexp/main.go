@@ -50,6 +50,7 @@ func commands() map[string]command {
 		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
 		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
 		"study":    {"record, identify, evaluate and report as one resumable run", runStudy},
+		"serve":    {"OpenAI-compatible HTTP server with per-request neuron interventions", runServe},
 	}
 }
 

@@ -65,9 +65,6 @@ type completionRequest struct {
 // that names the problem: an oversized body, malformed JSON with its
 // offset, a field of the wrong type by its name.
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) *apiError {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
-		return statusError(http.StatusUnsupportedMediaType, "invalid_request_error", "Content-Type %q: the body must be application/json", ct)
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -96,12 +93,15 @@ func decodeJSON(b []byte, v any, prefix string) *apiError {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest(strings.TrimSuffix(prefix, "."), "%smalformed JSON: the body ends in the middle of a value", prefix)
 	case errors.Is(err, io.EOF):
 		return badRequest(strings.TrimSuffix(prefix, "."), "%sthe request body is empty; want a JSON object", prefix)
 	case errors.As(err, &se):
 		return badRequest(strings.TrimSuffix(prefix, "."), "%smalformed JSON at byte %d: %v", prefix, se.Offset, se)
 	case errors.As(err, &te):
-		field := prefix + te.Field
+		// Fields of the embedded common struct carry its Go name.
+		field := prefix + strings.TrimPrefix(te.Field, "common.")
 		if te.Field == "" {
 			field = strings.TrimSuffix(prefix, ".")
 		}

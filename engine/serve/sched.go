@@ -82,7 +82,7 @@ type scheduler struct {
 	stopping bool
 }
 
-func newScheduler(m *engine.Model, tok *tokenizer.Tokenizer, cat *catalogue, o Options, met *metrics) (*scheduler, error) {
+func newScheduler(m *engine.Model, tok *tokenizer.Tokenizer, cat *catalogue, o Options, met *metrics, gate chan struct{}) (*scheduler, error) {
 	s := &scheduler{m: m, tok: tok, stop: map[int32]bool{}, maxCtx: m.Config.ContextLength, batch: o.BatchSize,
 		queue: make(chan *job, o.QueueSize), quit: make(chan struct{}), done: make(chan struct{}), met: met}
 	for _, t := range tok.EOS() {
@@ -106,7 +106,7 @@ func newScheduler(m *engine.Model, tok *tokenizer.Tokenizer, cat *catalogue, o O
 			}
 		}
 	}
-	go s.loop()
+	go s.loop(gate)
 	return s, nil
 }
 
@@ -139,8 +139,16 @@ func (s *scheduler) closeQueue() {
 	s.mu.Unlock()
 }
 
-func (s *scheduler) loop() {
+func (s *scheduler) loop(gate chan struct{}) {
 	defer close(s.done)
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-s.quit:
+			s.cancelAll()
+			return
+		}
+	}
 	for {
 		if len(s.active) == 0 {
 			select {

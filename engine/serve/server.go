@@ -41,6 +41,12 @@ type Server struct {
 // any, are validated against the model. The caller keeps ownership of m and
 // tok and must not close m before the server.
 func New(m *engine.Model, tok *tokenizer.Tokenizer, opts Options) (*Server, error) {
+	return newServer(m, tok, opts, nil)
+}
+
+// newServer is New with a gate: the scheduler takes no job before the gate
+// is closed, so that tests can queue requests into one batch.
+func newServer(m *engine.Model, tok *tokenizer.Tokenizer, opts Options, gate chan struct{}) (*Server, error) {
 	if m == nil || tok == nil {
 		return nil, errors.New("serve: New needs a model and its tokenizer")
 	}
@@ -53,7 +59,7 @@ func New(m *engine.Model, tok *tokenizer.Tokenizer, opts Options) (*Server, erro
 		return nil, err
 	}
 	s := &Server{m: m, tok: tok, opts: opts, cat: cat, met: newMetrics(), mux: http.NewServeMux()}
-	if s.sched, err = newScheduler(m, tok, cat, opts, s.met); err != nil {
+	if s.sched, err = newScheduler(m, tok, cat, opts, s.met, gate); err != nil {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	s.routes()

@@ -255,6 +255,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 		weights.KV{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(UnknownID)},
 		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: true},
 		weights.KV{Key: "tokenizer.ggml.add_eos_token", Value: false},
+		weights.KV{Key: "tokenizer.chat_template", Value: ChatTemplate},
 		weights.KV{Key: "valueexp.synthetic", Value: true},
 		weights.KV{Key: "valueexp.synth.shape", Value: s.Name},
 		weights.KV{Key: "valueexp.synth.dtype", Value: string(p.Mix)},

@@ -115,8 +115,37 @@ func BaseVocab() *Vocab {
 		addWithPrefixes(w)
 		addWithPrefixes(spaceMarker + w)
 	}
+	// The ChatML turn markers of ChatTemplate, last so that no other id moves.
+	add(ImStart, tokenControl)
+	add(ImEnd, tokenControl)
 	return v
 }
+
+// The ChatML turn markers; the tokenizer, like llama.cpp, ends generation
+// at ImEnd.
+const (
+	ImStart = "<|im_start|>"
+	ImEnd   = "<|im_end|>"
+)
+
+// ChatTemplate is the tokenizer.chat_template of synthetic models: ChatML
+// turns with Qwen2.5's default system message, so that every chat path
+// (tokenizer.RenderChat, generate --chat, the server) runs on them as on
+// Qwen2.5 models.
+const ChatTemplate = `{%- if messages[0]['role'] == 'system' -%}
+{{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' -}}
+{%- else -%}
+{{- '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n' -}}
+{%- endif -%}
+{%- for message in messages -%}
+{%- if not (loop.first and message['role'] == 'system') -%}
+{{- '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>\n' -}}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- endif -%}
+`
 
 // padTo appends unused tokens "<unused_N>" (type 5, score -1e9, never
 // produced by encoding) until the vocabulary has n tokens.
