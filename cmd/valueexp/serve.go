@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/valueexploration/valueexp/engine/serve"
+	"github.com/valueexploration/valueexp/engine/serve/web"
 	"github.com/valueexploration/valueexp/hooks"
 )
 
@@ -94,7 +95,7 @@ func serveUntil(ctx context.Context, e *env, args []string, ready func(addr stri
 	srv, err := serve.New(m, tok, serve.Options{
 		ModelID: *modelID, NeuronSets: sets, APIKey: *apiKey, MaxBodyBytes: *maxBody,
 		MaxTokens: *maxTokens, QueueSize: *queue, BatchSize: *batch, Timeout: *timeout,
-		Page: nil, // the web page (engine/serve/web) is wired in by its own change
+		Page: web.FS(),
 	})
 	if err != nil {
 		if *neurons != "" {

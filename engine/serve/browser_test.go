@@ -63,13 +63,7 @@ func TestBrowserPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if tok.ChatTemplate() == "" {
-		// The page talks to the chat route, which needs a template; synth
-		// files carry ChatML from issue 12 item 5 on.
-		msg := "the synthetic model has no chat template, so the chat route the page uses refuses it"
-		if os.Getenv("VALUEEXP_BROWSER_REQUIRED") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		t.Fatal("the synthetic model has no chat template, so the chat route the page uses would refuse it")
 	}
 	// A neuron-set file written and read back the way `valueexp serve
 	// --neurons` reads one.
