@@ -228,6 +228,32 @@ try {
   // The browser logs the refused request itself; anything else is the page's.
   const late = pageErrors.filter((e) => !/Failed to load resource/.test(e));
   check(late.length === 0, 'no script errors after the refused request', late);
+
+  step('scale a set up');
+  await page.click('#clear');
+  await page.click('#reset-sets');
+  await page.selectOption('#colour-set', other);
+  const oi = sets.indexOf(other);
+  await page.fill(`#sets fieldset.set:nth-child(${oi + 1}) input.factor`, '3');
+  check(await page.isChecked(`#sets fieldset.set:nth-child(${oi + 1}) input[value="scale"]`), 'typing a factor chooses "scale"');
+  const desc3 = await page.textContent('#edited-desc');
+  check(desc3.includes(other + ' ×3'), 'the right-hand side names the scaling', desc3);
+  await runPrompt(page, PROMPT);
+  check(/done/.test(await page.textContent('#run-status')), 'both answers finish with a set scaled');
+  const scaledP = await actives(page, 'plain');
+  const scaledE = await actives(page, 'edited');
+  check(scaledE.length > 0 && JSON.stringify(scaledE) !== JSON.stringify(scaledP), `scaling ${other} by 3 changes its figures in the edited answer`, {plain: scaledP.slice(0, 4), edited: scaledE.slice(0, 4)});
+
+  step('dark colour scheme and a narrow window');
+  await page.emulateMedia({colorScheme: 'dark'});
+  await page.locator('#side-edited .turn:last-child .tok').nth(3).click();
+  await page.mouse.move(0, 0);
+  await shot(page, '07-dark.png');
+  await page.emulateMedia({colorScheme: 'light'});
+  await page.setViewportSize({width: 420, height: 900});
+  await shot(page, '08-narrow.png');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(overflow <= 0, 'nothing sticks out sideways in a 420 px window', overflow);
 } catch (err) {
   if (!(err instanceof Fatal)) throw err;
   console.log('stopped: a step the others depend on failed');

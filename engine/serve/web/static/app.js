@@ -302,7 +302,8 @@
   function tokenLabel(text) {
     if (text === '') return '·';
     let s = text.replace(/\n/g, '↵').replace(/\t/g, '⇥')
-      .replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0))).replace(/\u007f/g, '␡');
+      .replace(/[\u0000-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0))).replace(/\u007f/g, '␡')
+      .replace(/[\u0080-\u009f]/g, (c) => '‹' + c.charCodeAt(0).toString(16) + '›');
     if (/^ +$/.test(s)) s = s.replace(/ /g, '␣');
     return s;
   }
