@@ -25,11 +25,12 @@ import (
 const browserChromium = "/usr/bin/chromium"
 
 // TestBrowserPage runs the page's end-to-end test (web/e2e/e2e.mjs) in
-// headless Chromium against the real server on a synthetic model with three
+// headless Chromium against the real server on a synthetic model. With three
 // value sets: the page loads, a Chinese and English prompt streams into both
 // answers at once, the tokens are coloured and the colours change with the
-// colouring set and when a set is switched off, a token's tooltip lists every
-// set and clicking it draws the layer chart, and a server error is shown.
+// colouring set and when a set is switched off or scaled, a token's tooltip
+// lists every set and clicking it draws the layer chart, and a server error
+// is shown. Without a neuron file: the page says so and still chats.
 //
 // It needs /usr/bin/chromium, node and web/e2e/node_modules (.ci/browser
 // installs them); without them it skips, unless VALUEEXP_BROWSER_REQUIRED=1,
@@ -57,7 +58,8 @@ func TestBrowserPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer m.Close()
+	// Closed after the servers stop (cleanups run last-in first-out).
+	t.Cleanup(func() { m.Close() })
 	tok, err := tokenizer.Load(modelPath)
 	if err != nil {
 		t.Fatal(err)
@@ -75,40 +77,18 @@ func TestBrowserPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := serve.New(m, tok, serve.Options{ModelID: "synth-tiny", NeuronSets: sets, Page: web.FS(), Timeout: 2 * time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(ctx); err != nil {
-			t.Errorf("http shutdown: %v", err)
-		}
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("server shutdown: %v", err)
-		}
-		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-
 	shots := os.Getenv("VALUEEXP_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	} else if shots, err = filepath.Abs(shots); err != nil {
 		t.Fatal(err)
 	}
+
+	withSets := startBrowserServer(t, m, tok, sets)
+	withoutSets := startBrowserServer(t, m, tok, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "e2e.mjs", "http://"+ln.Addr().String()+"/", shots)
+	cmd := exec.CommandContext(ctx, node, "e2e.mjs", withSets, shots, withoutSets)
 	cmd.Dir = e2e
 	cmd.Env = append(os.Environ(), "CHROMIUM="+browserChromium)
 	cmd.WaitDelay = 10 * time.Second
@@ -121,6 +101,38 @@ func TestBrowserPage(t *testing.T) {
 		t.Fatal("e2e.mjs exited 0 without saying all checks passed")
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// startBrowserServer serves the model and the page on a loopback port until
+// the test ends, and returns the page's URL.
+func startBrowserServer(t *testing.T, m *engine.Model, tok *tokenizer.Tokenizer, sets *hooks.NeuronSetFile) string {
+	t.Helper()
+	srv, err := serve.New(m, tok, serve.Options{ModelID: "synth-tiny", NeuronSets: sets, Page: web.FS(), Timeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Errorf("http shutdown: %v", err)
+		}
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("server shutdown: %v", err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return "http://" + ln.Addr().String() + "/"
 }
 
 // browserPrereqs returns node's path, or skips (fails when

@@ -1,12 +1,14 @@
 // Browser end-to-end test of the valueexp serve page, in headless Chromium.
 //
-//   node e2e.mjs URL SCREENSHOT_DIR
+//   node e2e.mjs URL SCREENSHOT_DIR [URL_WITHOUT_SETS]
 //
 // Loads the page at URL, sends a Chinese and English prompt, checks that both
 // answers stream (concurrently) and that their tokens are coloured, changes
 // the colouring set and switches a value set off and checks the colours
 // change, hovers and clicks a token (tooltip, per-layer chart), and shows a
-// server error. Screenshots go to SCREENSHOT_DIR. Exit status 0 means every
+// server error. URL_WITHOUT_SETS, if given, is a server without a neuron
+// file: the page must say so and still chat. Screenshots go to
+// SCREENSHOT_DIR. Exit status 0 means every
 // check passed; failures are printed as "FAIL: ...".
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_MAX_TOKENS (default
@@ -15,9 +17,9 @@ import {chromium} from 'playwright-core';
 import {mkdirSync} from 'node:fs';
 import {join} from 'node:path';
 
-const [url, dir] = process.argv.slice(2);
+const [url, dir, urlNoSets] = process.argv.slice(2);
 if (!url || !dir) {
-  console.error('usage: node e2e.mjs URL SCREENSHOT_DIR');
+  console.error('usage: node e2e.mjs URL SCREENSHOT_DIR [URL_WITHOUT_SETS]');
   process.exit(2);
 }
 mkdirSync(dir, {recursive: true});
@@ -42,7 +44,37 @@ function must(ok, what, detail) {
   if (!check(ok, what, detail)) throw new Fatal(what);
 }
 
-const step = (name) => console.log('--', name);
+const t0 = Date.now();
+const step = (name) => console.log(`-- [${((Date.now() - t0) / 1000).toFixed(1)} s]`, name);
+
+// withoutSets checks the page against a server without a neuron file: it
+// says so, and chatting still works on both sides.
+async function withoutSets(context, url) {
+  step('load a server without value sets');
+  const page = await context.newPage();
+  page.setDefaultTimeout(timeout);
+  const pageErrors = [];
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push('console: ' + m.text());
+  });
+  const res = await page.goto(url);
+  must(res && res.ok(), 'the page loads', res && res.status());
+  await page.waitForFunction(() => /no value sets/.test(document.querySelector('#model-info').textContent));
+  check(/no neuron file/.test(await page.textContent('#sets')), 'the sets panel says the server has no neuron file');
+  check(await page.isHidden('#colour-panel') && await page.isHidden('#detail'), 'the colouring and chart panels are hidden');
+  check(/no value sets/.test(await page.textContent('#edited-desc')), 'the right-hand side says nothing can change');
+  await page.click('#settings summary');
+  await page.fill('#max-tokens', '16');
+  await runPrompt(page, PROMPT);
+  const errs = await page.$$eval('.turn .error', (els) => els.map((e) => e.textContent));
+  check(errs.length === 0, 'no answer shows an error', errs);
+  const a = await page.textContent('#side-plain .turn .answer-text');
+  const b = await page.textContent('#side-edited .turn .answer-text');
+  check(a.length > 0 && a === b, 'both answers have the same text', {a, b});
+  await shot(page, '09-no-sets.png');
+  check(pageErrors.length === 0, 'no script errors on the page', pageErrors);
+}
 
 async function shot(page, name) {
   const p = join(dir, name);
@@ -254,6 +286,8 @@ try {
   await shot(page, '08-narrow.png');
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   check(overflow <= 0, 'nothing sticks out sideways in a 420 px window', overflow);
+
+  if (urlNoSets) await withoutSets(context, urlNoSets);
 } catch (err) {
   if (!(err instanceof Fatal)) throw err;
   console.log('stopped: a step the others depend on failed');
@@ -261,7 +295,7 @@ try {
   await browser.close();
 }
 if (failures) {
-  console.log(`${failures} check(s) failed`);
+  console.log(`${failures} check(s) failed after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   process.exit(1);
 }
-console.log('all checks passed');
+console.log(`all checks passed in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

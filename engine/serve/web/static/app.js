@@ -159,12 +159,17 @@
       box.append(el('p', {class: 'hint', text: 'The server has no neuron file (start it with --neurons FILE): you can still chat, but there is nothing to switch off or colour by.'}));
       sel.append(el('option', {value: '', text: '(no value sets)'}));
       sel.disabled = true;
-      $('reset-sets').disabled = true;
+      // Without sets there is nothing to colour by, switch or chart.
+      $('reset-sets').hidden = true;
+      $('colour-panel').hidden = true;
+      $('detail').hidden = true;
       updateEditedDesc();
       return;
     }
     sel.disabled = false;
-    $('reset-sets').disabled = false;
+    $('reset-sets').hidden = false;
+    $('colour-panel').hidden = false;
+    $('detail').hidden = false;
     state.sets.forEach((s, i) => {
       if (!state.choice.has(s.name)) state.choice.set(s.name, {mode: 'none', factor: '2'});
       const c = state.choice.get(s.name);
@@ -228,7 +233,8 @@
       if (!c || c.mode === 'none') continue;
       parts.push(c.mode === 'off' ? `${s.name} off` : `${s.name} ×${c.factor}`);
     }
-    d.textContent = parts.length ? 'Changed: ' + parts.join(', ') + '.' : 'No set changed yet: both answers should be the same.';
+    if (!state.sets.length) d.textContent = 'The server has no value sets, so this side answers like the other.';
+    else d.textContent = parts.length ? 'Changed: ' + parts.join(', ') + '.' : 'No set changed yet: both answers should be the same.';
   }
 
   // ---- streaming ----------------------------------------------------------
