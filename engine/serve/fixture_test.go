@@ -203,6 +203,20 @@ func (f *fixture) chatPrompt(t testing.TB, user string) []int32 {
 	return f.tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})
 }
 
+// chatPromptMsgs renders a conversation of (role, content) turns.
+func (f *fixture) chatPromptMsgs(t testing.TB, turns [][2]string) []int32 {
+	t.Helper()
+	var msgs []tokenizer.Message
+	for _, m := range turns {
+		msgs = append(msgs, tokenizer.Message{Role: m[0], Content: m[1]})
+	}
+	text, err := f.tok.RenderChat(msgs, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})
+}
+
 // tokenIDs reads choices[0].valueexp.tokens[*].id.
 func tokenIDs(t testing.TB, choice map[string]any) []int32 {
 	t.Helper()

@@ -75,7 +75,6 @@ type scheduler struct {
 	met      *metrics
 	disp     *dispatcher
 	hooks    *hooks.Hooks // the dispatcher, registered at the sets' sites
-	free     []*engine.Sequence
 	active   []*job
 	logits   []float32 // scratch copy for logprobs
 	mu       sync.Mutex
@@ -185,12 +184,9 @@ func (s *scheduler) admit(j *job) {
 		s.end(j, "", ctxError(err, j))
 		return
 	}
-	if n := len(s.free); n > 0 {
-		j.seq, s.free = s.free[n-1], s.free[:n-1]
-		j.seq.Reset()
-	} else {
-		j.seq = s.m.NewSequence()
-	}
+	// A fresh sequence each time: its cache grows with the request and is
+	// garbage once it ends, so an idle server holds no cache memory.
+	j.seq = s.m.NewSequence()
 	j.sampler = engine.NewSampler(j.sampling)
 	j.history = append(make([]int32, 0, len(j.prompt)+j.maxTokens), j.prompt...)
 	s.active = append(s.active, j)
@@ -201,9 +197,6 @@ func (s *scheduler) admit(j *job) {
 func (s *scheduler) end(j *job, finish engine.FinishReason, err *apiError) {
 	j.events <- event{done: true, finish: finish, text: j.text, err: err}
 	if j.seq != nil {
-		if len(s.free) < s.batch {
-			s.free = append(s.free, j.seq)
-		}
 		j.seq = nil
 		s.met.active.Add(-1)
 	}
@@ -271,6 +264,7 @@ func (s *scheduler) step() {
 	}
 	start := time.Now()
 	logits, err := s.m.Forward(context.Background(), in, opt)
+	clear(s.disp.jobs) // keep no finished job alive until the next pass
 	if err != nil {
 		// A failed pass leaves the caches unknown: end every job in it.
 		for _, j := range live {
