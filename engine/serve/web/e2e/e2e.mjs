@@ -255,6 +255,7 @@ try {
   const errors = await page.$$eval('.turn:last-child .error', (els) => els.map((e) => e.textContent));
   check(errors.length === 2 && errors.every((e) => e.includes('400') && e.includes('勇气/zh') && e.includes('valueexp.deactivate[0]')),
     'a 400 from the server is shown in both columns with its message and field', errors);
+  check(await page.inputValue('#prompt') === 'hello', 'the refused message is back in the box for another try');
   await page.unroute('**/v1/chat/completions');
   await shot(page, '06-error.png');
   // The browser logs the refused request itself; anything else is the page's.

@@ -20,7 +20,7 @@
     history: {plain: [], edited: []}, // chat messages of each side
     turns: {plain: [], edited: []}, // rendered turns: {el, tokensEl, tokens: [...]}
     abort: null,
-    selected: null, // {side, turn, index}
+    selected: null, // {turn, index}: the token whose chart is shown
   };
 
   const $ = (id) => document.getElementById(id);
@@ -48,7 +48,7 @@
 
   function pct(x) {
     if (typeof x !== 'number' || !isFinite(x)) return '–';
-    return (100 * x).toFixed(x >= 0.995 || x === 0 ? 0 : 1) + '%';
+    return (100 * x).toFixed(x === 1 || x === 0 ? 0 : 1) + '%';
   }
 
   function num(x) {
@@ -70,7 +70,9 @@
   function explain(err) {
     if (err && err.name === 'AbortError') return 'Stopped.';
     if (err && err.status) {
-      let m = `The server refused the request (${err.status}): ${err.message}`;
+      let m = err.status >= 500 && err.status !== 503
+        ? `The server failed (${err.status}): ${err.message}`
+        : `The server refused the request (${err.status}): ${err.message}`;
       if (err.status === 401) m += ' Enter the server\'s API key under Settings.';
       if (err.status === 429 || err.status === 503) m += ' The server is busy; try again in a moment.';
       return m;
@@ -449,6 +451,9 @@
     $('send').disabled = false;
     $('stop').disabled = true;
     const failed = results.filter((r) => r.status === 'rejected').length;
+    // Nothing came of the message: give it back for another try.
+    const stopped = results.some((r) => r.status === 'rejected' && r.reason && r.reason.name === 'AbortError');
+    if (failed === 2 && !stopped && !$('prompt').value) $('prompt').value = prompt;
     $('run-status').textContent = failed ? (failed === 2 ? 'Both answers failed; see below.' : 'One answer failed; see below.') : 'Both answers are done.';
     recolour();
   }
