@@ -277,6 +277,26 @@ try {
   const scaledE = await actives(page, 'edited');
   check(scaledE.length > 0 && JSON.stringify(scaledE) !== JSON.stringify(scaledP), `scaling ${other} by 3 changes its figures in the edited answer`, {plain: scaledP.slice(0, 4), edited: scaledE.slice(0, 4)});
 
+  step('stop a long answer');
+  // No set changed, so both sides write the same answer; greedy decoding of
+  // the synthetic model never picks the end token, so it is long.
+  await page.click('#reset-sets');
+  await page.fill('#max-tokens', '1500');
+  await page.fill('#temperature', '0');
+  await page.fill('#prompt', 'Tell a long story. 讲一个很长的故事。');
+  await page.press('#prompt', 'Enter');
+  await page.waitForFunction(() => document.querySelectorAll('#side-plain .turn:last-child .tok').length >= 3);
+  check(await page.isEnabled('#stop'), 'the long answer is still being written when Stop is clicked');
+  await page.click('#stop', {timeout: 10000});
+  await page.waitForFunction(() => !document.querySelector('#send').disabled);
+  const stoppedErrs = await page.$$eval('.turn:last-child .error', (els) => els.map((e) => e.textContent));
+  check(stoppedErrs.length === 2 && stoppedErrs.every((e) => e === 'Stopped.'), 'Stop ends both answers', stoppedErrs);
+  const stoppedAt = await page.$$eval('#side-plain .turn:last-child .tok', (els) => els.length);
+  check(stoppedAt < 1500, 'the stopped answer is shorter than its limit', stoppedAt);
+  check(await page.inputValue('#prompt') === '', 'a stopped message is not put back in the box');
+  await page.fill('#max-tokens', maxTokens);
+  await page.fill('#temperature', '0.7');
+
   step('dark colour scheme and a narrow window');
   await page.emulateMedia({colorScheme: 'dark'});
   await page.locator('#side-edited .turn:last-child .tok').nth(3).click();

@@ -21,6 +21,7 @@
     turns: {plain: [], edited: []}, // rendered turns: {el, tokensEl, tokens: [...]}
     abort: null,
     selected: null, // {turn, index}: the token whose chart is shown
+    scale: null, // {name, min, max}: the colouring set and its figures shown
   };
 
   const $ = (id) => document.getElementById(id);
@@ -299,7 +300,9 @@
       el('div', {class: 'msg user'}, el('span', {class: 'who', text: 'You'}), el('div', {class: 'user-text', text: prompt})),
       el('div', {class: 'msg assistant', 'aria-busy': 'true'}, el('span', {class: 'who', text: 'Model'}), textEl, statusEl, tokensEl));
     document.querySelector(`#side-${side} .turns`).append(turnEl);
-    const turn = {side, el: turnEl, textEl, statusEl, tokensEl, text: '', tokens: [], finish: '', error: '', started: performance.now()};
+    // sum and count: the colouring set's figures over the turn's tokens.
+    const turn = {side, el: turnEl, textEl, statusEl, tokensEl, text: '', tokens: [], sum: 0, count: 0,
+      finish: '', error: '', started: performance.now()};
     state.turns[side].push(turn);
     return turn;
   }
@@ -344,11 +347,12 @@
     const delta = ch.delta || {};
     if (typeof delta.content === 'string' && delta.content) {
       turn.text += delta.content;
-      turn.textEl.textContent = turn.text;
+      turn.textEl.append(delta.content);
     }
     const tokens = ch.valueexp && Array.isArray(ch.valueexp.tokens) ? ch.valueexp.tokens : [];
+    const from = turn.tokens.length;
     for (const entry of tokens) addToken(turn, entry);
-    if (tokens.length) recolour();
+    if (tokens.length) colourNew(turn, from);
     if (ch.finish_reason) turn.finish = ch.finish_reason;
     updateTurnStatus(turn, true);
   }
@@ -361,13 +365,7 @@
       if (secs > 0.05) parts.push(`${(turn.tokens.length / secs).toFixed(1)} tokens/s`);
     }
     const name = $('colour-set').value;
-    if (name && turn.tokens.length) {
-      const vals = turn.tokens.map((e) => figure(e, name)).filter((f) => f);
-      if (vals.length) {
-        const m = vals.reduce((a, f) => a + f.active, 0) / vals.length;
-        parts.push(`${name}: ${pct(m)} active on average`);
-      }
-    }
+    if (name && turn.count) parts.push(`${name}: ${pct(turn.sum / turn.count)} active on average`);
     if (!running && turn.finish) parts.push(turn.finish === 'length' ? 'stopped at the token limit' : 'finished (' + turn.finish + ')');
     if (running) parts.push('writing…');
     turn.statusEl.textContent = parts.join(' · ');
@@ -473,56 +471,97 @@
     return `rgb(${c[0]}, ${c[1]}, ${c[2]})`;
   }
 
+  // paint colours one token chip by its figure on the scale lo..hi.
+  function paint(span, entry, name, lo, hi) {
+    const f = name ? figure(entry, name) : null;
+    if (!f) {
+      span.style.backgroundColor = '';
+      span.style.color = '';
+      span.classList.add('nofig');
+      span.dataset.active = '';
+      return;
+    }
+    const v = (f.active - lo) / (hi - lo);
+    span.classList.remove('nofig');
+    span.style.backgroundColor = rampColour(v);
+    span.style.color = v > 0.6 ? '#fff' : '#1d1d1d';
+    span.dataset.active = String(f.active);
+  }
+
+  // ends returns the figures at the light and dark ends of the colour scale:
+  // 0 and 1, or the smallest and largest shown when stretched.
+  function ends() {
+    const sc = state.scale;
+    if (!$('stretch').checked || !(sc.min <= sc.max)) return [0, 1];
+    return [sc.min, sc.max > sc.min ? sc.max : sc.min + 1e-9];
+  }
+
   // recolour paints every token of both sides on one scale, so equal colours
   // mean equal activity left and right.
   function recolour() {
     const name = $('colour-set').value;
-    let lo = 0;
-    let hi = 1;
-    if ($('stretch').checked && name) {
-      let min = Infinity;
-      let max = -Infinity;
-      for (const side of SIDES) {
-        for (const turn of state.turns[side]) {
-          for (const e of turn.tokens) {
-            const f = figure(e, name);
-            if (f) {
-              min = Math.min(min, f.active);
-              max = Math.max(max, f.active);
-            }
+    const sc = {name, min: Infinity, max: -Infinity};
+    for (const side of SIDES) {
+      for (const turn of state.turns[side]) {
+        turn.sum = 0;
+        turn.count = 0;
+        for (const e of turn.tokens) {
+          const f = name ? figure(e, name) : null;
+          if (f) {
+            sc.min = Math.min(sc.min, f.active);
+            sc.max = Math.max(sc.max, f.active);
+            turn.sum += f.active;
+            turn.count++;
           }
         }
       }
-      if (min <= max) {
-        lo = min;
-        hi = max > min ? max : min + 1e-9;
-      }
     }
+    state.scale = sc;
+    const [lo, hi] = ends();
     $('legend-lo').textContent = pct(lo);
     $('legend-hi').textContent = pct(hi);
     for (const side of SIDES) {
       for (const turn of state.turns[side]) {
         const spans = turn.tokensEl.children;
-        turn.tokens.forEach((e, i) => {
-          const span = spans[i];
-          const f = name ? figure(e, name) : null;
-          if (!f) {
-            span.style.backgroundColor = '';
-            span.style.color = '';
-            span.classList.add('nofig');
-            span.dataset.active = '';
-            return;
-          }
-          const v = (f.active - lo) / (hi - lo);
-          span.classList.remove('nofig');
-          span.style.backgroundColor = rampColour(v);
-          span.style.color = v > 0.6 ? '#fff' : '#1d1d1d';
-          span.dataset.active = String(f.active);
-        });
-        if (!turn.error) updateTurnStatus(turn, state.abort !== null && !turn.finish);
+        turn.tokens.forEach((e, i) => paint(spans[i], e, name, lo, hi));
+        updateTurnStatus(turn, state.abort !== null && !turn.finish && !turn.error);
       }
     }
     if (state.selected) drawChart();
+  }
+
+  // colourNew paints the tokens a turn got from index from on, and repaints
+  // everything only when they widen a stretched scale, so a long answer
+  // costs linear, not quadratic, work.
+  function colourNew(turn, from) {
+    const name = $('colour-set').value;
+    const sc = state.scale;
+    if (!sc || sc.name !== name) {
+      recolour();
+      return;
+    }
+    let widened = false;
+    for (let i = from; i < turn.tokens.length; i++) {
+      const f = name ? figure(turn.tokens[i], name) : null;
+      if (!f) continue;
+      turn.sum += f.active;
+      turn.count++;
+      if (f.active < sc.min) {
+        sc.min = f.active;
+        widened = true;
+      }
+      if (f.active > sc.max) {
+        sc.max = f.active;
+        widened = true;
+      }
+    }
+    if (widened && $('stretch').checked) {
+      recolour();
+      return;
+    }
+    const [lo, hi] = ends();
+    const spans = turn.tokensEl.children;
+    for (let i = from; i < turn.tokens.length; i++) paint(spans[i], turn.tokens[i], name, lo, hi);
   }
 
   function showTip(anchor, turn, index) {
@@ -680,6 +719,7 @@
       document.querySelector(`#side-${side} .turns`).textContent = '';
     }
     state.selected = null;
+    state.scale = null;
     $('chart').textContent = '';
     $('detail-hint').textContent = 'Click a token (or focus it and press Enter) to see the chosen set\'s activity in each layer.';
     $('run-status').textContent = '';
