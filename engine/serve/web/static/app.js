@@ -69,7 +69,6 @@
 
   // explain turns a failed request into a sentence for the reader.
   function explain(err) {
-    if (err && err.name === 'AbortError') return 'Stopped.';
     if (err && err.status) {
       let m = err.status >= 500 && err.status !== 503
         ? `The server failed (${err.status}): ${err.message}`
@@ -368,6 +367,7 @@
     if (name && turn.count) parts.push(`${name}: ${pct(turn.sum / turn.count)} active on average`);
     if (!running && turn.finish) parts.push(turn.finish === 'length' ? 'stopped at the token limit' : 'finished (' + turn.finish + ')');
     if (running) parts.push('writing…');
+    if (turn.stopped) parts.push('stopped by you');
     turn.statusEl.textContent = parts.join(' · ');
     if (turn.error) turn.statusEl.append(el('div', {class: 'error', role: 'alert', text: turn.error}));
   }
@@ -426,17 +426,20 @@
       const body = Object.assign({}, base, {messages});
       if (Object.keys(ext).length) body.valueexp = ext;
       const turn = newTurn(side, prompt);
+      const history = state.history[side];
       return streamChat(body, state.abort.signal, (c) => onChunk(turn, c)).then(
         () => {
-          state.history[side].push({role: 'assistant', content: turn.text});
+          history.push({role: 'assistant', content: turn.text});
         },
         (err) => {
-          turn.error = explain(err);
-          if (err && err.name === 'AbortError' && turn.text) {
-            state.history[side].push({role: 'assistant', content: turn.text});
+          const aborted = err && err.name === 'AbortError';
+          if (aborted) turn.stopped = true;
+          else turn.error = explain(err);
+          if (aborted && turn.text) {
+            history.push({role: 'assistant', content: turn.text});
           } else {
             // The failed exchange is not part of this side's conversation.
-            state.history[side].pop();
+            history.pop();
           }
           throw err;
         }).finally(() => {
@@ -448,11 +451,12 @@
     state.abort = null;
     $('send').disabled = false;
     $('stop').disabled = true;
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    // Nothing came of the message: give it back for another try.
     const stopped = results.some((r) => r.status === 'rejected' && r.reason && r.reason.name === 'AbortError');
-    if (failed === 2 && !stopped && !$('prompt').value) $('prompt').value = prompt;
-    $('run-status').textContent = failed ? (failed === 2 ? 'Both answers failed; see below.' : 'One answer failed; see below.') : 'Both answers are done.';
+    const failed = results.filter((r) => r.status === 'rejected' && !(r.reason && r.reason.name === 'AbortError')).length;
+    // Nothing came of the message: give it back for another try.
+    if (failed === 2 && !$('prompt').value) $('prompt').value = prompt;
+    if (failed) $('run-status').textContent = failed === 2 ? 'Both answers failed; see below.' : 'One answer failed; see below.';
+    else $('run-status').textContent = stopped ? 'Stopped.' : 'Both answers are done.';
     recolour();
   }
 
