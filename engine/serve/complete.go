@@ -148,7 +148,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, req *request) {
 	defer cancel()
 	st := req.st
 	j := &job{ctx: ctx, prompt: req.ids, sampling: st.sampling, maxTokens: st.maxTokens, stops: st.stops,
-		logprobs: req.logprobs, topLog: req.top, iv: req.iv, events: make(chan event, st.maxTokens+1), queued: time.Now()}
+		logprobs: req.logprobs, topLog: req.top, iv: req.iv, events: make(chan event, st.maxTokens+1)}
 	switch err := s.sched.submit(j); err {
 	case errQueueFull:
 		writeError(w, statusError(http.StatusTooManyRequests, "rate_limit_error", "the request queue is full (%d waiting); retry later", s.opts.QueueSize))
