@@ -52,7 +52,7 @@ func serveUntil(ctx context.Context, e *env, args []string, ready func(addr stri
 	batch := fs.Int("batch", 16, "most sequences decoded together")
 	queue := fs.Int("queue", 64, "most requests waiting for a batch slot (then 429)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "per-request time limit")
-	maxBody := fs.Int64("max-body", 1<<20, "largest request body in bytes (then 413)")
+	maxBody := fs.Int("max-body", 1<<20, "largest request body in bytes (then 413)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, time running requests get to finish")
 	fs.alias("t", "threads")
 	fs.alias("n", "max-tokens")
@@ -93,7 +93,7 @@ func serveUntil(ctx context.Context, e *env, args []string, ready func(addr stri
 		*modelID = modelName(*model)
 	}
 	srv, err := serve.New(m, tok, serve.Options{
-		ModelID: *modelID, NeuronSets: sets, APIKey: *apiKey, MaxBodyBytes: *maxBody,
+		ModelID: *modelID, NeuronSets: sets, APIKey: *apiKey, MaxBodyBytes: int64(*maxBody),
 		MaxTokens: *maxTokens, QueueSize: *queue, BatchSize: *batch, Timeout: *timeout,
 		Page: web.FS(),
 	})

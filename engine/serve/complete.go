@@ -19,108 +19,136 @@ const (
 	kindText
 )
 
+// request is a validated completion request, ready to queue.
+type request struct {
+	kind        kind
+	promptParam string // the field holding the prompt, for errors
+	ids         []int32
+	st          *settings
+	logprobs    bool
+	top         int
+	iv          *intervention
+}
+
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
-	var req chatRequest
-	if e := decodeBody(w, r, s.opts.MaxBodyBytes, &req); e != nil {
-		writeError(w, e)
-		return
-	}
-	st, e := req.validate(s)
+	s.handle(w, r, s.parseChat)
+}
+
+func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
+	s.handle(w, r, s.parseCompletion)
+}
+
+// handle reads the body, parses it and runs the request.
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, parse func([]byte) (*request, *apiError)) {
+	body, e := readBody(w, r, s.opts.MaxBodyBytes)
 	if e != nil {
 		writeError(w, e)
 		return
+	}
+	req, e := parse(body)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	s.run(w, r, req)
+}
+
+// parseChat validates a chat completion body and renders its prompt.
+func (s *Server) parseChat(body []byte) (*request, *apiError) {
+	var req chatRequest
+	if e := decodeJSON(body, &req, ""); e != nil {
+		return nil, e
+	}
+	st, e := req.validate(s)
+	if e != nil {
+		return nil, e
 	}
 	top := 0
 	if req.TopLogprobs != nil {
 		top = *req.TopLogprobs
 		switch {
 		case top < 0 || top > maxTopLogprob:
-			writeError(w, badRequest("top_logprobs", "top_logprobs %d: must be between 0 and %d", top, maxTopLogprob))
-			return
+			return nil, badRequest("top_logprobs", "top_logprobs %d: must be between 0 and %d", top, maxTopLogprob)
 		case top > 0 && !req.Logprobs:
-			writeError(w, badRequest("top_logprobs", "top_logprobs needs logprobs: true"))
-			return
+			return nil, badRequest("top_logprobs", "top_logprobs needs logprobs: true")
 		}
 	}
 	msgs, e := req.messages()
 	if e != nil {
-		writeError(w, e)
-		return
+		return nil, e
 	}
 	if s.tok.ChatTemplate() == "" {
-		writeError(w, badRequest("messages", "the model has no chat template; use /v1/completions with a prompt"))
-		return
+		return nil, badRequest("messages", "the model has no chat template; use /v1/completions with a prompt")
 	}
 	text, err := s.tok.RenderChat(msgs, true)
 	if err != nil {
-		writeError(w, badRequest("messages", "messages: %v", err))
-		return
+		return nil, badRequest("messages", "messages: %v", err)
 	}
 	// A rendered template carries its own special tokens, as in
 	// `valueexp generate --chat`.
 	ids := s.tok.Encode(text, tokenizer.EncodeOptions{ParseSpecial: true})
-	s.run(w, r, kindChat, "messages", ids, st, req.Logprobs, top)
+	return s.finishRequest(&request{kind: kindChat, promptParam: "messages", ids: ids, st: st, logprobs: req.Logprobs, top: top})
 }
 
-func (s *Server) handleCompletion(w http.ResponseWriter, r *http.Request) {
+// parseCompletion validates a completion body and encodes its prompt.
+func (s *Server) parseCompletion(body []byte) (*request, *apiError) {
 	var req completionRequest
-	if e := decodeBody(w, r, s.opts.MaxBodyBytes, &req); e != nil {
-		writeError(w, e)
-		return
+	if e := decodeJSON(body, &req, ""); e != nil {
+		return nil, e
 	}
 	st, e := req.validate(s)
 	if e != nil {
-		writeError(w, e)
-		return
+		return nil, e
 	}
 	switch {
 	case req.Echo:
-		writeError(w, badRequest("echo", "echo is not supported"))
-		return
+		return nil, badRequest("echo", "echo is not supported")
 	case req.Suffix != nil && *req.Suffix != "":
-		writeError(w, badRequest("suffix", "suffix is not supported"))
-		return
+		return nil, badRequest("suffix", "suffix is not supported")
 	}
 	top, logprobs := 0, false
 	if req.Logprobs != nil {
 		top, logprobs = *req.Logprobs, true
 		if top < 0 || top > maxTopLogprob {
-			writeError(w, badRequest("logprobs", "logprobs %d: must be between 0 and %d", top, maxTopLogprob))
-			return
+			return nil, badRequest("logprobs", "logprobs %d: must be between 0 and %d", top, maxTopLogprob)
 		}
 	}
 	text, e := req.promptText()
 	if e != nil {
-		writeError(w, e)
-		return
+		return nil, e
 	}
 	// A raw prompt gets the model's BOS rule, as in `valueexp generate`.
 	ids := s.tok.Encode(text, tokenizer.EncodeOptions{AddSpecial: true})
-	s.run(w, r, kindText, "prompt", ids, st, logprobs, top)
+	return s.finishRequest(&request{kind: kindText, promptParam: "prompt", ids: ids, st: st, logprobs: logprobs, top: top})
 }
 
-// run queues the job and answers with its result or its stream.
-func (s *Server) run(w http.ResponseWriter, r *http.Request, k kind, promptParam string, ids []int32, st *settings, logprobs bool, top int) {
-	iv, e := s.cat.build(st.ext, s.m)
+// finishRequest builds the interventions and checks the prompt's length.
+func (s *Server) finishRequest(req *request) (*request, *apiError) {
+	iv, e := s.cat.build(req.st.ext, s.m)
 	if e != nil {
-		writeError(w, e)
-		return
+		return nil, e
 	}
-	if len(ids) == 0 {
-		writeError(w, badRequest(promptParam, "%s: the prompt is empty (no tokens)", promptParam))
-		return
+	req.iv = iv
+	p := req.promptParam
+	if len(req.ids) == 0 {
+		return nil, badRequest(p, "%s: the prompt is empty (no tokens)", p)
 	}
-	if c := s.m.Config.ContextLength; c > 0 && len(ids) >= c {
-		writeError(w, badRequest(promptParam, "%s: the prompt has %d tokens, which leaves no room in the context length of %d", promptParam, len(ids), c))
-		return
+	if c := s.m.Config.ContextLength; c > 0 && len(req.ids) >= c {
+		return nil, badRequest(p, "%s: the prompt has %d tokens, which leaves no room in the context length of %d", p, len(req.ids), c)
 	}
+	return req, nil
+}
+
+// run queues the request and answers with its result or its stream.
+func (s *Server) run(w http.ResponseWriter, r *http.Request, req *request) {
 	ctx, cancel := r.Context(), context.CancelFunc(func() {})
 	if s.opts.Timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
 	}
 	defer cancel()
-	j := &job{ctx: ctx, prompt: ids, sampling: st.sampling, maxTokens: st.maxTokens, stops: st.stops,
-		logprobs: logprobs, topLog: top, iv: iv, events: make(chan event, st.maxTokens+1), queued: time.Now()}
+	st := req.st
+	j := &job{ctx: ctx, prompt: req.ids, sampling: st.sampling, maxTokens: st.maxTokens, stops: st.stops,
+		logprobs: req.logprobs, topLog: req.top, iv: req.iv, events: make(chan event, st.maxTokens+1)}
 	switch err := s.sched.submit(j); err {
 	case errQueueFull:
 		writeError(w, statusError(http.StatusTooManyRequests, "rate_limit_error", "the request queue is full (%d waiting); retry later", s.opts.QueueSize))
@@ -129,9 +157,9 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, k kind, promptParam
 		writeError(w, statusError(http.StatusServiceUnavailable, "server_error", "the server is shutting down"))
 		return
 	}
-	s.met.promptTokens.Add(int64(len(ids)))
-	a := &answer{s: s, kind: k, id: newID(k), created: time.Now().Unix(), st: st, job: j,
-		dec: s.tok.NewStreamDecoder(), monitor: iv != nil && iv.mon != nil}
+	s.met.promptTokens.Add(int64(len(req.ids)))
+	a := &answer{s: s, kind: req.kind, id: newID(req.kind), created: time.Now().Unix(), st: st, job: j,
+		dec: s.tok.NewStreamDecoder(), monitor: req.iv != nil && req.iv.mon != nil}
 	if st.stream {
 		a.stream(w)
 	} else {

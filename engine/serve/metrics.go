@@ -49,9 +49,9 @@ func (m *metrics) request(route string, code int) {
 	m.mu.Unlock()
 }
 
-// observeStep records one forward pass over rows sequences, each of which
-// produced a token (or its end).
-func (m *metrics) observeStep(rows int, _ time.Duration) {
+// observeStep records one forward pass over rows sequences that generated
+// tokens tokens (a sequence that ended generated none).
+func (m *metrics) observeStep(rows, tokens int) {
 	m.steps.Add(1)
 	m.stepRows.Add(int64(rows))
 	sec := m.now().Unix()
@@ -60,7 +60,7 @@ func (m *metrics) observeStep(rows int, _ time.Duration) {
 	if b.sec != sec {
 		b.sec, b.n = sec, 0
 	}
-	b.n += int64(rows)
+	b.n += int64(tokens)
 	m.mu.Unlock()
 }
 

@@ -61,23 +61,23 @@ type completionRequest struct {
 	Suffix   *string         `json:"suffix"`
 }
 
-// decodeBody reads a JSON body into v, turning every failure into a 4xx
-// that names the problem: an oversized body, malformed JSON with its
-// offset, a field of the wrong type by its name.
-func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) *apiError {
+// readBody reads a request body up to limit bytes; a larger one is a 413.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return statusError(http.StatusRequestEntityTooLarge, "invalid_request_error", "request body larger than the limit of %d bytes", mb.Limit)
+			return nil, statusError(http.StatusRequestEntityTooLarge, "invalid_request_error", "request body larger than the limit of %d bytes", mb.Limit)
 		}
-		return badRequest("", "reading the request body: %v", err)
+		return nil, badRequest("", "reading the request body: %v", err)
 	}
-	return decodeJSON(body, v, "")
+	return body, nil
 }
 
-// decodeJSON decodes b into v; strict refuses unknown fields. prefix is
-// put before field names in messages ("valueexp.").
+// decodeJSON decodes b into v, turning every failure into a 400 that names
+// the problem: malformed JSON with its offset, a field of the wrong type by
+// its name. A prefix ("valueexp.") is put before field names in messages,
+// and makes unknown fields errors.
 func decodeJSON(b []byte, v any, prefix string) *apiError {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if prefix != "" {

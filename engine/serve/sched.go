@@ -6,7 +6,6 @@ import (
 	"math"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/valueexploration/valueexp/engine"
 	"github.com/valueexploration/valueexp/hooks"
@@ -25,7 +24,6 @@ type job struct {
 	logprobs  bool // per-token logprobs asked for
 	iv        *intervention
 	events    chan event // buffered to maxTokens+1: the scheduler never blocks on a client
-	queued    time.Time
 
 	// scheduler state
 	seq     *engine.Sequence
@@ -262,7 +260,6 @@ func (s *scheduler) step() {
 	if anyHooks {
 		opt.Hooks = s.hooks
 	}
-	start := time.Now()
 	logits, err := s.m.Forward(context.Background(), in, opt)
 	clear(s.disp.jobs) // keep no finished job alive until the next pass
 	if err != nil {
@@ -276,8 +273,8 @@ func (s *scheduler) step() {
 		s.met.failedPasses.Add(1)
 		return
 	}
-	s.met.observeStep(len(live), time.Since(start))
 	keep := s.active[:0]
+	before := s.met.tokens.Load()
 	for i, j := range live {
 		j.fed = true
 		if s.sample(j, logits[i]) {
@@ -286,6 +283,7 @@ func (s *scheduler) step() {
 	}
 	clear(s.active[len(keep):])
 	s.active = keep
+	s.met.observeStep(len(live), int(s.met.tokens.Load()-before))
 }
 
 // sample picks j's next token exactly as engine.Generate does for one
