@@ -286,7 +286,7 @@ func runTest(ev *evaluator, name string, v any, a *args) (bool, error) {
 		return ok, nil
 	case "iterable":
 		switch v.(type) {
-		case string, markup, *list, *dict, undefined:
+		case string, markup, *list, *dict, undefined, *generator:
 			return true, nil
 		}
 		return false, nil
@@ -640,6 +640,9 @@ func attrGetter(path any) func(v any) (any, error) {
 
 func fSelectAttr(keep bool) filterFunc {
 	return func(ev *evaluator, a *args) (any, error) {
+		if !truthy(a.pos[0]) { // jinja2: "if value:"
+			return &generator{}, nil
+		}
 		items, err := iterate(a.pos[0])
 		if err != nil {
 			return nil, err
@@ -648,7 +651,7 @@ func fSelectAttr(keep bool) filterFunc {
 			return nil, typeErr("selectattr/rejectattr need an attribute")
 		}
 		get := attrGetter(a.pos[1])
-		out := &list{}
+		out := &generator{}
 		for _, it := range items {
 			v, err := get(it)
 			if err != nil {
@@ -671,11 +674,14 @@ func fSelectAttr(keep bool) filterFunc {
 
 func fSelect(keep bool) filterFunc {
 	return func(ev *evaluator, a *args) (any, error) {
+		if !truthy(a.pos[0]) {
+			return &generator{}, nil
+		}
 		items, err := iterate(a.pos[0])
 		if err != nil {
 			return nil, err
 		}
-		out := &list{}
+		out := &generator{}
 		for _, it := range items {
 			ok := truthy(it)
 			if len(a.pos) > 1 {
@@ -777,11 +783,14 @@ func fJoin(ev *evaluator, a *args) (any, error) {
 }
 
 func fMap(ev *evaluator, a *args) (any, error) {
+	out := &generator{}
+	if !truthy(a.pos[0]) {
+		return out, nil
+	}
 	items, err := iterate(a.pos[0])
 	if err != nil {
 		return nil, err
 	}
-	out := &list{}
 	if attr, ok := a.get(-1, "attribute"); ok {
 		get := attrGetter(attr)
 		def, hasDef := a.get(-1, "default")
@@ -850,7 +859,7 @@ func fUnique(ev *evaluator, a *args) (any, error) {
 	if attr, ok := a.get(2, "attribute"); ok {
 		get = attrGetter(attr)
 	}
-	out := &list{}
+	out := &generator{}
 	var seen []any
 	for _, it := range items {
 		k := it
@@ -878,6 +887,13 @@ func fUnique(ev *evaluator, a *args) (any, error) {
 }
 
 func fFirst(ev *evaluator, a *args) (any, error) {
+	if g, ok := a.pos[0].(*generator); ok {
+		if g.pos >= len(g.items) {
+			return undefined{hint: "No first item, sequence was empty."}, nil
+		}
+		g.pos++
+		return g.items[g.pos-1], nil
+	}
 	items, err := iterate(a.pos[0])
 	if err != nil {
 		return nil, err
@@ -889,6 +905,9 @@ func fFirst(ev *evaluator, a *args) (any, error) {
 }
 
 func fLast(ev *evaluator, a *args) (any, error) {
+	if _, ok := a.pos[0].(*generator); ok {
+		return nil, typeErr("'generator' object is not reversible")
+	}
 	items, err := iterate(a.pos[0])
 	if err != nil {
 		return nil, err
@@ -1003,9 +1022,12 @@ func fReverse(ev *evaluator, a *args) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &list{items: append([]any(nil), items...)}
-	slices.Reverse(out.items)
-	return out, nil
+	out := append([]any(nil), items...)
+	slices.Reverse(out)
+	if l, ok := a.pos[0].(*list); ok && !l.tuple {
+		return &generator{items: out}, nil // reversed(list) is an iterator
+	}
+	return &list{items: out}, nil
 }
 
 func sortItems(items []any, key func(any) (any, error), reverse, cs bool) ([]any, error) {
@@ -1114,7 +1136,7 @@ func fBatch(ev *evaluator, a *args) (any, error) {
 		return nil, &Error{Kind: "ValueError", Msg: "batch size must be positive"}
 	}
 	fill, hasFill := a.get(2, "fill_with")
-	out := &list{}
+	out := &generator{}
 	for i := 0; i < len(items); i += int(n) {
 		row := &list{items: append([]any(nil), items[i:min(len(items), i+int(n))]...)}
 		for hasFill && fill != nil && len(row.items) < int(n) {

@@ -75,6 +75,10 @@ func syntaxErr(line int, format string, args ...any) error {
 }
 
 func lex(src string) ([]token, error) {
+	// Like jinja2 (keep_trailing_newline off): the source is split into
+	// lines by Python's str.splitlines and joined with "\n", which
+	// normalises every line break and drops one trailing newline.
+	src = strings.Join(pySplitlines(src), "\n")
 	lx := &lexer{src: src, line: 1, lineStarting: true}
 	if err := lx.run(); err != nil {
 		return nil, err

@@ -445,7 +445,7 @@ func (ps *parser) parseSet(line int) (node, error) {
 		return nil, err
 	}
 	if ps.skipOp("=") {
-		v, err := ps.parseTuple(false, false)
+		v, err := ps.parseTuple(false, true)
 		if err != nil {
 			return nil, err
 		}

@@ -103,6 +103,20 @@ func (d *dict) value(k any) any {
 	return v
 }
 
+// generator is what jinja2's map, select, reject, selectattr, rejectattr,
+// unique and batch filters (and reverse on a list) return: a Python iterator,
+// always true, without len(), not JSON-serialisable, used up by iterating.
+type generator struct {
+	items []any
+	pos   int
+}
+
+func (g *generator) drain() []any {
+	out := g.items[g.pos:]
+	g.pos = len(g.items)
+	return out
+}
+
 // undefined is jinja2's default Undefined: empty when printed or iterated,
 // false, and an error for anything else (arithmetic, attributes, calls).
 type undefined struct {
@@ -161,6 +175,8 @@ func typeName(v any) string {
 		return "LoopContext"
 	case *builtin, *boundMethod:
 		return "builtin_function_or_method"
+	case *generator:
+		return "generator"
 	}
 	return fmt.Sprintf("%T", v)
 }
@@ -532,6 +548,8 @@ func iterate(v any) ([]any, error) {
 		return iterate(string(x))
 	case undefined:
 		return nil, nil
+	case *generator:
+		return x.drain(), nil
 	}
 	return nil, typeErr("'%s' object is not iterable", typeName(v))
 }
@@ -561,6 +579,14 @@ func contains(container, item any) (bool, error) {
 		}
 		return ok, nil
 	case undefined:
+		return false, nil
+	case *generator:
+		for c.pos < len(c.items) {
+			c.pos++
+			if equal(c.items[c.pos-1], item) {
+				return true, nil
+			}
+		}
 		return false, nil
 	}
 	return false, typeErr("argument of type '%s' is not iterable", typeName(container))
