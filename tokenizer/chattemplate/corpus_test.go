@@ -1,6 +1,7 @@
 package chattemplate
 
 import (
+	"errors"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -74,7 +75,7 @@ func TestCorpusMatchesJinja2(t *testing.T) {
 	if len(manifest) < 40 || len(convs) < 9 {
 		t.Fatalf("corpus has %d templates × %d conversations, want at least 40 × 9", len(manifest), len(convs))
 	}
-	renders, fails := 0, 0
+	renders, fails, msgDiffer := 0, 0, 0
 	for _, entry := range manifest {
 		file := entry["file"].(string)
 		t.Run(file, func(t *testing.T) {
@@ -100,6 +101,19 @@ func TestCorpusMatchesJinja2(t *testing.T) {
 					fails++
 					t.Errorf("%s: jinja2 raised %q, Go rendered %q", c.Name, w.Error, got)
 				case w.Out == nil:
+					// The failure must be the same Python exception, and a
+					// template's own raise_exception the same message.
+					kind, msg, _ := strings.Cut(w.Error, ": ")
+					var e *Error
+					if !errors.As(err, &e) {
+						t.Errorf("%s: error %v is not a *Error", c.Name, err)
+					} else if e.Kind != kind || (kind == "TemplateError" && e.Msg != msg) {
+						fails++
+						t.Errorf("%s: Go failed with %s: %s, jinja2 with %s", c.Name, e.Kind, e.Msg, w.Error)
+					} else if e.Msg != msg {
+						msgDiffer++
+						t.Logf("%s: message differs: Go %q, jinja2 %q", c.Name, e.Msg, msg)
+					}
 				case err != nil:
 					fails++
 					t.Errorf("%s: Go failed: %v\n(jinja2 rendered %q)", c.Name, err, *w.Out)
@@ -110,5 +124,5 @@ func TestCorpusMatchesJinja2(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("%d templates × %d conversations = %d renders, %d differ", len(manifest), len(convs), renders, fails)
+	t.Logf("%d templates × %d conversations = %d renders, %d differ; %d errors of the same kind with other wording", len(manifest), len(convs), renders, fails, msgDiffer)
 }

@@ -126,10 +126,14 @@ type undefined struct {
 func undefName(name string) undefined { return undefined{hint: fmt.Sprintf("'%s' is undefined", name)} }
 
 func undefAttr(obj any, attr any) undefined {
-	if s, ok := attr.(string); ok {
-		return undefined{hint: fmt.Sprintf("'%s object' has no attribute '%s'", typeName(obj), s)}
+	what := "'" + typeName(obj) + " object'" // jinja2's object_type_repr
+	if obj == nil {
+		what = "None"
 	}
-	return undefined{hint: fmt.Sprintf("'%s object' has no element %s", typeName(obj), repr(attr))}
+	if s, ok := attr.(string); ok {
+		return undefined{hint: fmt.Sprintf("%s has no attribute '%s'", what, s)}
+	}
+	return undefined{hint: fmt.Sprintf("%s has no element %s", what, repr(attr))}
 }
 
 func (u undefined) err() error {
