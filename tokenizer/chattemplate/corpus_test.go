@@ -1,8 +1,8 @@
 package chattemplate
 
 import (
-	"errors"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
