@@ -26,7 +26,7 @@ var unsafeList = []string{"append", "extend", "insert", "pop", "remove", "revers
 var unsafeDict = []string{"clear", "pop", "popitem", "setdefault", "update"}
 
 func unsafeAttr(obj any, attr string) undefined {
-	return undefined{hint: fmt.Sprintf("access to attribute '%s' of '%s' object is unsafe.", attr, typeName(obj))}
+	return undefined{hint: fmt.Sprintf("access to attribute '%s' of '%s' object is unsafe.", attr, typeName(obj)), kind: "SecurityError"}
 }
 
 func getattr(obj any, attr string) (any, error) {

@@ -282,6 +282,9 @@ func (ev *evaluator) execFor(n *forNode, sc *scope) error {
 		if err := ev.step(n.line); err != nil {
 			return err
 		}
+		// Every iteration starts from the enclosing scope: what the body
+		// sets does not carry over to the next one (nor out of the loop).
+		inner = newScope(sc)
 		if err := ev.assign(n.target, it, inner, n.line); err != nil {
 			return err
 		}
@@ -915,9 +918,9 @@ func (ev *evaluator) callMacro(m *macro, a *args, caller *macro) (any, error) {
 	d := m.def
 	if len(a.pos) > len(d.params) {
 		// jinja2 allows this only when the body uses varargs.
-		inner.vars["varargs"] = &list{items: a.pos[len(d.params):]}
+		inner.vars["varargs"] = &list{items: a.pos[len(d.params):], tuple: true}
 	} else {
-		inner.vars["varargs"] = &list{}
+		inner.vars["varargs"] = &list{tuple: true}
 	}
 	kw := newDict()
 	for i, p := range d.params {

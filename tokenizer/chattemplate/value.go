@@ -121,6 +121,7 @@ func (g *generator) drain() []any {
 // false, and an error for anything else (arithmetic, attributes, calls).
 type undefined struct {
 	hint string // the message of the UndefinedError it raises
+	kind string // the exception instead of UndefinedError ("SecurityError")
 }
 
 func undefName(name string) undefined { return undefined{hint: fmt.Sprintf("'%s' is undefined", name)} }
@@ -137,10 +138,14 @@ func undefAttr(obj any, attr any) undefined {
 }
 
 func (u undefined) err() error {
-	if u.hint == "" {
-		return &Error{Kind: "UndefinedError", Msg: "value is undefined"}
+	kind := u.kind
+	if kind == "" {
+		kind = "UndefinedError"
 	}
-	return &Error{Kind: "UndefinedError", Msg: u.hint}
+	if u.hint == "" {
+		return &Error{Kind: kind, Msg: "value is undefined"}
+	}
+	return &Error{Kind: kind, Msg: u.hint}
 }
 
 // namespace is what namespace() returns: the one object a template may

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Renders every template of manifest.json with every conversation of
-conversations.json the way Hugging Face transformers' apply_chat_template does
+conversations.json (and the snippets of snippets.py) the way Hugging Face transformers' apply_chat_template does
 (an ImmutableSandboxedEnvironment with trim_blocks, lstrip_blocks, loop
 controls and the generation tag; its tojson, raise_exception and
 strftime_now), and writes expected.json: for each template and conversation
@@ -82,6 +82,20 @@ def main():
         out[t["file"]] = res
     with open(os.path.join(HERE, "expected.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1, sort_keys=True)
+        f.write("\n")
+
+    # The snippets: small templates for single constructs.
+    import snippets
+    snips = []
+    for name, src, variables in snippets.S:
+        res = {"name": name, "template": src, "vars": variables}
+        try:
+            res["out"] = compile_template(src).render(**variables)
+        except Exception as e:
+            res["error"] = "%s: %s" % (type(e).__name__, e)
+        snips.append(res)
+    with open(os.path.join(HERE, "snippets.json"), "w", encoding="utf-8") as f:
+        json.dump(snips, f, ensure_ascii=False, indent=1)
         f.write("\n")
 
 
