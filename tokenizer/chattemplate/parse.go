@@ -152,8 +152,22 @@ type (
 )
 
 type parser struct {
-	toks []token
-	p    int
+	toks  []token
+	p     int
+	depth int // nesting of expressions and blocks being parsed
+}
+
+// maxNesting bounds how deeply expressions and blocks may nest, so that a
+// template cannot exhaust the stack (jinja2 itself stops near Python's
+// recursion limit).
+const maxNesting = 300
+
+func (ps *parser) enter() error {
+	ps.depth++
+	if ps.depth > maxNesting {
+		return syntaxErr(ps.cur().line, "expressions or blocks nested deeper than %d", maxNesting)
+	}
+	return nil
 }
 
 func (ps *parser) cur() token  { return ps.toks[ps.p] }
@@ -226,6 +240,10 @@ func parse(toks []token) ([]node, error) {
 // parseBody reads nodes until the end of the template or a block tag whose
 // name is in ends; it consumes "{%" and that name and returns the name.
 func (ps *parser) parseBody(ends ...string) ([]node, string, error) {
+	if err := ps.enter(); err != nil {
+		return nil, "", err
+	}
+	defer func() { ps.depth-- }()
 	var body []node
 	for {
 		t := ps.cur()
@@ -630,6 +648,10 @@ func (ps *parser) parseExpression(withCondexpr bool) (expr, error) {
 }
 
 func (ps *parser) parseCondexpr() (expr, error) {
+	if err := ps.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { ps.depth-- }()
 	line := ps.cur().line
 	a, err := ps.parseOr()
 	if err != nil {
@@ -684,6 +706,10 @@ func (ps *parser) parseAnd() (expr, error) {
 }
 
 func (ps *parser) parseNot() (expr, error) {
+	if err := ps.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { ps.depth-- }()
 	if ps.isName("not") {
 		line := ps.next().line
 		x, err := ps.parseNot()
@@ -803,6 +829,10 @@ func (ps *parser) parsePow() (expr, error) {
 }
 
 func (ps *parser) parseUnary(withFilter bool) (expr, error) {
+	if err := ps.enter(); err != nil {
+		return nil, err
+	}
+	defer func() { ps.depth-- }()
 	t := ps.cur()
 	var n expr
 	var err error

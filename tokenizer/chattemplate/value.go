@@ -127,12 +127,12 @@ type undefined struct {
 func undefName(name string) undefined { return undefined{hint: fmt.Sprintf("'%s' is undefined", name)} }
 
 func undefAttr(obj any, attr any) undefined {
-	what := "'" + typeName(obj) + " object'" // jinja2's object_type_repr
+	what := typeName(obj) + " object" // jinja2's object_type_repr
 	if obj == nil {
 		what = "None"
 	}
 	if s, ok := attr.(string); ok {
-		return undefined{hint: fmt.Sprintf("%s has no attribute '%s'", what, s)}
+		return undefined{hint: fmt.Sprintf("%s has no attribute %s", strRepr(what), strRepr(s))}
 	}
 	return undefined{hint: fmt.Sprintf("%s has no element %s", what, repr(attr))}
 }
