@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/valueexploration/valueexp/tokenizer/chattemplate"
+	"github.com/valueexploration/valueexp/weights"
 )
 
 // Chat templates are Jinja programs shipped with each model. They are
@@ -133,6 +134,22 @@ func (t *Tokenizer) SpecialTokens() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// ggufChatTemplates reads tokenizer.chat_template and the named templates
+// llama.cpp's converter writes: the names in tokenizer.chat_templates, each
+// template in tokenizer.chat_template.NAME.
+func (t *Tokenizer) ggufChatTemplates(g *weights.GGUF) {
+	t.chatTemplate, _ = g.String("tokenizer.chat_template")
+	names, _ := g.Strings("tokenizer.chat_templates")
+	for _, n := range names {
+		if s, ok := g.String("tokenizer.chat_template." + n); ok {
+			if t.chat.named == nil {
+				t.chat.named = map[string]string{}
+			}
+			t.chat.named[n] = s
+		}
+	}
 }
 
 func (t *Tokenizer) specialText(id int32) string {

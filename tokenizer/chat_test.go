@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/valueexploration/valueexp/internal/shareddata"
 	"github.com/valueexploration/valueexp/tokenizer/chattemplate"
 )
 
@@ -139,5 +140,53 @@ func TestRenderChatErrors(t *testing.T) {
 	_, err = RenderTemplate(string(tmpl), []Message{{Role: "system", Content: "x"}, {Role: "user", Content: "y"}}, ChatOptions{}, "<bos>", "<eos>")
 	if err == nil || err.Error() != "chat template: System role not supported" {
 		t.Errorf("gemma2 with a system turn: err = %v", err)
+	}
+}
+
+// A Hugging Face folder may hold named templates in tokenizer_config.json
+// and a chat_template.jinja, which transformers prefers.
+func TestHFNamedAndJinjaTemplates(t *testing.T) {
+	src, err := filepath.Abs(shareddata.Path(t, "refdata", "tokenizers", "hf-qwen3", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(src, filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	cfg := `{"bos_token": null, "eos_token": "<|im_end|>", "pad_token": {"content": "<|endoftext|>"},
+		"chat_template": [{"name": "tool_use", "template": "T{{ tools | length }}"}, {"name": "default", "template": "D{{ eos_token }}{{ pad_token }}{{ bos_token is defined }}"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tk.ChatTemplateNames(); len(got) != 2 || got[0] != "default" || got[1] != "tool_use" {
+		t.Errorf("names %q", got)
+	}
+	if s, ok := tk.ChatTemplateNamed("tool_use"); !ok || s != "T{{ tools | length }}" {
+		t.Errorf("tool_use: %q %v", s, ok)
+	}
+	got, err := tk.RenderChat(nil, false)
+	if want := "D<|im_end|><|endoftext|>False"; err != nil || got != want {
+		t.Errorf("default template: %q, %v; want %q", got, err, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte("J{{ messages | length }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err = Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err = tk.RenderChat([]Message{{Role: "user", Content: "x"}}, true)
+	if err != nil || got != "J1" { // jinja2 drops the file's final newline
+		t.Errorf("chat_template.jinja: %q, %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"chat_template": 5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "chat_template") {
+		t.Errorf("chat_template 5: err = %v", err)
 	}
 }
