@@ -76,8 +76,13 @@ func TestCorpusMatchesJinja2(t *testing.T) {
 		t.Fatalf("corpus has %d templates × %d conversations, want at least 40 × 9", len(manifest), len(convs))
 	}
 	renders, fails, msgDiffer := 0, 0, 0
+	seen := map[string]bool{}
 	for _, entry := range manifest {
 		file := entry["file"].(string)
+		if seen[file] {
+			t.Fatalf("manifest.json lists %s twice", file)
+		}
+		seen[file] = true
 		t.Run(file, func(t *testing.T) {
 			src, err := os.ReadFile(filepath.Join("testdata", "templates", file))
 			if err != nil {
