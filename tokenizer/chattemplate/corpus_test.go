@@ -24,6 +24,7 @@ type corpusConv struct {
 	AddGen   bool            `json:"add_generation_prompt"`
 	Tools    string          `json:"tools"`
 	Messages json.RawMessage `json:"messages"`
+	Extra    map[string]any  `json:"extra"`
 }
 
 type corpusResult struct {
@@ -54,7 +55,7 @@ func loadCorpus(t testing.TB) ([]map[string]any, []corpusConv, map[string]json.R
 }
 
 func corpusConversation(entry map[string]any, c corpusConv, tools map[string]json.RawMessage) Conversation {
-	conv := Conversation{Messages: c.Messages, AddGenerationPrompt: c.AddGen, Special: map[string]string{}}
+	conv := Conversation{Messages: c.Messages, AddGenerationPrompt: c.AddGen, Special: map[string]string{}, Extra: c.Extra}
 	if c.Tools != "" {
 		conv.Tools = tools[c.Tools]
 	}

@@ -73,6 +73,7 @@ def main():
         special = {k: v for k, v in t.items() if k.endswith("_token") and v is not None}
         for c in convs:
             kwargs = dict(special)
+            kwargs.update(c.get("extra", {}))
             try:
                 text = tmpl.render(messages=c["messages"], tools=tools[c["tools"]] if "tools" in c else None,
                                    documents=None, add_generation_prompt=c["add_generation_prompt"], **kwargs)
