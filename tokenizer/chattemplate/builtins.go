@@ -64,6 +64,20 @@ func getattr(obj any, attr string) (any, error) {
 		}
 	case *loopState:
 		return x.attr(attr)
+	case bool, int64, float64:
+		switch attr {
+		case "real":
+			if _, ok := x.(float64); ok {
+				return x, nil
+			}
+			n, _ := asInt(x)
+			return n, nil
+		case "imag":
+			if _, ok := x.(float64); ok {
+				return 0.0, nil
+			}
+			return int64(0), nil
+		}
 	case *macro:
 		switch attr {
 		case "name":
@@ -419,9 +433,9 @@ func lookupFilter(name string) (filterFunc, bool) {
 	case "count":
 		return fLength, true
 	case "lower":
-		return strFilter(strings.ToLower), true
+		return strFilter(pyLower), true
 	case "upper":
-		return strFilter(strings.ToUpper), true
+		return strFilter(pyUpper), true
 	case "title":
 		return strFilter(jinjaTitle), true
 	case "capitalize":
@@ -932,7 +946,26 @@ func fInt(ev *evaluator, a *args) (any, error) {
 		return int64(v), nil
 	case string, markup:
 		s := strings.ReplaceAll(pyStrip(str(v), nil, true, true), "_", "")
-		if n, err := strconv.ParseInt(s, int(base), 64); err == nil {
+		digits, neg := s, false
+		if strings.HasPrefix(digits, "-") || strings.HasPrefix(digits, "+") {
+			neg, digits = digits[0] == '-', digits[1:]
+		}
+		lower := strings.ToLower(digits)
+		for _, p := range []struct {
+			prefix string
+			base   int64
+		}{{"0x", 16}, {"0o", 8}, {"0b", 2}} {
+			if strings.HasPrefix(lower, p.prefix) && (base == p.base || base == 0) {
+				digits, base = digits[2:], p.base
+			}
+		}
+		if base == 0 {
+			base = 10
+		}
+		if n, err := strconv.ParseInt(digits, int(base), 64); err == nil && !strings.HasPrefix(digits, "-") && !strings.HasPrefix(digits, "+") {
+			if neg {
+				n = -n
+			}
 			return n, nil
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
@@ -985,8 +1018,19 @@ func fRound(ev *evaluator, a *args) (any, error) {
 		return math.Ceil(f*p) / p, nil
 	case "floor":
 		return math.Floor(f*p) / p, nil
+	case "common":
+	default:
+		return nil, &Error{Kind: "FilterArgumentError", Msg: "method must be common, ceil or floor"}
 	}
-	return math.Round(f*p) / p, nil
+	if n, ok := a.pos[0].(int64); ok && prec >= 0 {
+		return n, nil // Python's round(int, n) is the int
+	}
+	if prec < 0 || prec > 300 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return math.Round(f*p) / p, nil
+	}
+	// Python rounds the exact binary value, ties to even, as FormatFloat does.
+	r, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', int(prec), 64), 64)
+	return r, nil
 }
 
 func fSum(ev *evaluator, a *args) (any, error) {
@@ -1155,8 +1199,19 @@ func fCenter(ev *evaluator, a *args) (any, error) {
 	return callMethod(ev, &boundMethod{recv: str(a.pos[0]), name: "center"}, &args{pos: a.pos[1:]})
 }
 
+// fFormat is jinja2's format filter: value % (kwargs or args).
 func fFormat(ev *evaluator, a *args) (any, error) {
-	return nil, &Error{Kind: "TemplateRuntimeError", Msg: "filter 'format' (printf-style formatting) is not supported by this renderer"}
+	if len(a.kwNames) > 0 {
+		if len(a.pos) > 1 {
+			return nil, &Error{Kind: "FilterArgumentError", Msg: "can't handle positional and keyword arguments at the same time"}
+		}
+		d := newDict()
+		for i, k := range a.kwNames {
+			_ = d.set(k, a.kwVals[i])
+		}
+		return percentFormat(str(a.pos[0]), d)
+	}
+	return percentFormat(str(a.pos[0]), &list{items: a.pos[1:], tuple: true})
 }
 
 func fAttr(ev *evaluator, a *args) (any, error) {
@@ -1164,6 +1219,40 @@ func fAttr(ev *evaluator, a *args) (any, error) {
 		return nil, typeErr("attr() needs a name")
 	}
 	return getattr(a.pos[0], str(a.pos[1]))
+}
+
+// pyUpper and pyLower are Python's str.upper and str.lower, with the
+// full case mappings that change a string's length (ß → SS).
+func pyUpper(s string) string {
+	if strings.IndexFunc(s, func(r rune) bool { return r == 'ß' || (r >= 0xFB00 && r <= 0xFB06) }) < 0 {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case 'ß':
+			b.WriteString("SS")
+		case 0xFB00:
+			b.WriteString("FF")
+		case 0xFB01:
+			b.WriteString("FI")
+		case 0xFB02:
+			b.WriteString("FL")
+		case 0xFB03:
+			b.WriteString("FFI")
+		case 0xFB04:
+			b.WriteString("FFL")
+		case 0xFB05, 0xFB06:
+			b.WriteString("ST")
+		default:
+			b.WriteString(strings.ToUpper(string(r)))
+		}
+	}
+	return b.String()
+}
+
+func pyLower(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, "İ", "i\u0307"))
 }
 
 // jinjaTitle is jinja2's title filter: words start after "-", whitespace or
@@ -1346,6 +1435,23 @@ func strMethod(s, name string, a *args, isMarkup bool) (any, error) {
 		if !ok {
 			return nil, typeErr("%s() takes at least 1 argument (0 given)", name)
 		}
+		if len(a.pos) > 1 {
+			r := []rune(s)
+			bounds := [3]any{nil, nil, nil}
+			bounds[0] = a.pos[1]
+			if len(a.pos) > 2 {
+				bounds[1] = a.pos[2]
+			}
+			idx, err := sliceIndices(bounds, len(r))
+			if err != nil {
+				return nil, err
+			}
+			var sb strings.Builder
+			for _, i := range idx {
+				sb.WriteRune(r[i])
+			}
+			s = sb.String()
+		}
 		var cands []string
 		switch x := v.(type) {
 		case string, markup:
@@ -1385,9 +1491,15 @@ func strMethod(s, name string, a *args, isMarkup bool) (any, error) {
 		}
 		return wrap(strings.Replace(s, old, nw, int(n))), nil
 	case "lower":
-		return wrap(strings.ToLower(s)), nil
+		return wrap(pyLower(s)), nil
 	case "upper":
-		return wrap(strings.ToUpper(s)), nil
+		return wrap(pyUpper(s)), nil
+	case "format":
+		r, err := braceFormat(s, a)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(r), nil
 	case "title":
 		return wrap(pyTitle(s)), nil
 	case "capitalize":

@@ -590,7 +590,7 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 		}
 	case "%":
 		if isStr(l) {
-			return nil, &Error{Kind: "TemplateRuntimeError", Msg: "printf-style formatting (str % args) is not supported by this renderer"}
+			return percentFormat(str(l), r)
 		}
 	}
 	li, lInt := asInt(l)
@@ -604,17 +604,30 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 	switch op {
 	case "+":
 		if bothInt {
-			return li + ri, nil
+			if s := li + ri; (s > li) == (ri > 0) {
+				return s, nil
+			}
+			return nil, errBigInt
 		}
 		return lf + rf, nil
 	case "-":
 		if bothInt {
-			return li - ri, nil
+			if s := li - ri; (s < li) == (ri > 0) {
+				return s, nil
+			}
+			return nil, errBigInt
 		}
 		return lf - rf, nil
 	case "*":
 		if bothInt {
-			return li * ri, nil
+			if li == 0 || ri == 0 {
+				return int64(0), nil
+			}
+			p := li * ri
+			if p/ri != li || (li == -1 && ri == math.MinInt64) || (ri == -1 && li == math.MinInt64) {
+				return nil, errBigInt
+			}
+			return p, nil
 		}
 		return lf * rf, nil
 	case "/":
@@ -652,12 +665,16 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 		return m, nil
 	case "**":
 		if bothInt && ri >= 0 {
-			if ri > 64 && li != 0 && li != 1 && li != -1 {
-				return nil, &Error{Kind: "LimitError", Msg: "integer power too large"}
-			}
 			p := int64(1)
-			for i := int64(0); i < ri; i++ {
-				p *= li
+			for i := int64(0); i < ri && p != 0; i++ {
+				q := p * li
+				if li != 0 && q/li != p {
+					return nil, errBigInt
+				}
+				p = q
+				if p == 1 && li == 1 {
+					break
+				}
 			}
 			return p, nil
 		}
@@ -665,6 +682,10 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 	}
 	return nil, typeErr("unsupported operand type(s) for %s: '%s' and '%s'", opName, typeName(l), typeName(r))
 }
+
+// errBigInt: Python's integers are unbounded, this renderer's are 64-bit;
+// rather than print a wrong number it fails.
+var errBigInt = &Error{Kind: "OverflowError", Msg: "integer result beyond 64 bits (Python's big integers are not supported by this renderer)"}
 
 func seqTimesInt(a, b any) (any, int64, bool) {
 	switch a.(type) {

@@ -27,8 +27,25 @@ func TestSnippetsMatchJinja2(t *testing.T) {
 	if err := json.Unmarshal(b, &snips); err != nil {
 		t.Fatal(err)
 	}
+	// Where this renderer knowingly differs, it must fail with an error
+	// rather than print something else.
+	knownDiff := map[string]string{
+		"big-int":       "Python's integers are unbounded; here they are 64-bit and overflow is an OverflowError",
+		"items-of-list": "jinja2 prints an unconsumed generator (with its memory address); here |items on a list fails at once",
+	}
 	for _, s := range snips {
 		t.Run(s.Name, func(t *testing.T) {
+			if why, ok := knownDiff[s.Name]; ok {
+				tmpl, err := Parse(s.Template)
+				if err == nil {
+					_, err = tmpl.Render(nil, Options{})
+				}
+				var e *Error
+				if !errors.As(err, &e) {
+					t.Errorf("known difference (%s): want an *Error, got %v", why, err)
+				}
+				return
+			}
 			vars := map[string]any{}
 			for k, v := range s.Vars {
 				vars[k] = v
