@@ -33,24 +33,25 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"inspect":       {"describe a model: architecture, hyperparameters, tensors", runInspect},
-		"dump":          {"write logits and per-layer activations for given tokens", runDump},
-		"generate":      {"generate text (optionally with neurons deactivated)", runGenerate},
-		"tokenize":      {"text to token ids and back", runTokenize},
+		"inspect":  {"describe a model: architecture, hyperparameters, tensors", runInspect},
+		"dump":     {"write logits and per-layer activations for given tokens", runDump},
+		"generate": {"generate text (optionally with neurons deactivated)", runGenerate},
+		"tokenize": {"text to token ids and back", runTokenize},
+		"synth":    {"write a random-weight GGUF of a real model's shape", runSynth},
+		"bench":    {"prompt-processing and generation speed, like llama-bench", runBench},
+		"import":   {"import the authors' C-voice xlsx files to JSONL", runImport},
+		"record":   {"count neuron activations per value and language", runRecord},
+		"merge":    {"sum activation counts from shards", runMerge},
+		"identify": {"select value-specific neurons (VAPE, diff, random control)", runIdentify},
+		"evaluate": {"measure value decisions with neuron sets deactivated", runEvaluate},
+		"report":   {"Markdown report with plots", runReport},
+		"demo":     {"the whole pipeline on the embedded sample and a small model", runDemo},
+		"sample":   {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
+		"version":  {"module version, VCS revision, Go version and kernel level", runVersion},
+		"pull":     {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
+		"study":    {"record, identify, evaluate and report as one resumable run", runStudy},
+
 		"chat-template": {"render a conversation with a model's chat template, as transformers does", runChatTemplate},
-		"synth":         {"write a random-weight GGUF of a real model's shape", runSynth},
-		"bench":         {"prompt-processing and generation speed, like llama-bench", runBench},
-		"import":        {"import the authors' C-voice xlsx files to JSONL", runImport},
-		"record":        {"count neuron activations per value and language", runRecord},
-		"merge":         {"sum activation counts from shards", runMerge},
-		"identify":      {"select value-specific neurons (VAPE, diff, random control)", runIdentify},
-		"evaluate":      {"measure value decisions with neuron sets deactivated", runEvaluate},
-		"report":        {"Markdown report with plots", runReport},
-		"demo":          {"the whole pipeline on the embedded sample and a small model", runDemo},
-		"sample":        {"write the embedded C-voice sample as JSONL, a template for your own data", runSample},
-		"version":       {"module version, VCS revision, Go version and kernel level", runVersion},
-		"pull":          {"download a model from the Hugging Face Hub into its cache (then --model hf:ORG/NAME)", runPull},
-		"study":         {"record, identify, evaluate and report as one resumable run", runStudy},
 	}
 }
 
