@@ -48,15 +48,26 @@ func (e *Error) Error() string {
 
 // Limits bound the work one render may do, so that a hostile or broken
 // template (a macro that calls itself, a loop over a huge range) ends in an
-// error instead of exhausting the process.
+// error instead of exhausting the process. A zero field takes its default,
+// generous for any real chat template.
 type Limits struct {
-	MaxDepth  int // nested macro calls (Python's recursion limit is about 1000 frames)
-	MaxSteps  int // evaluation steps
-	MaxOutput int // bytes of output and of any one string built
+	MaxDepth  int // nested macro calls; default 200 (Python stops near 1000 frames)
+	MaxSteps  int // evaluation steps; default 20 000 000 (a few seconds)
+	MaxOutput int // bytes of output and of any one string built; default 64 MiB
 }
 
-// DefaultLimits are generous for any real chat template.
-var DefaultLimits = Limits{MaxDepth: 200, MaxSteps: 20_000_000, MaxOutput: 64 << 20}
+func (l Limits) withDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = 200
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = 20_000_000
+	}
+	if l.MaxOutput <= 0 {
+		l.MaxOutput = 64 << 20
+	}
+	return l
+}
 
 // Template is a parsed chat template. It is safe for concurrent use.
 type Template struct {
@@ -85,7 +96,7 @@ func Parse(src string) (*Template, error) {
 type Options struct {
 	// Now is the clock of strftime_now; zero means time.Now().
 	Now time.Time
-	// Limits; the zero value means DefaultLimits.
+	// Limits bounds the render's work (zero fields: the defaults).
 	Limits Limits
 }
 
@@ -102,10 +113,7 @@ func (t *Template) Render(vars map[string]any, opts Options) (string, error) {
 		}
 		root.vars[k] = c
 	}
-	ev := &evaluator{lim: opts.Limits, now: opts.Now}
-	if ev.lim == (Limits{}) {
-		ev.lim = DefaultLimits
-	}
+	ev := &evaluator{lim: opts.Limits.withDefaults(), now: opts.Now}
 	if ev.now.IsZero() {
 		ev.now = time.Now()
 	}

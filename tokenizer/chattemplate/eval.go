@@ -607,7 +607,7 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 			if s := li + ri; (s > li) == (ri > 0) {
 				return s, nil
 			}
-			return nil, errBigInt
+			return nil, errBigInt()
 		}
 		return lf + rf, nil
 	case "-":
@@ -615,7 +615,7 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 			if s := li - ri; (s < li) == (ri > 0) {
 				return s, nil
 			}
-			return nil, errBigInt
+			return nil, errBigInt()
 		}
 		return lf - rf, nil
 	case "*":
@@ -625,7 +625,7 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 			}
 			p := li * ri
 			if p/ri != li || (li == -1 && ri == math.MinInt64) || (ri == -1 && li == math.MinInt64) {
-				return nil, errBigInt
+				return nil, errBigInt()
 			}
 			return p, nil
 		}
@@ -669,7 +669,7 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 			for i := int64(0); i < ri && p != 0; i++ {
 				q := p * li
 				if li != 0 && q/li != p {
-					return nil, errBigInt
+					return nil, errBigInt()
 				}
 				p = q
 				if p == 1 && li == 1 {
@@ -685,7 +685,9 @@ func binop(op string, l, r any, maxLen int) (any, error) {
 
 // errBigInt: Python's integers are unbounded, this renderer's are 64-bit;
 // rather than print a wrong number it fails.
-var errBigInt = &Error{Kind: "OverflowError", Msg: "integer result beyond 64 bits (Python's big integers are not supported by this renderer)"}
+func errBigInt() error {
+	return &Error{Kind: "OverflowError", Msg: "integer result beyond 64 bits (Python's big integers are not supported by this renderer)"}
+}
 
 func seqTimesInt(a, b any) (any, int64, bool) {
 	switch a.(type) {
