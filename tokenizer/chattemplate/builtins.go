@@ -97,7 +97,7 @@ func getitem(obj any, key any) (any, error) {
 			return v, nil
 		}
 	case *list:
-		if i, ok := asInt(key); ok {
+		if i, ok := asInt(key); ok && x.view == "" {
 			if i < 0 {
 				i += int64(len(x.items))
 			}
@@ -306,7 +306,7 @@ func runTest(ev *evaluator, name string, v any, a *args) (bool, error) {
 		return false, nil
 	case "sequence":
 		switch v.(type) {
-		case string, markup, *list, *dict:
+		case string, markup, *list, *dict, undefined:
 			return true, nil
 		}
 		return false, nil
@@ -335,11 +335,17 @@ func runTest(ev *evaluator, name string, v any, a *args) (bool, error) {
 		}
 		return false, nil
 	case "odd", "even":
-		n, ok := asInt(v)
-		if !ok {
+		if isStr(v) {
 			return false, typeErr("not all arguments converted during string formatting")
 		}
-		return (n%2 != 0) == (name == "odd"), nil
+		r, err := binop("%", v, int64(2), math.MaxInt32)
+		if err != nil {
+			return false, err
+		}
+		if name == "odd" {
+			return equal(r, int64(1)), nil
+		}
+		return equal(r, int64(0)), nil
 	case "divisibleby":
 		x, err := arg()
 		if err != nil {
@@ -350,10 +356,9 @@ func runTest(ev *evaluator, name string, v any, a *args) (bool, error) {
 			return false, err
 		}
 		return equal(r, int64(0)), nil
-	case "lower":
-		return isStr(v) && str(v) == strings.ToLower(str(v)), nil
-	case "upper":
-		return isStr(v) && str(v) == strings.ToUpper(str(v)), nil
+	case "lower", "upper": // jinja2: str(value).islower()
+		r, err := strMethod(str(v), "is"+name, &args{}, false)
+		return r == true, err
 	case "equalto", "eq", "==", "sameas":
 		x, err := arg()
 		if err != nil {
@@ -545,6 +550,9 @@ func fUnsupported(name string) filterFunc {
 func strFilter(f func(string) string) filterFunc {
 	return func(ev *evaluator, a *args) (any, error) {
 		v := a.pos[0]
+		if err := printable(v, 0); err != nil {
+			return nil, err
+		}
 		if m, ok := v.(markup); ok {
 			return markup(f(string(m))), nil
 		}
@@ -554,16 +562,27 @@ func strFilter(f func(string) string) filterFunc {
 
 func fString(ev *evaluator, a *args) (any, error) {
 	v := a.pos[0]
+	if err := printable(v, 0); err != nil {
+		return nil, err
+	}
 	if m, ok := v.(markup); ok {
 		return m, nil
 	}
 	return str(v), nil
 }
 
-func fSafe(ev *evaluator, a *args) (any, error) { return markup(str(a.pos[0])), nil }
+func fSafe(ev *evaluator, a *args) (any, error) {
+	if err := printable(a.pos[0], 0); err != nil {
+		return nil, err
+	}
+	return markup(str(a.pos[0])), nil
+}
 
 func fEscape(ev *evaluator, a *args) (any, error) {
 	v := a.pos[0]
+	if err := printable(v, 0); err != nil {
+		return nil, err
+	}
 	if m, ok := v.(markup); ok {
 		return m, nil
 	}
@@ -576,6 +595,9 @@ func escapeHTML(s string) string {
 
 func fTrim(ev *evaluator, a *args) (any, error) {
 	v := a.pos[0]
+	if err := printable(v, 0); err != nil {
+		return nil, err
+	}
 	chars, _ := a.get(1, "chars")
 	s := pyStrip(str(v), chars, true, true)
 	if _, ok := v.(markup); ok {
@@ -604,14 +626,16 @@ func fLength(ev *evaluator, a *args) (any, error) {
 	return int64(n), err
 }
 
+// fItems is jinja2's items filter, a generator: a non-mapping fails only
+// when it is iterated.
 func fItems(ev *evaluator, a *args) (any, error) {
 	switch d := a.pos[0].(type) {
 	case undefined:
-		return &list{}, nil
+		return &generator{}, nil
 	case *dict:
-		return dictItems(d), nil
+		return &generator{items: dictItems(d).items}, nil
 	}
-	return nil, typeErr("Can only get item pairs from a mapping.")
+	return &generator{err: typeErr("Can only get item pairs from a mapping.")}, nil
 }
 
 func dictItems(d *dict) *list {
@@ -659,7 +683,7 @@ func fSelectAttr(keep bool) filterFunc {
 		}
 		items, err := iterate(a.pos[0])
 		if err != nil {
-			return nil, err
+			return &generator{err: err}, nil // raised when iterated, as a generator does
 		}
 		if len(a.pos) < 2 {
 			return nil, typeErr("selectattr/rejectattr need an attribute")
@@ -693,7 +717,7 @@ func fSelect(keep bool) filterFunc {
 		}
 		items, err := iterate(a.pos[0])
 		if err != nil {
-			return nil, err
+			return &generator{err: err}, nil
 		}
 		out := &generator{}
 		for _, it := range items {
@@ -736,6 +760,18 @@ func pySplitlines(s string) []string {
 }
 
 func fIndent(ev *evaluator, a *args) (any, error) {
+	switch v := a.pos[0].(type) {
+	case string, markup:
+	case undefined:
+		return nil, v.err()
+	case *list:
+		if !v.tuple {
+			return nil, &Error{Kind: "AttributeError", Msg: "'list' object has no attribute 'splitlines'"}
+		}
+		return nil, typeErr("can only concatenate tuple (not \"str\") to tuple")
+	default:
+		return nil, typeErr("unsupported operand type(s) for +=: '%s' and 'str'", typeName(v))
+	}
 	s := str(a.pos[0])
 	width := a.or(1, "width", int64(4))
 	first := truthy(a.or(2, "first", false))
@@ -791,6 +827,9 @@ func fJoin(ev *evaluator, a *args) (any, error) {
 	}
 	parts := make([]string, len(items))
 	for i, it := range items {
+		if err := printable(it, 0); err != nil {
+			return nil, err
+		}
 		parts[i] = str(it)
 	}
 	return strings.Join(parts, sep), nil
@@ -803,7 +842,7 @@ func fMap(ev *evaluator, a *args) (any, error) {
 	}
 	items, err := iterate(a.pos[0])
 	if err != nil {
-		return nil, err
+		return &generator{err: err}, nil
 	}
 	if attr, ok := a.get(-1, "attribute"); ok {
 		get := attrGetter(attr)
@@ -852,6 +891,9 @@ func fReplace(ev *evaluator, a *args) (any, error) {
 	if len(a.pos) < 3 {
 		return nil, typeErr("replace() needs old and new")
 	}
+	if err := printable(a.pos[0], 0); err != nil {
+		return nil, err
+	}
 	n := int64(-1)
 	if c, ok := a.get(3, "count"); ok && c != nil {
 		n, _ = asInt(c)
@@ -866,7 +908,7 @@ func fReplace(ev *evaluator, a *args) (any, error) {
 func fUnique(ev *evaluator, a *args) (any, error) {
 	items, err := iterate(a.pos[0])
 	if err != nil {
-		return nil, err
+		return &generator{err: err}, nil
 	}
 	cs := truthy(a.or(1, "case_sensitive", false))
 	var get func(any) (any, error)
@@ -902,6 +944,9 @@ func fUnique(ev *evaluator, a *args) (any, error) {
 
 func fFirst(ev *evaluator, a *args) (any, error) {
 	if g, ok := a.pos[0].(*generator); ok {
+		if g.err != nil {
+			return nil, g.err
+		}
 		if g.pos >= len(g.items) {
 			return undefined{hint: "No first item, sequence was empty."}, nil
 		}
@@ -936,6 +981,8 @@ func fInt(ev *evaluator, a *args) (any, error) {
 	def := a.or(1, "default", int64(0))
 	base, _ := asInt(a.or(2, "base", int64(10)))
 	switch v := a.pos[0].(type) {
+	case undefined:
+		return nil, v.err()
 	case bool, int64:
 		n, _ := asInt(v)
 		return n, nil
@@ -978,6 +1025,8 @@ func fInt(ev *evaluator, a *args) (any, error) {
 func fFloat(ev *evaluator, a *args) (any, error) {
 	def := a.or(1, "default", 0.0)
 	switch v := a.pos[0].(type) {
+	case undefined:
+		return nil, v.err()
 	case bool, int64, float64:
 		f, _ := number(v)
 		return f, nil
@@ -1062,9 +1111,12 @@ func fReverse(ev *evaluator, a *args) (any, error) {
 		slices.Reverse(r)
 		return string(r), nil
 	}
+	if u, ok := a.pos[0].(undefined); ok {
+		return nil, u.err()
+	}
 	items, err := iterate(a.pos[0])
 	if err != nil {
-		return nil, err
+		return nil, &Error{Kind: "FilterArgumentError", Msg: "argument must be iterable"}
 	}
 	out := append([]any(nil), items...)
 	slices.Reverse(out)
@@ -1133,8 +1185,11 @@ func fSort(ev *evaluator, a *args) (any, error) {
 
 func fDictsort(ev *evaluator, a *args) (any, error) {
 	d, ok := a.pos[0].(*dict)
+	if u, isU := a.pos[0].(undefined); isU {
+		return nil, u.err()
+	}
 	if !ok {
-		return nil, typeErr("dictsort expects a mapping")
+		return nil, &Error{Kind: "AttributeError", Msg: fmt.Sprintf("'%s' object has no attribute 'items'", typeName(a.pos[0]))}
 	}
 	by := str(a.or(2, "by", "key"))
 	pos := int64(0)
@@ -1173,7 +1228,7 @@ func fMinMax(isMax bool) filterFunc {
 func fBatch(ev *evaluator, a *args) (any, error) {
 	items, err := iterate(a.pos[0])
 	if err != nil {
-		return nil, err
+		return &generator{err: err}, nil
 	}
 	n, _ := asInt(a.or(1, "linecount", int64(1)))
 	if n <= 0 {
@@ -1192,6 +1247,9 @@ func fBatch(ev *evaluator, a *args) (any, error) {
 }
 
 func fWordcount(ev *evaluator, a *args) (any, error) {
+	if err := printable(a.pos[0], 0); err != nil {
+		return nil, err
+	}
 	return int64(len(strings.FieldsFunc(str(a.pos[0]), func(r rune) bool { return !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') }))), nil
 }
 
@@ -1314,11 +1372,13 @@ func callMethod(ev *evaluator, m *boundMethod, a *args) (any, error) {
 	case *dict:
 		switch m.name {
 		case "items":
-			return dictItems(recv), nil
+			l := dictItems(recv)
+			l.view = "dict_items"
+			return l, nil
 		case "keys":
-			return &list{items: append([]any(nil), recv.keys...)}, nil
+			return &list{items: append([]any(nil), recv.keys...), view: "dict_keys"}, nil
 		case "values":
-			l := &list{}
+			l := &list{view: "dict_values"}
 			for _, k := range recv.keys {
 				l.items = append(l.items, recv.value(k))
 			}

@@ -136,6 +136,9 @@ func (ev *evaluator) execNode(n node, sc *scope) error {
 		if err != nil {
 			return err
 		}
+		if err := printable(v, n.line); err != nil {
+			return err
+		}
 		return ev.write(str(v))
 	case *ifNode:
 		for i, c := range n.conds {
@@ -300,6 +303,40 @@ func (ev *evaluator) execFor(n *forNode, sc *scope) error {
 	return nil
 }
 
+// printable refuses to turn a generator into text: Python would print its
+// memory address, which no renderer can reproduce.
+func printable(v any, line int) error {
+	if hasGenerator(v, 0) {
+		return &Error{Kind: "TemplateRuntimeError", Line: line, Msg: errPrintGenerator}
+	}
+	return nil
+}
+
+const errPrintGenerator = "printing a generator (what map, select, unique, items... return), which Python prints with its memory address; add |list"
+
+func hasGenerator(v any, depth int) bool {
+	if depth > 100 {
+		return false
+	}
+	switch x := v.(type) {
+	case *generator:
+		return true
+	case *list:
+		for _, it := range x.items {
+			if hasGenerator(it, depth+1) {
+				return true
+			}
+		}
+	case *dict:
+		for _, k := range x.keys {
+			if hasGenerator(x.value(k), depth+1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func withLine(err error, line int) error {
 	var e *Error
 	if errors.As(err, &e) && e.Line == 0 {
@@ -426,6 +463,9 @@ func (ev *evaluator) eval(e expr, sc *scope) (any, error) {
 		for _, it := range e.items {
 			v, err := ev.eval(it, sc)
 			if err != nil {
+				return nil, err
+			}
+			if err := printable(v, e.line); err != nil {
 				return nil, err
 			}
 			b.WriteString(str(v))

@@ -163,6 +163,10 @@ func percentFormat(format string, args any) (string, error) {
 		}
 		b.WriteString(s)
 	}
+	// Python lets a mapping-like argument (a dict or a list) go unused.
+	if _, isList := args.(*list); isList && !args.(*list).tuple {
+		return b.String(), nil
+	}
 	if next < len(pos) && !usedNamed && named == nil {
 		return "", typeErr("not all arguments converted during string formatting")
 	}

@@ -1016,8 +1016,8 @@ func (ps *parser) parseSubscript(obj expr, line int) (expr, error) {
 	}
 	ps.next()
 	if !isSlice {
-		if parts[0] == nil {
-			return nil, syntaxErr(line, "expected subscript")
+		if parts[0] == nil { // x[] is x[()] in jinja2
+			return &getitemE{obj: obj, key: &tupleE{}, line: line}, nil
 		}
 		return &getitemE{obj: obj, key: parts[0], line: line}, nil
 	}

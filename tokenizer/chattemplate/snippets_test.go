@@ -31,7 +31,7 @@ func TestSnippetsMatchJinja2(t *testing.T) {
 	// rather than print something else.
 	knownDiff := map[string]string{
 		"big-int":       "Python's integers are unbounded; here they are 64-bit and overflow is an OverflowError",
-		"items-of-list": "jinja2 prints an unconsumed generator (with its memory address); here |items on a list fails at once",
+		"items-of-list": "jinja2 prints an unconsumed generator with its memory address; printing a generator is an error here",
 	}
 	for _, s := range snips {
 		t.Run(s.Name, func(t *testing.T) {

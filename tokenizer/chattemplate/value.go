@@ -31,6 +31,7 @@ type markup string
 type list struct {
 	items []any
 	tuple bool
+	view  string // "dict_keys", "dict_values" or "dict_items": what dict.keys() etc. return
 }
 
 type dict struct {
@@ -109,6 +110,7 @@ func (d *dict) value(k any) any {
 type generator struct {
 	items []any
 	pos   int
+	err   error // raised when iterated (the filter's input was not iterable)
 }
 
 func (g *generator) drain() []any {
@@ -168,6 +170,9 @@ func typeName(v any) string {
 	case markup:
 		return "Markup"
 	case *list:
+		if x.view != "" {
+			return x.view
+		}
 		if x.tuple {
 			return "tuple"
 		}
@@ -269,6 +274,9 @@ func writeRepr(b *strings.Builder, v any, depth int) {
 		open, close := "[", "]"
 		if x.tuple {
 			open, close = "(", ")"
+		}
+		if x.view != "" {
+			open, close = x.view+"([", "])"
 		}
 		b.WriteString(open)
 		for i, it := range x.items {
@@ -413,7 +421,7 @@ func equal(a, b any) bool {
 		return xf == yf
 	case *list:
 		y, ok := b.(*list)
-		if !ok || x.tuple != y.tuple || len(x.items) != len(y.items) {
+		if !ok || x.tuple != y.tuple || x.view != y.view || x.view == "dict_values" || len(x.items) != len(y.items) {
 			return false
 		}
 		for i := range x.items {
@@ -558,6 +566,9 @@ func iterate(v any) ([]any, error) {
 	case undefined:
 		return nil, nil
 	case *generator:
+		if x.err != nil {
+			return nil, x.err
+		}
 		return x.drain(), nil
 	}
 	return nil, typeErr("'%s' object is not iterable", typeName(v))
@@ -590,6 +601,9 @@ func contains(container, item any) (bool, error) {
 	case undefined:
 		return false, nil
 	case *generator:
+		if c.err != nil {
+			return false, c.err
+		}
 		for c.pos < len(c.items) {
 			c.pos++
 			if equal(c.items[c.pos-1], item) {
