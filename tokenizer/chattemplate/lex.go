@@ -120,8 +120,9 @@ func isAllSpace(s string) bool {
 
 func rstripSpace(s string) string { return strings.TrimRightFunc(s, pySpace) }
 
-// rawBegin matches "{% raw %}" (with optional -/+) at the start of s and
-// returns its length and whether it ends with "-%}".
+// matchRawTag matches "{% word %}" (raw or endraw, with optional - and +)
+// at the start of s and returns its length, whether it strips whitespace
+// before and after, and whether "+%}" keeps the newline after it.
 func matchRawTag(s, word string) (n int, stripBefore, stripAfter, keep bool) {
 	if !strings.HasPrefix(s, "{%") {
 		return 0, false, false, false
@@ -426,7 +427,7 @@ func lexString(s string) (string, int, error) {
 				b.WriteByte(11)
 			case 'x', 'u', 'U':
 				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
-				if i+n >= len(s)+0 && i+n > len(s)-1 {
+				if i+1+n > len(s) {
 					return "", 0, fmt.Errorf("truncated \\%c escape in string literal", e)
 				}
 				v, err := strconv.ParseUint(s[i+1:i+1+n], 16, 32)

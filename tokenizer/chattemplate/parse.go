@@ -258,7 +258,7 @@ func (ps *parser) parseBody(ends ...string) ([]node, string, error) {
 			body = append(body, &textNode{s: t.s})
 		case tVarBegin:
 			ps.next()
-			e, err := ps.parseTuple(false, true)
+			e, err := ps.parseTuple(true)
 			if err != nil {
 				return nil, "", err
 			}
@@ -352,7 +352,7 @@ func (ps *parser) parseStatement(outer []string) (node, error) {
 func (ps *parser) parseIf() (node, error) {
 	n := &ifNode{}
 	for {
-		cond, err := ps.parseTuple(true, false)
+		cond, err := ps.parseTuple(false)
 		if err != nil {
 			return nil, err
 		}
@@ -426,7 +426,7 @@ func (ps *parser) parseFor(line int) (node, error) {
 	if !ps.skipName("in") {
 		return nil, syntaxErr(ps.cur().line, "expected token 'in', got %s", ps.cur())
 	}
-	if n.iter, err = ps.parseTuple(false, false, "recursive"); err != nil {
+	if n.iter, err = ps.parseTuple(false, "recursive"); err != nil {
 		return nil, err
 	}
 	if ps.skipName("if") {
@@ -463,7 +463,7 @@ func (ps *parser) parseSet(line int) (node, error) {
 		return nil, err
 	}
 	if ps.skipOp("=") {
-		v, err := ps.parseTuple(false, true)
+		v, err := ps.parseTuple(true)
 		if err != nil {
 			return nil, err
 		}
@@ -609,8 +609,7 @@ func (ps *parser) parseWith() (node, error) {
 
 // parseTuple reads an expression or a comma-separated tuple of them
 // (jinja2's parse_tuple); extraEnds are names that end it (for "recursive").
-func (ps *parser) parseTuple(simplified, withCondexpr bool, extraEnds ...string) (expr, error) {
-	_ = simplified
+func (ps *parser) parseTuple(withCondexpr bool, extraEnds ...string) (expr, error) {
 	var items []expr
 	isTuple := false
 	for {
@@ -899,7 +898,7 @@ func (ps *parser) parsePrimary() (expr, error) {
 			if ps.skipOp(")") {
 				return &tupleE{}, nil
 			}
-			e, err := ps.parseTuple(false, true)
+			e, err := ps.parseTuple(true)
 			if err != nil {
 				return nil, err
 			}
