@@ -130,3 +130,14 @@ func TestChatTemplateCommandUsage(t *testing.T) {
 		t.Errorf("extends: exit %d, stderr %q", code, errs)
 	}
 }
+
+// A GGUF's tokenizer.chat_template with the GGUF's own BOS text: the corpus
+// keeps this template as model-phi3.jinja, rendered by jinja2 with <s>.
+func TestChatTemplateCommandGGUF(t *testing.T) {
+	model := shareddata.Path(t, "refdata", "tokenizers", "ggml-vocab-phi-3.gguf")
+	msgs, want := corpusCase(t, "model-phi3.jinja", "multi-turn-system")
+	code, out, errs := runCLI(t, "", "chat-template", "--model", model, "--messages", msgs, "--add-generation-prompt")
+	if code != 0 || want.Out == nil || out != *want.Out {
+		t.Errorf("exit %d, stderr %q\n got %q\nwant %+v", code, errs, out, want)
+	}
+}
