@@ -8,8 +8,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/valueexploration/valueexp/internal/shareddata"
+	"github.com/valueexploration/valueexp/tokenizer/chattemplate"
 )
 
+// These expected renderings date from the hand-written renderers this
+// package had before it interpreted templates; they must still hold.
 // The expected renderings in testdata/chat/expected.json were produced by
 // Python's jinja2 (3.1.6) running each family's real chat template, set up as
 // Hugging Face transformers sets it up (see testdata/chat/gen_expected.py).
@@ -119,10 +124,69 @@ func TestRenderChatErrors(t *testing.T) {
 	if err != nil || got != "<|im_start|>user\nx<|im_end|>\n<|im_start|>assistant\n" {
 		t.Errorf("fallback: %q, %v", got, err)
 	}
-	if _, err := RenderTemplate("{{ messages }}", nil, ChatOptions{}, "", ""); !errors.Is(err, ErrUnknownTemplate) {
-		t.Errorf("unknown template: err = %v", err)
+	// Any template renders now; Python prints the list of messages so.
+	got, err = RenderTemplate("{{ messages }}", []Message{{Role: "user", Content: "it's"}}, ChatOptions{}, "", "")
+	if want := `[{'role': 'user', 'content': "it's"}]`; err != nil || got != want {
+		t.Errorf("{{ messages }}: %q, %v; want %q", got, err, want)
 	}
-	if _, err := RenderTemplate("<|im_start|></think>", []Message{{Role: "tool"}}, ChatOptions{}, "", ""); err == nil {
-		t.Error("tool role: no error")
+	// A template that cannot be parsed is an error naming the construct.
+	_, err = RenderTemplate("{% include 'x.jinja' %}", nil, ChatOptions{}, "", "")
+	var te *chattemplate.Error
+	if !errors.As(err, &te) || te.Kind != "TemplateSyntaxError" || !strings.Contains(err.Error(), "include") {
+		t.Errorf("include: err = %v", err)
+	}
+	// raise_exception's message is the error.
+	tmpl, _ := os.ReadFile(filepath.Join("testdata", "chat", "gemma2.jinja"))
+	_, err = RenderTemplate(string(tmpl), []Message{{Role: "system", Content: "x"}, {Role: "user", Content: "y"}}, ChatOptions{}, "<bos>", "<eos>")
+	if err == nil || err.Error() != "chat template: System role not supported" {
+		t.Errorf("gemma2 with a system turn: err = %v", err)
+	}
+}
+
+// A Hugging Face folder may hold named templates in tokenizer_config.json
+// and a chat_template.jinja, which transformers prefers.
+func TestHFNamedAndJinjaTemplates(t *testing.T) {
+	src, err := filepath.Abs(shareddata.Path(t, "refdata", "tokenizers", "hf-qwen3", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(src, filepath.Join(dir, "tokenizer.json")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	cfg := `{"bos_token": null, "eos_token": "<|im_end|>", "pad_token": {"content": "<|endoftext|>"},
+		"chat_template": [{"name": "tool_use", "template": "T{{ tools | length }}"}, {"name": "default", "template": "D{{ eos_token }}{{ pad_token }}{{ bos_token is defined }}"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tk.ChatTemplateNames(); len(got) != 2 || got[0] != "default" || got[1] != "tool_use" {
+		t.Errorf("names %q", got)
+	}
+	if s, ok := tk.ChatTemplateNamed("tool_use"); !ok || s != "T{{ tools | length }}" {
+		t.Errorf("tool_use: %q %v", s, ok)
+	}
+	got, err := tk.RenderChat(nil, false)
+	if want := "D<|im_end|><|endoftext|>False"; err != nil || got != want {
+		t.Errorf("default template: %q, %v; want %q", got, err, want)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "chat_template.jinja"), []byte("J{{ messages | length }}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err = Load(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err = tk.RenderChat([]Message{{Role: "user", Content: "x"}}, true)
+	if err != nil || got != "J1" { // jinja2 drops the file's final newline
+		t.Errorf("chat_template.jinja: %q, %v", got, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"chat_template": 5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "chat_template") {
+		t.Errorf("chat_template 5: err = %v", err)
 	}
 }

@@ -49,8 +49,15 @@ func ExampleTokenizer_NewStreamDecoder() {
 }
 
 func ExampleRenderTemplate() {
-	// Any template with Qwen3's markers is rendered the Qwen3 way.
-	tmpl := "... <|im_start|> ... </think> ..."
+	// The template is interpreted as Hugging Face's apply_chat_template
+	// would (trim_blocks and lstrip_blocks on).
+	tmpl := `{% for m in messages %}
+<|im_start|>{{ m.role }}
+{{ m.content }}<|im_end|>
+{% endfor %}
+{% if add_generation_prompt %}
+<|im_start|>assistant
+{% endif %}`
 	msgs := []tokenizer.Message{
 		{Role: "system", Content: "Answer briefly."},
 		{Role: "user", Content: "什么是诚信？"},

@@ -209,7 +209,7 @@ func fromGGUF(g *weights.GGUF) (*Tokenizer, error) {
 	if t.addSEP && t.sep >= 0 {
 		t.suffix = append(t.suffix, t.sep)
 	}
-	t.chatTemplate, _ = g.String("tokenizer.chat_template")
+	t.ggufChatTemplates(g)
 	return t, nil
 }
 

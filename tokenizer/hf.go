@@ -116,7 +116,8 @@ const (
 
 // FromHF builds a tokenizer from a Hugging Face tokenizer.json (a path to the
 // file or to its folder). A tokenizer_config.json beside it supplies the chat
-// template, the BOS/EOS tokens and the add_bos/add_eos settings.
+// template (plain or named), the BOS/EOS tokens and the add_bos/add_eos
+// settings; a chat_template.jinja beside it replaces the chat template.
 func FromHF(path string) (*Tokenizer, error) {
 	file := path
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
@@ -133,6 +134,13 @@ func FromHF(path string) (*Tokenizer, error) {
 	t, err := ParseHF(b, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %s: %w", file, err)
+	}
+	// Newer models keep the template in chat_template.jinja, which
+	// transformers prefers to the one in tokenizer_config.json.
+	if j, err := os.ReadFile(filepath.Join(filepath.Dir(file), "chat_template.jinja")); err == nil {
+		t.chatTemplate = string(j)
+	} else if !os.IsNotExist(err) {
+		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return t, nil
 }
@@ -506,20 +514,42 @@ func (t *Tokenizer) hfConfig(raw []byte) error {
 	if v, ok := boolOf("add_eos_token"); ok && v && t.eos >= 0 && !containsID(t.suffix, t.eos) {
 		t.suffix = append(t.suffix, t.eos)
 	}
+	// The special tokens' text as the template sees it, even where the
+	// text is not a vocabulary entry of its own.
+	t.chat.special = map[string]string{}
+	for _, key := range []string{"bos_token", "eos_token", "unk_token", "pad_token"} {
+		var s string
+		if v, ok := c[key]; ok && json.Unmarshal(v, &s) != nil {
+			var obj struct {
+				Content string `json:"content"`
+			}
+			if json.Unmarshal(v, &obj) == nil {
+				s = obj.Content
+			}
+		}
+		if s != "" {
+			t.chat.special[key] = s
+		}
+	}
 	if v, ok := c["chat_template"]; ok {
 		var s string
 		if json.Unmarshal(v, &s) == nil {
 			t.chatTemplate = s
 		} else {
+			// transformers' list of named templates: "default" is the
+			// template, the others ("tool_use", "rag") are chosen by name.
 			var named []struct {
 				Name     string `json:"name"`
 				Template string `json:"template"`
 			}
-			if json.Unmarshal(v, &named) == nil {
-				for _, n := range named {
-					if n.Name == "default" || t.chatTemplate == "" {
-						t.chatTemplate = n.Template
-					}
+			if err := json.Unmarshal(v, &named); err != nil {
+				return fmt.Errorf("tokenizer_config.json: chat_template is neither a string nor a list of {name, template}: %w", err)
+			}
+			t.chat.named = map[string]string{}
+			for _, n := range named {
+				t.chat.named[n.Name] = n.Template
+				if n.Name == "default" {
+					t.chatTemplate = n.Template
 				}
 			}
 		}

@@ -101,7 +101,7 @@ type EncodeOptions struct {
 
 // Message is one turn of a conversation for RenderChat.
 type Message struct {
-	Role    string // "system", "user" or "assistant"
+	Role    string // "system", "user", "assistant", or any role the template knows ("tool")
 	Content string
 }
 
@@ -150,6 +150,7 @@ type Tokenizer struct {
 	specials []int32
 
 	chatTemplate string
+	chat         chatState
 	// stripLeadingSpace makes Decode drop the space that addSpacePrefix (or a
 	// Prepend normalizer) put in front of the text.
 	stripLeadingSpace bool
