@@ -103,7 +103,7 @@ func TestSIMDName(t *testing.T) {
 	if got := selectKernels("1").name; got != "generic" {
 		t.Errorf("VALUEEXP_NOSIMD=1 selects %q, want generic", got)
 	}
-	if s := SIMD(); s != "generic" && s != "avx2" {
+	if s := SIMD(); s != "generic" && s != "avx2" && s != "neon" && s != "neon-dotprod" {
 		t.Errorf("SIMD() = %q", s)
 	}
 }

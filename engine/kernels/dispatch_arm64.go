@@ -1,0 +1,30 @@
+//go:build arm64
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// simdKernels returns the NEON kernels, which every arm64 CPU runs
+// (Advanced SIMD is part of the architecture), with the quantized dots on
+// SDOT when the CPU has the dot-product extension (Armv8.4, optional from
+// Armv8.2: Apple M1 and later, Neoverse N1 and later; not Cortex-A53/A72).
+func simdKernels() (*kernelSet, bool) {
+	ks := neonKernels(cpu.ARM64.HasASIMDDP)
+	return &ks, true
+}
+
+// neonKernels is the generic set with every kernel that has a NEON version
+// replaced by it; dotprod selects the SDOT quantized dots.
+func neonKernels(dotprod bool) kernelSet {
+	ks := genericKernels
+	ks.name = "neon"
+	ks.dotF32 = dotF32NEONSlice
+	ks.axpyF32 = axpyF32NEONSlice
+	ks.scaleF32 = scaleF32NEONSlice
+	ks.dotF16 = dotF16NEONSlice
+	ks.dotBF16 = dotBF16NEONSlice
+	if dotprod {
+		ks.name = "neon-dotprod"
+	}
+	return ks
+}
