@@ -23,8 +23,12 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.scaleF32 = scaleF32NEONSlice
 	ks.dotF16 = dotF16NEONSlice
 	ks.dotBF16 = dotBF16NEONSlice
+	ks.dotQ8_0 = blockDot(dotQ8_0MULL, qk)
+	ks.dotQ4_0 = blockDot(dotQ4_0MULL, qk)
 	if dotprod {
 		ks.name = "neon-dotprod"
+		ks.dotQ8_0 = blockDot(dotQ8_0SDOT, qk)
+		ks.dotQ4_0 = blockDot(dotQ4_0SDOT, qk)
 	}
 	return ks
 }

@@ -33,3 +33,33 @@
 // SXTL8H sign-extends the low eight bytes to int16; SXTL2_8H the high eight.
 #define SXTL8H(n, d) WORD $(0x0f08a400 | (n)<<5 | (d))
 #define SXTL2_8H(n, d) WORD $(0x4f08a400 | (n)<<5 | (d))
+
+// ZERO clears Vd (EOR Vd, Vd, Vd).
+#define ZERO(d) WORD $(0x6e201c00 | (d)<<16 | (d)<<5 | (d))
+
+// DOT16_SDOT and DOT16_MULL set the four int32 lanes of Vd to the sums of
+// four consecutive products of the signed bytes of Vw and Va (lane i:
+// bytes 4i..4i+3), which is what ggml's AVX2 kernels keep per lane. SDOT
+// does it in one instruction; without the dot-product extension the bytes
+// are multiplied into int16 (|q·a| <= 128·128 fits), adjacent pairs are
+// added into int32 and the pairs of pairs once more. t1 and t2 are
+// scratch registers.
+#define DOT16_SDOT(w, a, d, t1, t2) \
+	ZERO(d) \
+	SDOT(a, w, d)
+
+#define DOT16_MULL(w, a, d, t1, t2) \
+	SMULL8H(a, w, t1) \
+	SMULL2_8H(a, w, t2) \
+	SADDLP4S(t1, t1) \
+	SADDLP4S(t2, t2) \
+	ADDP4S(t2, t1, d)
+
+// HSUM8 reduces the eight float32 lanes (V<lo>, V<hi>) into F0 in the
+// order of ggml's hsum_float_8 (see lanes8.hsum), using V18 as scratch:
+// t = hi + lo, then (t0+t2) + (t1+t3).
+#define HSUM8(lo, hi) \
+	FADD4S(hi, lo, lo) \
+	WORD $(0x6e004000 | (lo)<<16 | (lo)<<5 | 18) \
+	FADD4S(18, lo, lo) \
+	FADDP2S(lo, 0)

@@ -1,0 +1,30 @@
+//go:build arm64
+
+package kernels
+
+// The 32-element quantized dots in NEON: SDOT when the CPU has the
+// dot-product extension, widening multiplies otherwise. Both keep ggml's
+// AVX2 lanes, so they agree bit for bit with the generic twins.
+
+//go:noescape
+func dotQ8_0SDOT(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ8_0MULL(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0SDOT(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0MULL(w, a *byte, nb int) float32
+
+// blockDot adapts an assembly kernel over nb whole blocks to the slice API;
+// the exported wrappers have already checked the lengths.
+func blockDot(kernel func(w, a *byte, nb int) float32, blockElems int) func(w, a []byte, n int) float32 {
+	return func(w, a []byte, n int) float32 {
+		if n == 0 {
+			return 0
+		}
+		return kernel(&w[0], &a[0], n/blockElems)
+	}
+}
