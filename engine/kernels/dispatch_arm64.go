@@ -25,12 +25,14 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.dotBF16 = dotBF16NEONSlice
 	ks.dotQ8_0 = blockDot(dotQ8_0MULL, qk)
 	ks.dotQ4_0 = blockDot(dotQ4_0MULL, qk)
+	ks.dotQ5_0 = blockDot(dotQ5_0MULL, qk)
 	ks.dotQ4_K = dotQ4_KNEON(q4KLanesMULL)
 	ks.dotQ6_K = dotQ6_KNEON(q6KLanesMULL)
 	if dotprod {
 		ks.name = "neon-dotprod"
 		ks.dotQ8_0 = blockDot(dotQ8_0SDOT, qk)
 		ks.dotQ4_0 = blockDot(dotQ4_0SDOT, qk)
+		ks.dotQ5_0 = blockDot(dotQ5_0SDOT, qk)
 		ks.dotQ4_K = dotQ4_KNEON(q4KLanesSDOT)
 		ks.dotQ6_K = dotQ6_KNEON(q6KLanesSDOT)
 	}

@@ -18,6 +18,12 @@ func dotQ4_0SDOT(w, a *byte, nb int) float32
 //go:noescape
 func dotQ4_0MULL(w, a *byte, nb int) float32
 
+//go:noescape
+func dotQ5_0SDOT(w, a *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0MULL(w, a *byte, nb int) float32
+
 // blockDot adapts an assembly kernel over nb whole blocks to the slice API;
 // the exported wrappers have already checked the lengths.
 func blockDot(kernel func(w, a *byte, nb int) float32, blockElems int) func(w, a []byte, n int) float32 {
