@@ -42,6 +42,7 @@ func avxVNNIKernels() kernelSet {
 func avx512Kernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avx512"
+	ks.matMulQ8 = matMulQ8AVX512
 	return ks
 }
 

@@ -193,6 +193,38 @@ type q8Panel struct {
 var q8Panels = sync.Pool{New: func() any { return new(q8Panel) }}
 
 func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	matMulQ8Panels(dst, ldd, f, w, a, q8RunAVX2)
+}
+
+func matMulQ8AVX512(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	matMulQ8Panels(dst, ldd, f, w, a, q8RunAVX512)
+}
+
+// A q8Run multiplies npairs consecutive row pairs of an unpacked panel (q,
+// d as unpackQ8 writes them, nb blocks a row) with one group of four
+// activation rows (aq, ad in Q8Acts' panel), writing dst[t*ldd+r].
+type q8Run func(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int)
+
+func q8RunAVX2(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
+	for p := 0; p < npairs; p++ {
+		tileQ8x2x4AVX(&q[p*nb*64], &d[p*nb*2], aq, ad, 4, nb, &dst[2*p], 4*ldd)
+	}
+}
+
+func q8RunAVX512(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
+	p := 0
+	for ; p+3 <= npairs; p += 3 {
+		tileQ8x6x4AVX512(&q[p*nb*64], &d[p*nb*2], aq, ad, nb, &dst[2*p], 4*ldd)
+	}
+	for ; p < npairs; p++ {
+		tileQ8x2x4AVX512(&q[p*nb*64], &d[p*nb*2], aq, ad, nb, &dst[2*p], 4*ldd)
+	}
+}
+
+// matMulQ8Panels unpacks the weight rows, a block of rows at a time, into
+// two-row panels and runs them against every group of four activation rows
+// with run; odd rows and tokens take the single dots.
+func matMulQ8Panels(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts, run q8Run) {
 	n, k := a.n, a.k
 	nb := k / qk
 	ab := nb * bQ8_0
@@ -213,10 +245,7 @@ func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 			unpackQ8(q[p*nb*64:], d[p*nb*2:], 1, f, w[r+1], nb)
 		}
 		for t := 0; t < n4; t += 4 {
-			for r := r0; r < r1; r += 2 {
-				p := (r - r0) / 2
-				tileQ8x2x4AVX(&q[p*nb*64], &d[p*nb*2], &a.panel[t*nb*32], &a.scale[t*nb], 4, nb, &dst[t*ldd+r], 4*ldd)
-			}
+			run(q, d, nb, (r1-r0)/2, &a.panel[t*nb*32], &a.scale[t*nb], dst[t*ldd+r0:], ldd)
 		}
 	}
 	for r := nr2; r < len(w); r++ {
@@ -231,3 +260,9 @@ func matMulQ8SIMD(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 		}
 	}
 }
+
+//go:noescape
+func tileQ8x6x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst *float32, ldd int)
+
+//go:noescape
+func tileQ8x2x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst *float32, ldd int)
