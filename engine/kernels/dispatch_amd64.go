@@ -76,6 +76,7 @@ func avx2Kernels() kernelSet {
 	ks.softmax = softmaxSIMD
 	ks.matMulF32 = matMulF32SIMD
 	ks.matMulF16 = matMulF16SIMD
+	ks.matMulBF16 = matMulBF16SIMD
 	ks.matMulQ8 = matMulQ8SIMD
 	ks.weightedSum8 = weightedSumSIMD
 	return ks

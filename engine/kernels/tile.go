@@ -95,6 +95,30 @@ func MatMulF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
 	active.matMulF16(dst, ldd, w, x, n, k)
 }
 
+// MatMulBF16 sets dst[t*ldd+r] = DotBF16(w[r], x[t*k:(t+1)*k]) for every
+// weight row r (k bfloat16 values, 2k bytes, the same for every row) and
+// token t < n; each element is bit-identical to that DotBF16 call.
+func MatMulBF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
+	if len(w) == 0 || n == 0 {
+		return
+	}
+	k := len(w[0]) / 2
+	for r := range w {
+		sameLen("MatMulBF16", len(w[r]), 2*k)
+	}
+	checkMatMul("MatMulBF16", dst, ldd, len(w), n, k, len(x))
+	if active.matMulBF16 == nil || k == 0 {
+		for t := 0; t < n; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = active.dotBF16(wr, xt)
+			}
+		}
+		return
+	}
+	active.matMulBF16(dst, ldd, w, x, n, k)
+}
+
 // Q8Format names a weight format whose rows meet Q8_0 activations:
 // MatMulQ8 multiplies any of them.
 type Q8Format uint8

@@ -40,10 +40,12 @@ func main() {
 	p("")
 	floatTile("F32", 4)
 	floatTile("F16", 2)
+	floatTile("BF16", 2)
 	q8Tile()
 	tails()
 	floatRows("F32", 4)
 	floatRows("F16", 2)
+	floatRows("BF16", 2)
 	if err := os.WriteFile("tile_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -183,6 +185,23 @@ func q8TileZ(pairs int) {
 	p("")
 }
 
+// wload loads eight weights of the format at src as float32 into the
+// register dst: F32 as they are, F16 through F16C, BF16 (the top half of a
+// float32) zero-extended and shifted up, as dotBF16AVX does.
+func wload(name, src, dst string) {
+	switch name {
+	case "F32":
+		p("\tVMOVUPS %s, %s", src, dst)
+	case "F16":
+		p("\tVCVTPH2PS %s, %s", src, dst)
+	case "BF16":
+		p("\tVPMOVZXWD %s, %s", src, dst)
+		p("\tVPSLLD $16, %s, %s", dst, dst)
+	default:
+		panic(name)
+	}
+}
+
 // floatTile emits tile<name>x3x4AVX: 3 weight rows × 4 activation rows.
 // The single kernel sums groups of 8 elements into four accumulators in
 // turn (group g of every 32 into accumulator g), the groups of 8 after the
@@ -191,10 +210,6 @@ func q8TileZ(pairs int) {
 //
 // func tile<name>x3x4AVX(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int, scratch *[4 * 12 * 8]float32)
 func floatTile(name string, wsize int) {
-	load := "VMOVUPS"
-	if name == "F16" {
-		load = "VCVTPH2PS"
-	}
 	wGroup := 8 * wsize  // bytes of w per group of 8
 	const segChunks = 32 // 1024 elements: 4 activation rows take 16 KiB
 	p("// func tile%sx3x4AVX(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int, scratch *[384]float32)", name)
@@ -249,9 +264,9 @@ func floatTile(name string, wsize int) {
 	p("\tJZ %srem", name)
 	p("%sloop:", name)
 	body := func() {
-		p("\t%s (R8)(SI*1), Y12", load)
-		p("\t%s (R9)(SI*1), Y13", load)
-		p("\t%s (R10)(SI*1), Y14", load)
+		wload(name, "(R8)(SI*1)", "Y12")
+		wload(name, "(R9)(SI*1)", "Y13")
+		wload(name, "(R10)(SI*1)", "Y14")
 		for t, xr := range []string{"R11", "R12", "R13", "R14"} {
 			p("\tVMOVUPS (%s)(R15*1), Y15", xr)
 			for r := 0; r < 3; r++ {
@@ -404,7 +419,7 @@ func q8Tile() {
 //
 // func tileTail<name>AVX(w *byte, x *float32, n int, acc float32) float32
 func tails() {
-	for _, name := range []string{"F32", "F16"} {
+	for _, name := range []string{"F32", "F16", "BF16"} {
 		p("// func tileTail%sAVX(w *byte, x *float32, n int, acc float32) float32", name)
 		p("TEXT ·tileTail%sAVX(SB), NOSPLIT, $0-36", name)
 		p("\tMOVQ w+0(FP), SI")
@@ -414,12 +429,18 @@ func tails() {
 		p("%stail:", name)
 		p("\tTESTQ CX, CX")
 		p("\tJZ %stdone", name)
-		if name == "F16" {
+		switch name {
+		case "F16":
 			p("\tMOVWLZX (SI), AX")
 			p("\tVMOVD AX, X1")
 			p("\tVCVTPH2PS X1, X1")
 			p("\tADDQ $2, SI")
-		} else {
+		case "BF16":
+			p("\tMOVWLZX (SI), AX")
+			p("\tSHLL $16, AX")
+			p("\tVMOVD AX, X1")
+			p("\tADDQ $2, SI")
+		default:
 			p("\tVMOVSS (SI), X1")
 			p("\tADDQ $4, SI")
 		}
@@ -444,10 +465,6 @@ func tails() {
 //
 // func rows<name>x3AVX(w *unsafe.Pointer, nrows int, x *float32, ldx, k int, dst *float32, ldd int)
 func floatRows(name string, wsize int) {
-	load := "VMOVUPS"
-	if name == "F16" {
-		load = "VCVTPH2PS"
-	}
 	wGroup := 8 * wsize
 	p("// func rows%sx3AVX(w *unsafe.Pointer, nrows int, x *float32, ldx, k int, dst *float32, ldd int)", name)
 	p("TEXT ·rows%sx3AVX(SB), NOSPLIT, $0-56", name)
@@ -474,7 +491,7 @@ func floatRows(name string, wsize int) {
 	p("\tJZ %sr8", name)
 	p("%sr32:", name)
 	for g := 0; g < 4; g++ {
-		p("\t%s %d(SI), Y%d", load, g*wGroup, 12+g)
+		wload(name, fmt.Sprintf("%d(SI)", g*wGroup), fmt.Sprintf("Y%d", 12+g))
 	}
 	for t, xr := range []string{"R11", "R12", "R13"} {
 		for g := 0; g < 4; g++ {
@@ -492,7 +509,7 @@ func floatRows(name string, wsize int) {
 	p("\tTESTQ AX, AX")
 	p("\tJZ %srreduce", name)
 	p("%sr8loop:", name)
-	p("\t%s (SI), Y12", load)
+	wload(name, "(SI)", "Y12")
 	for t, xr := range []string{"R11", "R12", "R13"} {
 		p("\tVFMADD231PS (%s)(R15*1), Y12, Y%d", xr, t*4)
 	}
