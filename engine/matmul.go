@@ -49,6 +49,7 @@ const (
 	tileNone tileKind = iota // one dot product per element
 	tileF32
 	tileF16
+	tileBF16
 	tileQ8 // Q8_0, Q4_0, Q5_0 weights against Q8_0 activations
 )
 
@@ -101,6 +102,8 @@ func newMatrix(t *weights.Tensor) (*matrix, error) {
 		return m, nil
 	case weights.F16:
 		m.tiled = tileF16
+	case weights.BF16:
+		m.tiled = tileBF16
 	case weights.Q8_0:
 		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ8_0
 	case weights.Q4_0:
@@ -178,6 +181,8 @@ func (e *Model) matmul(ws *workspace, dst, x []float32, n int, m *matrix) {
 			kernels.MatMulF32(out, rows, m.rowsF32[lo:hi], x, n)
 		case tileF16:
 			kernels.MatMulF16(out, rows, m.rowsBytes[lo:hi], x, n)
+		case tileBF16:
+			kernels.MatMulBF16(out, rows, m.rowsBytes[lo:hi], x, n)
 		case tileQ8:
 			kernels.MatMulQ8(out, rows, m.q8, m.rowsBytes[lo:hi], acts)
 		default:

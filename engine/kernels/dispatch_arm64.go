@@ -4,13 +4,24 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// simdKernels returns the NEON kernels, which every arm64 CPU runs
-// (Advanced SIMD is part of the architecture), with the quantized dots on
-// SDOT when the CPU has the dot-product extension (Armv8.4, optional from
-// Armv8.2: Apple M1 and later, Neoverse N1 and later; not Cortex-A53/A72).
-func simdKernels() (*kernelSet, bool) {
-	ks := neonKernels(cpu.ARM64.HasASIMDDP)
-	return &ks, true
+// archLevelNames lists the arm64 levels, slowest first.
+func archLevelNames() []string { return []string{"neon", "neon-dotprod"} }
+
+// simdLevels returns the arm64 levels this CPU runs, slowest first:
+//   - neon: Advanced SIMD, which every arm64 CPU has (it is part of the
+//     architecture), with the quantized dots on widening multiplies;
+//   - neon-dotprod: the quantized dots on SDOT, for CPUs with the
+//     dot-product extension (Armv8.4, optional from Armv8.2: Apple M1 and
+//     later, Graviton 2 and later, Neoverse N1 and later; not Cortex-A53
+//     or A72).
+func simdLevels() []*kernelSet {
+	neon := neonKernels(false)
+	out := []*kernelSet{&neon}
+	if cpu.ARM64.HasASIMDDP {
+		dp := neonKernels(true)
+		out = append(out, &dp)
+	}
+	return out
 }
 
 // neonKernels is the generic set with every kernel that has a NEON version

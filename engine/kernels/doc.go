@@ -2,10 +2,16 @@
 // GEMM, dot products of quantized weight rows (ggml block layouts) with
 // quantized activations, and the element-wise activations and norms.
 //
-// Every kernel has a portable Go version and, on amd64 machines with
-// AVX2+FMA+F16C, an assembly version. The choice is made once at start-up;
-// setting VALUEEXP_NOSIMD=1 in the environment forces the Go versions, and
-// SIMD names the active path.
+// Every kernel has a portable Go version and, on amd64, assembly versions
+// at several levels: avx2 (AVX2+FMA+F16C), avxvnni (avx2 with VEX
+// VPDPBUSD) and avx512 (AVX-512 F/BW/VL/DQ with VNNI). The best level the
+// CPU has is chosen once at start-up. VALUEEXP_CPU=generic|avx2|avxvnni|
+// avx512|auto picks another (a level the CPU lacks gives a warning on
+// stderr and the best one; an unknown name sets Err), VALUEEXP_NOSIMD=1
+// means generic, SIMD names the active level and AvailableLevels lists
+// them. Every level computes the same bits wherever a kernel's comment says
+// its summation order is defined; the others (F32, F16, BF16 dots) agree
+// up to float32 rounding.
 //
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
 // multiplied against the activation quantized to Q8_0, Q4_1 and Q5_1 against

@@ -7,14 +7,8 @@ import (
 )
 
 // impls lists every kernel set this machine can run: the generic one, and
-// the assembly one when the CPU supports it.
-func impls() []*kernelSet {
-	out := []*kernelSet{&genericKernels}
-	if ks, ok := simdKernels(); ok {
-		out = append(out, ks)
-	}
-	return out
-}
+// each assembly level the CPU supports.
+func impls() []*kernelSet { return availableLevels() }
 
 // lengths covers empty, sub-vector, odd and multi-unroll sizes.
 var lengths = []int{0, 1, 3, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 896, 1001}

@@ -1,7 +1,9 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -20,13 +22,16 @@ func benchMatMul(b *testing.B, rows, n, k int) {
 	x := randF32(rng, n*k)
 	w32 := make([][]float32, rows)
 	w16 := make([][]byte, rows)
+	wb := make([][]byte, rows)
 	wq := make([][]byte, rows)
 	for r := range w32 {
 		w32[r] = randF32(rng, k)
 		w16[r] = make([]byte, 2*k)
+		wb[r] = make([]byte, 2*k)
 		wq[r] = make([]byte, k/qk*bQ8_0)
 		for i, v := range w32[r] {
 			putF16(w16[r][2*i:], v)
+			binary.LittleEndian.PutUint16(wb[r][2*i:], uint16(math.Float32bits(v)>>16))
 		}
 		QuantizeQ8_0(wq[r], w32[r])
 	}
@@ -46,6 +51,7 @@ func benchMatMul(b *testing.B, rows, n, k int) {
 	}{
 		{"F32", func() { MatMulF32(dst, rows, w32, x, n) }},
 		{"F16", func() { MatMulF16(dst, rows, w16, x, n) }},
+		{"BF16", func() { MatMulBF16(dst, rows, wb, x, n) }},
 		{"Q8_0", func() { MatMulQ8(dst, rows, Q8FormatQ8_0, wq, &a) }},
 		{"F16/single", func() {
 			for t := 0; t < n; t++ {

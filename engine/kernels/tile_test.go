@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -35,11 +36,14 @@ func TestMatMulFloatMatchesSingleDots(t *testing.T) {
 			x := randF32(rng, s.n*s.k)
 			w32 := make([][]float32, s.rows)
 			w16 := make([][]byte, s.rows)
+			wb := make([][]byte, s.rows)
 			for r := range w32 {
 				w32[r] = randF32(rng, s.k)
 				w16[r] = make([]byte, 2*s.k)
+				wb[r] = make([]byte, 2*s.k)
 				for i, v := range w32[r] {
 					putF16(w16[r][2*i:], v)
+					binary.LittleEndian.PutUint16(wb[r][2*i:], uint16(math.Float32bits(v)>>16))
 				}
 			}
 			ldd := s.rows + 3 // padding must be left alone
@@ -48,6 +52,20 @@ func TestMatMulFloatMatchesSingleDots(t *testing.T) {
 			bitsEqual(t, "MatMulF32", dst, ldd, s.rows, s.n, func(r, tok int) float32 { return DotF32(w32[r], x[tok*s.k:(tok+1)*s.k]) })
 			MatMulF16(dst, ldd, w16, x, s.n)
 			bitsEqual(t, "MatMulF16", dst, ldd, s.rows, s.n, func(r, tok int) float32 { return DotF16(w16[r], x[tok*s.k:(tok+1)*s.k]) })
+			// BF16 last: the checks below read the F16 products.
+			bf := make([]float32, len(dst))
+			MatMulBF16(bf, ldd, wb, x, s.n)
+			bitsEqual(t, "MatMulBF16", bf, ldd, s.rows, s.n, func(r, tok int) float32 { return DotBF16(wb[r], x[tok*s.k:(tok+1)*s.k]) })
+			for r := 0; r < s.rows; r++ {
+				var want, abs float64
+				for i, v := range x[:s.k] {
+					p := float64(bf16(wb[r][2*i:])) * float64(v)
+					want, abs = want+p, abs+math.Abs(p)
+				}
+				if !near(float64(bf[r]), want, abs, 1e-5) {
+					t.Fatalf("BF16 row %d: %v far from float64 reference %v", r, bf[r], want)
+				}
+			}
 			for tok := 0; tok < s.n; tok++ {
 				for r := s.rows; r < ldd; r++ {
 					if dst[tok*ldd+r] != 0 {

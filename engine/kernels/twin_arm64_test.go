@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -24,22 +25,23 @@ func neonLevels(t *testing.T) []*kernelSet {
 	return out
 }
 
-// TestNEONSelection checks that start-up picks SDOT exactly when the CPU
-// has it, and that the two levels differ only where they should.
+// TestNEONSelection checks that the SDOT level is offered exactly when
+// the CPU has the dot-product extension and is then the default.
 func TestNEONSelection(t *testing.T) {
-	ks, ok := simdKernels()
-	if !ok {
-		t.Fatal("arm64 has no NEON kernel set")
+	var names []string
+	for _, ks := range availableLevels() {
+		names = append(names, ks.name)
 	}
-	want := "neon"
+	want := []string{"generic", "neon"}
 	if cpu.ARM64.HasASIMDDP {
-		want = "neon-dotprod"
+		want = append(want, "neon-dotprod")
 	}
-	if ks.name != want {
-		t.Errorf("selected %q, want %q (HasASIMDDP=%v)", ks.name, want, cpu.ARM64.HasASIMDDP)
+	if !slices.Equal(names, want) {
+		t.Errorf("levels %v, want %v (HasASIMDDP=%v)", names, want, cpu.ARM64.HasASIMDDP)
 	}
-	if got := selectKernels("1").name; got != "generic" {
-		t.Errorf("VALUEEXP_NOSIMD=1 selects %q", got)
+	best, _, _ := selectLevel("", "", availableLevels(), knownLevels())
+	if best.name != want[len(want)-1] {
+		t.Errorf("default level %q, want %q", best.name, want[len(want)-1])
 	}
 }
 
