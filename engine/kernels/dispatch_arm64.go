@@ -47,5 +47,9 @@ func neonKernels(dotprod bool) kernelSet {
 		ks.dotQ4_K = dotQ4_KNEON(q4KLanesSDOT)
 		ks.dotQ6_K = dotQ6_KNEON(q6KLanesSDOT)
 	}
+	ks.matMulF32 = blockedMatMulF32(ks.dotF32)
+	ks.matMulF16 = blockedMatMulHalf(ks.dotF16)
+	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16)
+	ks.matMulQ8 = blockedMatMulQ8(ks.dotQ8_0, ks.dotQ4_0, ks.dotQ5_0)
 	return ks
 }

@@ -1,0 +1,64 @@
+//go:build arm64
+
+package kernels
+
+// arm64 has no multi-row tile kernels yet. Its matrix products run the
+// level's own single dots, so every element is bit-identical to its single
+// dot by construction, but in cache blocks: a block of weight rows (as
+// many as rowsPerBlock keeps in L2) meets every token of a block of
+// activation rows (tokensPerBlock's L3 budget) before the next block of
+// rows is read, instead of every weight row coming from memory once per
+// token.
+
+// blocked calls dot(r, t) for every row r < rows and token t < n, in cache
+// blocks; rowBytes and tokBytes are the sizes of one weight row and one
+// activation row.
+func blocked(rows, n, rowBytes, tokBytes int, dot func(r, t int)) {
+	rb, tb := rowsPerBlock(rowBytes), tokensPerBlock(tokBytes)
+	for t0 := 0; t0 < n; t0 += tb {
+		t1 := min(t0+tb, n)
+		for r0 := 0; r0 < rows; r0 += rb {
+			r1 := min(r0+rb, rows)
+			for t := t0; t < t1; t++ {
+				for r := r0; r < r1; r++ {
+					dot(r, t)
+				}
+			}
+		}
+	}
+}
+
+func blockedMatMulF32(dotF32 func(a, b []float32) float32) func(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
+	return func(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
+		blocked(len(w), n, 4*k, 4*k, func(r, t int) {
+			dst[t*ldd+r] = dotF32(w[r], x[t*k:(t+1)*k])
+		})
+	}
+}
+
+// blockedMatMulHalf serves F16 and BF16 rows (two bytes per element).
+func blockedMatMulHalf(dot func(w []byte, x []float32) float32) func(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	return func(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+		blocked(len(w), n, 2*k, 4*k, func(r, t int) {
+			dst[t*ldd+r] = dot(w[r], x[t*k:(t+1)*k])
+		})
+	}
+}
+
+// blockedMatMulQ8 takes the level's Q8_0, Q4_0 and Q5_0 dots.
+func blockedMatMulQ8(dotQ8_0, dotQ4_0, dotQ5_0 func(w, a []byte, n int) float32) func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	return func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+		dot := dotQ8_0
+		switch f {
+		case Q8FormatQ4_0:
+			dot = dotQ4_0
+		case Q8FormatQ5_0:
+			dot = dotQ5_0
+		}
+		k := a.k
+		ab := k / qk * bQ8_0
+		blocked(len(w), a.n, k/qk*f.blockBytes(), ab, func(r, t int) {
+			dst[t*ldd+r] = dot(w[r], a.rows[t*ab:(t+1)*ab], k)
+		})
+	}
+}
