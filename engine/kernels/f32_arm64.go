@@ -22,20 +22,26 @@ func dotF32NEONSlice(a, b []float32) float32 {
 	}
 	b = b[:len(a)]
 	for i := n4; i < len(a); i++ {
-		s += a[i] * b[i]
+		s += float32(a[i] * b[i])
 	}
 	return s
 }
 
+// axpyF32NEONSlice runs the last len%4 elements through the assembly too,
+// padded to four, so that every element is one fused multiply-add.
 func axpyF32NEONSlice(y []float32, alpha float32, x []float32) {
 	n4 := len(y) &^ 3
 	if n4 > 0 {
 		axpyF32NEON(&y[0], alpha, &x[0], n4)
 	}
-	x = x[:len(y)]
-	for i := n4; i < len(y); i++ {
-		y[i] += alpha * x[i]
+	if n4 == len(y) {
+		return
 	}
+	var yt, xt [4]float32
+	copy(yt[:], y[n4:])
+	copy(xt[:], x[n4:len(y)])
+	axpyF32NEON(&yt[0], alpha, &xt[0], 4)
+	copy(y[n4:], yt[:])
 }
 
 func scaleF32NEONSlice(x []float32, s float32) {

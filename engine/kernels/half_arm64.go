@@ -19,7 +19,7 @@ func dotF16NEONSlice(w []byte, x []float32) float32 {
 	}
 	w = w[:2*len(x)]
 	for i := n8; i < len(x); i++ {
-		s += f16(w[2*i:]) * x[i]
+		s += float32(f16(w[2*i:]) * x[i])
 	}
 	return s
 }
@@ -32,7 +32,7 @@ func dotBF16NEONSlice(w []byte, x []float32) float32 {
 	}
 	w = w[:2*len(x)]
 	for i := n8; i < len(x); i++ {
-		s += bf16(w[2*i:]) * x[i]
+		s += float32(bf16(w[2*i:]) * x[i])
 	}
 	return s
 }
