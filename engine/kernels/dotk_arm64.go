@@ -34,12 +34,15 @@ func dotQ4_KNEON(lanesOf func(qs, q8 *byte, sc, out *[8]int32)) func(w, a []byte
 		for b := range n / qkK {
 			wb := w[b*bQ4_K : b*bQ4_K+bQ4_K]
 			ab := a[b*bQ8_K : b*bQ8_K+bQ8_K]
-			dy, _, bsum := q8K(ab)
+			dy := math.Float32frombits(binary.LittleEndian.Uint32(ab))
 			var prod [4]int32
 			for j := range 8 {
 				s, m := scaleMinK4(j, wb[4:16])
 				sc[j] = s
-				prod[j/2] += m * (bsum(2*j) + bsum(2*j+1))
+				// The sums of sub-block j's two 16-value groups.
+				g := ab[4+qkK+4*j:]
+				bs := int32(int16(binary.LittleEndian.Uint16(g))) + int32(int16(binary.LittleEndian.Uint16(g[2:])))
+				prod[j/2] += m * bs
 			}
 			lanesOf(&wb[16], &ab[4], &sc, &lanes)
 			d := dy * f16(wb)
