@@ -50,6 +50,14 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.matMulF32 = blockedMatMulF32(ks.dotF32)
 	ks.matMulF16 = blockedMatMulHalf(ks.dotF16)
 	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16)
-	ks.matMulQ8 = blockedMatMulQ8(ks.dotQ8_0, ks.dotQ4_0, ks.dotQ5_0)
+	four := [3]dot4{dotQ8_0x4MULL, dotQ4_0x4MULL, dotQ5_0x4MULL}
+	if dotprod {
+		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}
+	}
+	ks.matMulQ8 = blockedMatMulQ8([3]q8Dots{
+		Q8FormatQ8_0: {ks.dotQ8_0, four[Q8FormatQ8_0]},
+		Q8FormatQ4_0: {ks.dotQ4_0, four[Q8FormatQ4_0]},
+		Q8FormatQ5_0: {ks.dotQ5_0, four[Q8FormatQ5_0]},
+	})
 	return ks
 }

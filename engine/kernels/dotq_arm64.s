@@ -3,64 +3,51 @@
 #include "textflag.h"
 #include "neon_arm64.h"
 
-// The 32-element formats against a Q8_0 activation, in ggml's AVX2 lane
+// The 32-element formats against Q8_0 activations, in ggml's AVX2 lane
 // arithmetic (see lanes8): each block's products are summed exactly into
-// eight int32 lanes (V4, V5), converted, and added into the float32 lane
-// accumulators V16 (lanes 0..3) and V17 (lanes 4..7) with one fused
-// multiply-add by d = d_w·d_a each; HSUM8 reduces them in ggml's order.
-// R0 walks the weight blocks, R1 the activation blocks, R2 counts blocks
-// (at least one).
+// eight int32 lanes (V4, V5), converted, and added into two float32 lane
+// accumulators (lanes 0..3, 4..7) with one fused multiply-add by
+// d = d_w·d_a each; HSUM8 reduces them in ggml's order.
+//
+// A W_* macro decodes the next weight block at R0 into 32 signed bytes
+// (V0, V1) and its scale F21; TOKEN then multiplies it with the next
+// activation block at its pointer register. The single dots run one TOKEN
+// per block (R1); the four-token kernels decode each weight block once
+// and run TOKEN for four activation rows (R1..R4), which gives each of the
+// four exactly the single dot's arithmetic. R5 counts blocks (at least
+// one).
 
-// Q8_0_TAIL multiplies the block's int8 weights (V0, V1) with the
-// activation values (V2, V3), scales by the half-precision scales in R4
-// (weight) and R5 (activation) and accumulates.
-#define Q8_0_TAIL(DOT16) \
-	FMOVS R4, F20 \
-	FMOVS R5, F21 \
-	FCVTHS F20, F20 \
-	FCVTHS F21, F21 \
-	FMULS F21, F20, F20 \
-	VDUP V20.S[0], V20.S4 \
-	DOT16(0, 2, 4, 6, 7) \
-	DOT16(1, 3, 5, 6, 7) \
-	SCVTF4S(4, 4) \
-	SCVTF4S(5, 5) \
-	VFMLA V4.S4, V20.S4, V16.S4 \
-	VFMLA V5.S4, V20.S4, V17.S4
-
-// Q8_0_BLOCK: 34-byte blocks on both sides.
-#define Q8_0_BLOCK(DOT16) \
-	MOVHU.P 2(R0), R4 \
-	MOVHU.P 2(R1), R5 \
+// W_Q8_0: 34-byte blocks, fp16 d then 32 int8 values.
+#define W_Q8_0 \
+	MOVHU.P 2(R0), R7 \
 	VLD1.P 32(R0), [V0.B16, V1.B16] \
-	VLD1.P 32(R1), [V2.B16, V3.B16] \
-	Q8_0_TAIL(DOT16)
+	FMOVS R7, F21 \
+	FCVTHS F21, F21
 
-// Q4_0_BLOCK: an 18-byte weight block of nibbles, low nibbles elements
-// 0..15 and high nibbles 16..31, each less 8 (V30 holds 15, V31 holds 8).
-#define Q4_0_BLOCK(DOT16) \
-	MOVHU.P 2(R0), R4 \
-	MOVHU.P 2(R1), R5 \
+// W_Q4_0: 18-byte blocks of nibbles, low nibbles elements 0..15 and high
+// nibbles 16..31, each less 8 (V30 holds 15, V31 holds 8).
+#define W_Q4_0 \
+	MOVHU.P 2(R0), R7 \
 	VLD1.P 16(R0), [V0.B16] \
-	VLD1.P 32(R1), [V2.B16, V3.B16] \
+	FMOVS R7, F21 \
+	FCVTHS F21, F21 \
 	VUSHR $4, V0.B16, V1.B16 \
 	VAND V30.B16, V0.B16, V0.B16 \
 	VSUB V31.B16, V0.B16, V0.B16 \
-	VSUB V31.B16, V1.B16, V1.B16 \
-	Q8_0_TAIL(DOT16)
+	VSUB V31.B16, V1.B16, V1.B16
 
-// Q5_0_BLOCK: a 22-byte weight block: the fifth bits of the 32 elements
-// (a little-endian uint32, bit e for element e), then nibbles as in Q4_0;
+// W_Q5_0: 22-byte blocks: the fifth bits of the 32 elements (a
+// little-endian uint32, bit e for element e), then nibbles as in Q4_0;
 // values less 16. The fifth bits are spread to bytes by a table lookup
 // (each byte of qh copied to eight lanes: V26, V27 hold the indices) and a
 // bit test against 1, 2, 4, ..., 128 (V28); V29 holds 16, V30 15.
-#define Q5_0_BLOCK(DOT16) \
-	MOVHU.P 2(R0), R4 \
-	MOVWU.P 4(R0), R6 \
-	MOVHU.P 2(R1), R5 \
+#define W_Q5_0 \
+	MOVHU.P 2(R0), R7 \
+	MOVWU.P 4(R0), R10 \
 	VLD1.P 16(R0), [V0.B16] \
-	VLD1.P 32(R1), [V2.B16, V3.B16] \
-	VMOV R6, V8.S[0] \
+	FMOVS R7, F21 \
+	FCVTHS F21, F21 \
+	VMOV R10, V8.S[0] \
 	VTBL V26.B16, [V8.B16], V9.B16 \
 	VTBL V27.B16, [V8.B16], V10.B16 \
 	VCMTST V28.B16, V9.B16, V9.B16 \
@@ -72,8 +59,23 @@
 	VORR V9.B16, V0.B16, V0.B16 \
 	VORR V10.B16, V1.B16, V1.B16 \
 	VSUB V29.B16, V0.B16, V0.B16 \
-	VSUB V29.B16, V1.B16, V1.B16 \
-	Q8_0_TAIL(DOT16)
+	VSUB V29.B16, V1.B16, V1.B16
+
+// TOKEN multiplies the decoded weight block with the Q8_0 block at RA
+// (advancing RA) into the accumulators LO, HI.
+#define TOKEN(DOT16, RA, LO, HI) \
+	MOVHU.P 2(RA), R8 \
+	VLD1.P 32(RA), [V2.B16, V3.B16] \
+	FMOVS R8, F22 \
+	FCVTHS F22, F22 \
+	FMULS F22, F21, F20 \
+	VDUP V20.S[0], V20.S4 \
+	DOT16(0, 2, 4, 6, 7) \
+	DOT16(1, 3, 5, 6, 7) \
+	SCVTF4S(4, 4) \
+	SCVTF4S(5, 5) \
+	VFMLA V4.S4, V20.S4, LO.S4 \
+	VFMLA V5.S4, V20.S4, HI.S4
 
 // q5bits: the TBL indices that copy qh bytes 0, 1 (then 2, 3) to eight
 // lanes each, and the bit of each lane.
@@ -85,110 +87,266 @@ DATA q5bits<>+32(SB)/8, $0x8040201008040201
 DATA q5bits<>+40(SB)/8, $0x8040201008040201
 GLOBL q5bits<>(SB), RODATA|NOPTR, $48
 
+// SETUP_* load the constants of each format's decoding.
+#define SETUP_Q8_0
+
+#define SETUP_Q4_0 \
+	VMOVI $15, V30.B16 \
+	VMOVI $8, V31.B16
+
+#define SETUP_Q5_0 \
+	MOVD $q5bits<>(SB), R9 \
+	VLD1 (R9), [V26.B16, V27.B16, V28.B16] \
+	VMOVI $16, V29.B16 \
+	VMOVI $15, V30.B16
+
+// ZERO4 clears the accumulators of four tokens.
+#define ZERO4 \
+	ZERO(12) \
+	ZERO(13) \
+	ZERO(14) \
+	ZERO(15) \
+	ZERO(16) \
+	ZERO(17) \
+	ZERO(18) \
+	ZERO(19)
+
+// SINGLE and FOUR are the loop bodies of the single and the four-token
+// dots; their accumulators are V16, V17 and V12..V19.
+#define SINGLE(W, DOT16) \
+	W \
+	TOKEN(DOT16, R1, V16, V17)
+
+#define FOUR(W, DOT16) \
+	W \
+	TOKEN(DOT16, R1, V12, V13) \
+	TOKEN(DOT16, R2, V14, V15) \
+	TOKEN(DOT16, R3, V16, V17) \
+	TOKEN(DOT16, R4, V18, V19)
+
+// FOUR_STORE reduces the four tokens' lanes to out[0..3] (R6).
+#define FOUR_STORE \
+	HSUM8(12, 13, 11, 0) \
+	HSUM8(14, 15, 11, 1) \
+	HSUM8(16, 17, 11, 2) \
+	HSUM8(18, 19, 11, 3) \
+	FMOVS F0, 0(R6) \
+	FMOVS F1, 4(R6) \
+	FMOVS F2, 8(R6) \
+	FMOVS F3, 12(R6)
+
 // func dotQ8_0SDOT(w, a *byte, nb int) float32
 TEXT ·dotQ8_0SDOT(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q8_0
 	ZERO(16)
 	ZERO(17)
 
 q80sdot:
-	Q8_0_BLOCK(DOT16_SDOT)
-	SUBS $1, R2
+	SINGLE(W_Q8_0, DOT16_SDOT)
+	SUBS $1, R5
 	BNE  q80sdot
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ8_0x4SDOT(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ8_0x4SDOT(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q8_0
+	ZERO4
+
+q80sdotx4:
+	FOUR(W_Q8_0, DOT16_SDOT)
+	SUBS $1, R5
+	BNE  q80sdotx4
+	FOUR_STORE
 	RET
 
 // func dotQ8_0MULL(w, a *byte, nb int) float32
 TEXT ·dotQ8_0MULL(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q8_0
 	ZERO(16)
 	ZERO(17)
 
 q80mull:
-	Q8_0_BLOCK(DOT16_MULL)
-	SUBS $1, R2
+	SINGLE(W_Q8_0, DOT16_MULL)
+	SUBS $1, R5
 	BNE  q80mull
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ8_0x4MULL(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ8_0x4MULL(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q8_0
+	ZERO4
+
+q80mullx4:
+	FOUR(W_Q8_0, DOT16_MULL)
+	SUBS $1, R5
+	BNE  q80mullx4
+	FOUR_STORE
 	RET
 
 // func dotQ4_0SDOT(w, a *byte, nb int) float32
 TEXT ·dotQ4_0SDOT(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q4_0
 	ZERO(16)
 	ZERO(17)
-	VMOVI $15, V30.B16
-	VMOVI $8, V31.B16
 
 q40sdot:
-	Q4_0_BLOCK(DOT16_SDOT)
-	SUBS $1, R2
+	SINGLE(W_Q4_0, DOT16_SDOT)
+	SUBS $1, R5
 	BNE  q40sdot
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ4_0x4SDOT(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ4_0x4SDOT(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q4_0
+	ZERO4
+
+q40sdotx4:
+	FOUR(W_Q4_0, DOT16_SDOT)
+	SUBS $1, R5
+	BNE  q40sdotx4
+	FOUR_STORE
 	RET
 
 // func dotQ4_0MULL(w, a *byte, nb int) float32
 TEXT ·dotQ4_0MULL(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q4_0
 	ZERO(16)
 	ZERO(17)
-	VMOVI $15, V30.B16
-	VMOVI $8, V31.B16
 
 q40mull:
-	Q4_0_BLOCK(DOT16_MULL)
-	SUBS $1, R2
+	SINGLE(W_Q4_0, DOT16_MULL)
+	SUBS $1, R5
 	BNE  q40mull
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ4_0x4MULL(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ4_0x4MULL(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q4_0
+	ZERO4
+
+q40mullx4:
+	FOUR(W_Q4_0, DOT16_MULL)
+	SUBS $1, R5
+	BNE  q40mullx4
+	FOUR_STORE
 	RET
 
 // func dotQ5_0SDOT(w, a *byte, nb int) float32
 TEXT ·dotQ5_0SDOT(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q5_0
 	ZERO(16)
 	ZERO(17)
-	MOVD $q5bits<>(SB), R7
-	VLD1 (R7), [V26.B16, V27.B16, V28.B16]
-	VMOVI $16, V29.B16
-	VMOVI $15, V30.B16
 
 q50sdot:
-	Q5_0_BLOCK(DOT16_SDOT)
-	SUBS $1, R2
+	SINGLE(W_Q5_0, DOT16_SDOT)
+	SUBS $1, R5
 	BNE  q50sdot
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ5_0x4SDOT(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ5_0x4SDOT(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q5_0
+	ZERO4
+
+q50sdotx4:
+	FOUR(W_Q5_0, DOT16_SDOT)
+	SUBS $1, R5
+	BNE  q50sdotx4
+	FOUR_STORE
 	RET
 
 // func dotQ5_0MULL(w, a *byte, nb int) float32
 TEXT ·dotQ5_0MULL(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0
 	MOVD a+8(FP), R1
-	MOVD nb+16(FP), R2
+	MOVD nb+16(FP), R5
+	SETUP_Q5_0
 	ZERO(16)
 	ZERO(17)
-	MOVD $q5bits<>(SB), R7
-	VLD1 (R7), [V26.B16, V27.B16, V28.B16]
-	VMOVI $16, V29.B16
-	VMOVI $15, V30.B16
 
 q50mull:
-	Q5_0_BLOCK(DOT16_MULL)
-	SUBS $1, R2
+	SINGLE(W_Q5_0, DOT16_MULL)
+	SUBS $1, R5
 	BNE  q50mull
-	HSUM8(16, 17)
+	HSUM8(16, 17, 18, 0)
 	FMOVS F0, ret+24(FP)
+	RET
+
+// func dotQ5_0x4MULL(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
+TEXT ·dotQ5_0x4MULL(SB), NOSPLIT, $0-56
+	MOVD w+0(FP), R0
+	MOVD a0+8(FP), R1
+	MOVD a1+16(FP), R2
+	MOVD a2+24(FP), R3
+	MOVD a3+32(FP), R4
+	MOVD nb+40(FP), R5
+	MOVD out+48(FP), R6
+	SETUP_Q5_0
+	ZERO4
+
+q50mullx4:
+	FOUR(W_Q5_0, DOT16_MULL)
+	SUBS $1, R5
+	BNE  q50mullx4
+	FOUR_STORE
 	RET

@@ -55,11 +55,11 @@
 	SADDLP4S(t2, t2) \
 	ADDP4S(t2, t1, d)
 
-// HSUM8 reduces the eight float32 lanes (V<lo>, V<hi>) into F0 in the
-// order of ggml's hsum_float_8 (see lanes8.hsum), using V18 as scratch:
-// t = hi + lo, then (t0+t2) + (t1+t3).
-#define HSUM8(lo, hi) \
+// HSUM8 reduces the eight float32 lanes (V<lo>, V<hi>) into F<dst> in the
+// order of ggml's hsum_float_8 (see lanes8.hsum), using V<tmp> as scratch:
+// t = hi + lo, then (t0+t2) + (t1+t3). V<lo> is overwritten.
+#define HSUM8(lo, hi, tmp, dst) \
 	FADD4S(hi, lo, lo) \
-	WORD $(0x6e004000 | (lo)<<16 | (lo)<<5 | 18) \
-	FADD4S(18, lo, lo) \
-	FADDP2S(lo, 0)
+	WORD $(0x6e004000 | (lo)<<16 | (lo)<<5 | (tmp)) \
+	FADD4S(tmp, lo, lo) \
+	FADDP2S(lo, dst)

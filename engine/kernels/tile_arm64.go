@@ -45,20 +45,35 @@ func blockedMatMulHalf(dot func(w []byte, x []float32) float32) func(dst []float
 	}
 }
 
-// blockedMatMulQ8 takes the level's Q8_0, Q4_0 and Q5_0 dots.
-func blockedMatMulQ8(dotQ8_0, dotQ4_0, dotQ5_0 func(w, a []byte, n int) float32) func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+// q8Dots are a level's single and four-token dots of one Q8Format.
+type q8Dots struct {
+	one  func(w, a []byte, n int) float32
+	four dot4
+}
+
+// blockedMatMulQ8 runs groups of four tokens through the four-token
+// kernels (each weight block decoded once for the four) and the rest
+// through the single dots, in cache blocks. dots is indexed by Q8Format.
+func blockedMatMulQ8(dots [3]q8Dots) func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	return func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
-		dot := dotQ8_0
-		switch f {
-		case Q8FormatQ4_0:
-			dot = dotQ4_0
-		case Q8FormatQ5_0:
-			dot = dotQ5_0
-		}
-		k := a.k
-		ab := k / qk * bQ8_0
-		blocked(len(w), a.n, k/qk*f.blockBytes(), ab, func(r, t int) {
-			dst[t*ldd+r] = dot(w[r], a.rows[t*ab:(t+1)*ab], k)
+		d := dots[f]
+		k, n := a.k, a.n
+		nb, ab := k/qk, k/qk*bQ8_0
+		n4 := n &^ 3
+		var out [4]float32
+		blocked(len(w), n4/4, nb*f.blockBytes(), 4*ab, func(r, g int) {
+			t := 4 * g
+			rows := a.rows[t*ab:]
+			d.four(&w[r][0], &rows[0], &rows[ab], &rows[2*ab], &rows[3*ab], nb, &out)
+			for i, v := range out {
+				dst[(t+i)*ldd+r] = v
+			}
 		})
+		for t := n4; t < n; t++ {
+			at := a.rows[t*ab : (t+1)*ab]
+			for r, wr := range w {
+				dst[t*ldd+r] = d.one(wr, at, k)
+			}
+		}
 	}
 }
