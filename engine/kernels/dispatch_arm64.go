@@ -48,8 +48,8 @@ func neonKernels(dotprod bool) kernelSet {
 		ks.dotQ6_K = dotQ6_KNEON(q6KLanesSDOT)
 	}
 	ks.matMulF32 = blockedMatMulF32(ks.dotF32)
-	ks.matMulF16 = blockedMatMulHalf(ks.dotF16)
-	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16)
+	ks.matMulF16 = blockedMatMulHalf(ks.dotF16, dotF16x4NEON, f16)
+	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16, dotBF16x4NEON, bf16)
 	four := [3]dot4{dotQ8_0x4MULL, dotQ4_0x4MULL, dotQ5_0x4MULL}
 	if dotprod {
 		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}

@@ -8,6 +8,15 @@ func dotF16NEON(w *byte, x *float32, n int) float32
 //go:noescape
 func dotBF16NEON(w *byte, x *float32, n int) float32
 
+// The four-row kernels set out[t] to what the single kernel returns for w
+// and x_t, bit for bit, widening each weight vector once for the four.
+
+//go:noescape
+func dotF16x4NEON(w *byte, x0, x1, x2, x3 *float32, n int, out *[4]float32)
+
+//go:noescape
+func dotBF16x4NEON(w *byte, x0, x1, x2, x3 *float32, n int, out *[4]float32)
+
 // The assembly covers whole groups of eight elements; the last len%8 are
 // finished here.
 

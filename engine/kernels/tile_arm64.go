@@ -2,9 +2,11 @@
 
 package kernels
 
-// arm64 has no multi-row tile kernels yet. Its matrix products run the
-// level's own single dots, so every element is bit-identical to its single
-// dot by construction, but in cache blocks: a block of weight rows (as
+// arm64's matrix products run four activation rows at a time through
+// kernels that repeat the single dot's arithmetic for each (the weights
+// are loaded and widened or decoded once for the four), and the rest
+// through the single dots, so every element is bit-identical to its single
+// dot. They go in cache blocks: a block of weight rows (as
 // many as rowsPerBlock keeps in L2) meets every token of a block of
 // activation rows (tokensPerBlock's L3 budget) before the next block of
 // rows is read, instead of every weight row coming from memory once per
@@ -36,12 +38,37 @@ func blockedMatMulF32(dotF32 func(a, b []float32) float32) func(dst []float32, l
 	}
 }
 
-// blockedMatMulHalf serves F16 and BF16 rows (two bytes per element).
-func blockedMatMulHalf(dot func(w []byte, x []float32) float32) func(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+// blockedMatMulHalf serves F16 and BF16 rows (two bytes per element):
+// groups of four tokens go through four, which does the first k&^7
+// elements of each dot exactly as the single kernel's assembly does, and
+// the last k%8 products are added here as the single kernel's wrapper
+// adds them (widen reads one weight). Leftover tokens use one.
+func blockedMatMulHalf(one func(w []byte, x []float32) float32,
+	four func(w *byte, x0, x1, x2, x3 *float32, n int, out *[4]float32),
+	widen func(b []byte) float32) func(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 	return func(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
-		blocked(len(w), n, 2*k, 4*k, func(r, t int) {
-			dst[t*ldd+r] = dot(w[r], x[t*k:(t+1)*k])
+		k8, n4 := k&^7, n&^3
+		blocked(len(w), n4/4, 2*k, 16*k, func(r, g int) {
+			t := 4 * g
+			wr := w[r][:2*k]
+			var out [4]float32
+			if k8 > 0 {
+				four(&wr[0], &x[t*k], &x[(t+1)*k], &x[(t+2)*k], &x[(t+3)*k], k8, &out)
+			}
+			for i, s := range out {
+				xt := x[(t+i)*k : (t+i+1)*k]
+				for j := k8; j < k; j++ {
+					s += float32(widen(wr[2*j:]) * xt[j])
+				}
+				dst[(t+i)*ldd+r] = s
+			}
 		})
+		for t := n4; t < n; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = one(wr, xt)
+			}
+		}
 	}
 }
 
