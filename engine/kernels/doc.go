@@ -9,9 +9,15 @@
 // avx512|auto picks another (a level the CPU lacks gives a warning on
 // stderr and the best one; an unknown name sets Err), VALUEEXP_NOSIMD=1
 // means generic, SIMD names the active level and AvailableLevels lists
-// them. Every level computes the same bits wherever a kernel's comment says
-// its summation order is defined; the others (F32, F16, BF16 dots) agree
-// up to float32 rounding.
+// them. On arm64 the levels are neon (Advanced SIMD, which every arm64 CPU
+// has: the F32, F16 and BF16 dots and the Q8_0, Q4_0, Q5_0, Q4_K and Q6_K
+// dots on widening multiplies) and neon-dotprod (those quantized dots on
+// SDOT, for CPUs with the dot-product extension, such as Apple M1 and
+// later). Every level computes the same bits wherever a kernel's comment
+// says its summation order is defined; the others (F32, F16, BF16 dots)
+// agree up to float32 rounding. The generic kernels round every float32
+// product before adding it, so that Go cannot fuse them into FMA on some
+// architectures and not others: they give the same bits on every machine.
 //
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
 // multiplied against the activation quantized to Q8_0, Q4_1 and Q5_1 against
