@@ -35,6 +35,7 @@ func simdLevels() []*kernelSet {
 func avxVNNIKernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avxvnni"
+	ks.matMulQ8 = matMulQ8AVXVNNI
 	return ks
 }
 

@@ -256,6 +256,16 @@ func q8RunAVX2(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst
 	}
 }
 
+func matMulQ8AVXVNNI(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	matMulQ8Panels(dst, ldd, f, w, a, q8RunAVXVNNI)
+}
+
+func q8RunAVXVNNI(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
+	for p := 0; p < npairs; p++ {
+		tileQ8x2x4AVXVNNI(&q[p*nb*64], &d[p*nb*2], aq, ad, 4, nb, &dst[2*p], 4*ldd)
+	}
+}
+
 func q8RunAVX512(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
 	p := 0
 	for ; p+3 <= npairs; p += 3 {
@@ -311,3 +321,6 @@ func tileQ8x6x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst 
 
 //go:noescape
 func tileQ8x2x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst *float32, ldd int)
+
+//go:noescape
+func tileQ8x2x4AVXVNNI(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)

@@ -41,7 +41,7 @@ func main() {
 	floatTile("F32", 4)
 	floatTile("F16", 2)
 	floatTile("BF16", 2)
-	q8Tile()
+	q8Tile(false)
 	tails()
 	floatRows("F32", 4)
 	floatRows("F16", 2)
@@ -73,9 +73,29 @@ func main() {
 	p("")
 	q8TileZ(3)
 	q8TileZ(1)
-	if err := os.WriteFile("tile512_amd64.s", out.Bytes(), 0o644); err != nil {
+	q8Tile(true)
+	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// vpdpbusdVEX emits VPDPBUSD Y<dst>, Y<u8>, Y<s8> in its VEX encoding
+// (AVX-VNNI): the Go assembler knows only the EVEX one, which needs
+// AVX512-VL. Y<dst> += the four products of unsigned bytes of Y<u8> and
+// signed bytes of Y<s8>, lane by lane.
+func vpdpbusdVEX(dst, u8, s8 int) {
+	// C4, then ~R ~X ~B and map 0F38, then W=0 ~vvvv L=1 pp=66, opcode 50,
+	// ModRM register-direct.
+	b1 := 0xE2
+	if dst >= 8 {
+		b1 &^= 0x80
+	}
+	if s8 >= 8 {
+		b1 &^= 0x20
+	}
+	b2 := (^u8&15)<<3 | 1<<2 | 1
+	modrm := 0xC0 | (dst&7)<<3 | s8&7
+	p("\tBYTE $0xC4; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x50; BYTE $0x%02X // VPDPBUSD Y%d, Y%d, Y%d (VEX)", b1, b2, modrm, s8, u8, dst)
 }
 
 // q8TileZ emits tileQ8x<2*pairs>x4AVX512: pairs pairs of weight rows × 4
@@ -351,9 +371,13 @@ func floatTile(name string, wsize int) {
 // accumulator is reduced as ggml's hsum_float_8 (HSUM8) does.
 //
 // func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)
-func q8Tile() {
-	p("// func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)")
-	p("TEXT ·tileQ8x2x4AVX(SB), NOSPLIT, $0-64")
+func q8Tile(vnni bool) {
+	name, lbl := "tileQ8x2x4AVX", "q8"
+	if vnni {
+		name, lbl = "tileQ8x2x4AVXVNNI", "q8v"
+	}
+	p("// func %s(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	p("\tMOVQ wq+0(FP), SI")
 	p("\tMOVQ wd+8(FP), DI")
 	p("\tMOVQ aq+16(FP), R8")
@@ -367,8 +391,8 @@ func q8Tile() {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 	}
 	p("\tTESTQ CX, CX")
-	p("\tJZ q8reduce")
-	p("q8loop:")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
 	p("\tVPABSB 0(SI), Y8")
 	p("\tVPABSB 32(SI), Y9")
 	p("\tVBROADCASTSS 0(DI), Y14")
@@ -378,6 +402,16 @@ func q8Tile() {
 		p("\tVBROADCASTSS %d(R9), Y12", 4*t)
 		for r := 0; r < 2; r++ {
 			p("\tVPSIGNB %d(SI), Y10, Y11", 32*r)
+			if vnni {
+				// The four products of each lane summed straight
+				// into int32, in Y13; Y11 then takes the scale.
+				p("\tVPXOR Y13, Y13, Y13")
+				vpdpbusdVEX(13, 8+r, 11)
+				p("\tVCVTDQ2PS Y13, Y13")
+				p("\tVMULPS Y12, Y%d, Y11", 14+r)
+				p("\tVFMADD231PS Y13, Y11, Y%d", t*2+r)
+				continue
+			}
 			p("\tVPMADDUBSW Y11, Y%d, Y11", 8+r)
 			p("\tVPMADDWD tileOnes16<>(SB), Y11, Y11")
 			p("\tVCVTDQ2PS Y11, Y11")
@@ -390,8 +424,8 @@ func q8Tile() {
 	p("\tADDQ R10, R8")
 	p("\tADDQ R11, R9")
 	p("\tDECQ CX")
-	p("\tJNZ q8loop")
-	p("q8reduce:")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
 	p("\tMOVQ dst+48(FP), SI")
 	p("\tMOVQ ldd+56(FP), DX")
 	for t := 0; t < 4; t++ {
