@@ -36,6 +36,7 @@ func avxVNNIKernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avxvnni"
 	ks.matMulQ8 = matMulQ8AVXVNNI
+	ks.decodeQ8_0 = decodeQ8_0AVXVNNI
 	return ks
 }
 
@@ -44,6 +45,7 @@ func avx512Kernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avx512"
 	ks.matMulQ8 = matMulQ8AVX512
+	ks.decodeQ8_0 = decodeQ8_0AVX512
 	return ks
 }
 
@@ -79,6 +81,7 @@ func avx2Kernels() kernelSet {
 	ks.matMulF16 = matMulF16SIMD
 	ks.matMulBF16 = matMulBF16SIMD
 	ks.matMulQ8 = matMulQ8SIMD
+	ks.decodeQ8_0 = decodeQ8_0AVX
 	ks.weightedSum8 = weightedSumSIMD
 	return ks
 }

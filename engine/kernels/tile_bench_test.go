@@ -77,3 +77,40 @@ func benchMatMul(b *testing.B, rows, n, k int) {
 		})
 	}
 }
+
+// BenchmarkDecodeQ8 times one token against a whole Q8_0 matrix of
+// Qwen2.5-0.5B's shapes (a decode step's matmul): MatMulQ8 with n = 1,
+// against the single dots row by row.
+func BenchmarkDecodeQ8(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, s := range []struct{ rows, k int }{{4864, 896}, {896, 4864}} {
+		w := make([][]byte, s.rows)
+		for r := range w {
+			w[r] = make([]byte, s.k/qk*bQ8_0)
+			QuantizeQ8_0(w[r], randF32(rng, s.k))
+		}
+		acts := make([]byte, s.k/qk*bQ8_0)
+		QuantizeQ8_0(acts, randF32(rng, s.k))
+		var a Q8Acts
+		a.Set(acts, 1, s.k)
+		dst := make([]float32, s.rows)
+		for _, c := range []struct {
+			name string
+			run  func()
+		}{
+			{"rows", func() { MatMulQ8(dst, s.rows, Q8FormatQ8_0, w, &a) }},
+			{"single", func() {
+				for r := range w {
+					dst[r] = DotQ8_0(w[r], acts, s.k)
+				}
+			}},
+		} {
+			b.Run(fmt.Sprintf("%dx%d/%s", s.rows, s.k, c.name), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					c.run()
+				}
+				b.ReportMetric(2*float64(s.rows*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -38,10 +38,12 @@ func main() {
 	p("DATA tileOnes16<>+24(SB)/8, $0x0001000100010001")
 	p("GLOBL tileOnes16<>(SB), RODATA|NOPTR, $32")
 	p("")
+	laneData()
 	floatTile("F32", 4)
 	floatTile("F16", 2)
 	floatTile("BF16", 2)
 	q8Tile(false)
+	q8Rows("AVX")
 	tails()
 	floatRows("F32", 4)
 	floatRows("F16", 2)
@@ -71,12 +73,112 @@ func main() {
 	}
 	p("GLOBL tileHalves<>(SB), RODATA|NOPTR, $64")
 	p("")
+	laneData()
 	q8TileZ(3)
 	q8TileZ(1)
 	q8Tile(true)
+	q8Rows("AVXVNNI")
+	q8Rows("AVX512")
 	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// laneData emits tileLane, the VPERMPS indices that broadcast lane i
+// (0..3) of a register, for q8Rows; each generated file needs its own copy.
+func laneData() {	p("// VPERMPS indices that broadcast lane i (0..3) of a register, for q8Rows.")
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			p("DATA tileLane<>+%d(SB)/8, $0x%08x%08x", 32*i+8*j, i, i)
+		}
+	}
+	p("GLOBL tileLane<>(SB), RODATA|NOPTR, $128")
+	p("")
+}
+
+// q8Rows emits rowsQ8_0x4<level>: four Q8_0 weight rows against one Q8_0
+// activation row, each element summed exactly as dotQ8_0AVX does (one
+// eight-lane accumulator, one FMA per block in block order, ggml's
+// horizontal sum) but the four rows' FMA chains interleaved: a single dot
+// waits on its chain's latency every block. (llamafile's tinyBLAS, which
+// llama.cpp runs for Q8_0 even for one token, does the same.) The levels
+// differ only in how a block's eight int32 sums are formed: VPMADDUBSW and
+// VPMADDWD (AVX), or VPDPBUSD in its VEX (AVXVNNI) or EVEX (AVX512)
+// encoding.
+//
+// func rowsQ8_0x4<level>(w *[4]*byte, a *byte, nb int, dst *float32)
+func q8Rows(level string) {
+	name := "rowsQ8_0x4" + level
+	lbl := "q8r" + level
+	p("// func %s(w *[4]*byte, a *byte, nb int, dst *float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	p("\tMOVQ w+0(FP), AX")
+	p("\tMOVQ 0(AX), R8")
+	p("\tMOVQ 8(AX), R9")
+	p("\tMOVQ 16(AX), R10")
+	p("\tMOVQ 24(AX), R11")
+	p("\tMOVQ a+8(FP), DI")
+	p("\tMOVQ nb+16(FP), CX")
+	for i := 0; i < 4; i++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		p("\tVMOVDQU tileLane<>+%d(SB), Y%d", 32*i, 7+i)
+	}
+	if level == "AVX" {
+		p("\tVMOVDQU tileOnes16<>(SB), Y15")
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
+	// X12 = the four rows' d times the activation's d. Zeroing first keeps
+	// the inserts from waiting on the previous block's registers.
+	p("\tVPXOR X12, X12, X12")
+	p("\tVPXOR X13, X13, X13")
+	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
+		p("\tVPINSRW $%d, (%s), X12, X12", r, reg)
+	}
+	p("\tVPINSRW $0, (DI), X13, X13")
+	p("\tVCVTPH2PS X12, X12")
+	p("\tVCVTPH2PS X13, X13")
+	p("\tVBROADCASTSS X13, X13")
+	p("\tVMULPS X13, X12, X12")
+	p("\tVMOVDQU 2(DI), Y4")
+	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
+		p("\tVPABSB 2(%s), Y5", reg)
+		p("\tVPSIGNB 2(%s), Y4, Y6", reg)
+		switch level {
+		case "AVX":
+			p("\tVPMADDUBSW Y6, Y5, Y6")
+			p("\tVPMADDWD Y15, Y6, Y14")
+		case "AVXVNNI":
+			p("\tVPXOR Y14, Y14, Y14")
+			vpdpbusdVEX(14, 5, 6)
+		case "AVX512":
+			p("\tVPXOR Y14, Y14, Y14")
+			p("\tVPDPBUSD Y6, Y5, Y14")
+		}
+		p("\tVCVTDQ2PS Y14, Y14")
+		p("\tVPERMPS Y12, Y%d, Y11", 7+r)
+		p("\tVFMADD231PS Y14, Y11, Y%d", r)
+	}
+	for _, reg := range []string{"R8", "R9", "R10", "R11", "DI"} {
+		p("\tADDQ $34, %s", reg)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
+	p("\tMOVQ dst+24(FP), SI")
+	for r := 0; r < 4; r++ {
+		p("\tVEXTRACTF128 $1, Y%d, X9", r)
+		p("\tVADDPS X%d, X9, X9", r)
+		p("\tVMOVHLPS X9, X9, X10")
+		p("\tVADDPS X10, X9, X9")
+		p("\tVMOVSHDUP X9, X10")
+		p("\tVADDSS X10, X9, X8")
+		p("\tVMOVSS X8, %d(SI)", 4*r)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
 }
 
 // vpdpbusdVEX emits VPDPBUSD Y<dst>, Y<u8>, Y<s8> in its VEX encoding
