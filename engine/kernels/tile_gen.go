@@ -86,7 +86,8 @@ func main() {
 
 // laneData emits tileLane, the VPERMPS indices that broadcast lane i
 // (0..3) of a register, for q8Rows; each generated file needs its own copy.
-func laneData() {	p("// VPERMPS indices that broadcast lane i (0..3) of a register, for q8Rows.")
+func laneData() {
+	p("// VPERMPS indices that broadcast lane i (0..3) of a register, for q8Rows.")
 	for i := 0; i < 4; i++ {
 		for j := 0; j < 4; j++ {
 			p("DATA tileLane<>+%d(SB)/8, $0x%08x%08x", 32*i+8*j, i, i)
