@@ -46,6 +46,7 @@ func avx512Kernels() kernelSet {
 	ks.name = "avx512"
 	ks.matMulQ8 = matMulQ8AVX512
 	ks.decodeQ8_0 = decodeQ8_0AVX512
+	ks.matMulK = matMulKAVX512
 	return ks
 }
 

@@ -79,6 +79,8 @@ func main() {
 	q8Tile(true)
 	q8Rows("AVXVNNI")
 	q8Rows("AVX512")
+	kTileZ(true)
+	kTileZ(false)
 	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -176,6 +178,123 @@ func q8Rows(level string) {
 		p("\tVMOVSHDUP X9, X10")
 		p("\tVADDSS X10, X9, X8")
 		p("\tVMOVSS X8, %d(SI)", 4*r)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// kTileZ emits tileQ4_Kx2x4AVX512 (mins) or tileQ6_Kx2x4AVX512: two
+// K-quant weight rows × four Q8_K activation rows, from panels that
+// unpackK and Q8KActs.Set write with every value widened to int16: the
+// weights already multiplied by their sub-block scale (Q4_K: q·sc, Q6_K:
+// (q-32)·sc), the activations as they are. Per super-block VPDPWSSD sums
+// the products of each 32-element group in pairs into sixteen int32 lanes;
+// lanes 2l and 2l+1 together are ggml's lane l (elements 4l..4l+3 of every
+// group), exact in integers, and then take the single kernel's float steps:
+// acc += (dy·d)·lanes by FMA, and for Q4_K accM += (dy·-dmin)·prod with
+// prod[m] the mins of sub-blocks 2m, 2m+1 times their activation sums. The
+// result is hsum(acc) (+ hsum4(accM)), as dotQ4_KGeneric and
+// dotQ6_KGeneric define it.
+//
+// Panels, per pair of rows and super-block: wq [2][256]int16, wd [2][2]
+// float32 (d, -dmin), wm [2][16]int16 (each min twice); per group of four
+// tokens and super-block: aq [4][256]int16, ad [4]float32, as [4][16]int16
+// (the Q8_K block sums).
+//
+// func tile<Q>x2x4AVX512(wq *int16, wd *float32, wm *int16, aq *int16, ad *float32, as *int16, nsb int, dst *float32, ldd int)
+func kTileZ(mins bool) {
+	name, lbl := "tileQ6_Kx2x4AVX512", "k6z"
+	if mins {
+		name, lbl = "tileQ4_Kx2x4AVX512", "k4z"
+	}
+	p("// func %s(wq *int16, wd *float32, wm *int16, aq *int16, ad *float32, as *int16, nsb int, dst *float32, ldd int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	p("\tMOVQ wq+0(FP), SI")
+	p("\tMOVQ wd+8(FP), DI")
+	p("\tMOVQ wm+16(FP), R8")
+	p("\tMOVQ aq+24(FP), R9")
+	p("\tMOVQ ad+32(FP), R10")
+	p("\tMOVQ as+40(FP), R11")
+	p("\tMOVQ nsb+48(FP), CX")
+	for e := 0; e < 8; e++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", 16+e, 16+e, 16+e)
+		p("\tVPXORD Z%d, Z%d, Z%d", 24+e, 24+e, 24+e)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
+	for e := 0; e < 8; e++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", e, e, e)
+	}
+	for i := 0; i < 8; i++ {
+		p("\tVMOVDQU64 %d(SI), Z8", 64*i)
+		p("\tVMOVDQU64 %d(SI), Z9", 512+64*i)
+		for t := 0; t < 4; t++ {
+			p("\tVPDPWSSD %d(R9), Z8, Z%d", 512*t+64*i, 2*t)
+			p("\tVPDPWSSD %d(R9), Z9, Z%d", 512*t+64*i, 2*t+1)
+		}
+	}
+	for r := 0; r < 2; r++ {
+		p("\tVBROADCASTSS %d(DI), Z12", 8*r)
+		if mins {
+			p("\tVBROADCASTSS %d(DI), Z13", 8*r+4)
+			p("\tVMOVDQU %d(R8), Y15", 32*r)
+		}
+		for t := 0; t < 4; t++ {
+			e := 2*t + r
+			p("\tVPSRLQ $32, Z%d, Z10", e)
+			p("\tVPADDD Z10, Z%d, Z10", e)
+			p("\tVPMOVQD Z10, Y10")
+			p("\tVCVTDQ2PS Y10, Y10")
+			p("\tVMULPS.BCST %d(R10), Y12, Y14", 4*t)
+			p("\tVFMADD231PS Y10, Y14, Y%d", 16+e)
+			if mins {
+				p("\tVPXORD Y11, Y11, Y11")
+				p("\tVPDPWSSD %d(R11), Y15, Y11", 32*t)
+				p("\tVPSRLQ $32, Y11, Y10")
+				p("\tVPADDD Y10, Y11, Y10")
+				p("\tVPMOVQD Y10, X10")
+				p("\tVCVTDQ2PS X10, X10")
+				p("\tVMULPS.BCST %d(R10), X13, X14", 4*t)
+				p("\tVFMADD231PS X10, X14, X%d", 24+e)
+			}
+		}
+	}
+	p("\tADDQ $1024, SI")
+	p("\tADDQ $16, DI")
+	p("\tADDQ $64, R8")
+	p("\tADDQ $2048, R9")
+	p("\tADDQ $16, R10")
+	p("\tADDQ $128, R11")
+	p("\tDECQ CX")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
+	p("\tMOVQ dst+56(FP), SI")
+	p("\tMOVQ ldd+64(FP), DX")
+	for t := 0; t < 4; t++ {
+		for r := 0; r < 2; r++ {
+			e := 2*t + r
+			p("\tVMOVAPS Z%d, Z0", 16+e)
+			p("\tVEXTRACTF128 $1, Y0, X1")
+			p("\tVADDPS X0, X1, X1")
+			p("\tVMOVHLPS X1, X1, X2")
+			p("\tVADDPS X2, X1, X1")
+			p("\tVMOVSHDUP X1, X2")
+			p("\tVADDSS X2, X1, X3")
+			if mins {
+				p("\tVMOVAPS Z%d, Z0", 24+e)
+				p("\tVMOVHLPS X0, X0, X1")
+				p("\tVADDPS X1, X0, X1")
+				p("\tVMOVSHDUP X1, X2")
+				p("\tVADDSS X2, X1, X1")
+				p("\tVADDSS X1, X3, X3")
+			}
+			p("\tVMOVSS X3, %d(SI)", 4*r)
+		}
+		if t < 3 {
+			p("\tADDQ DX, SI")
+		}
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
