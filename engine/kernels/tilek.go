@@ -64,8 +64,10 @@ type Q8KActs struct {
 }
 
 // kTileMin is the smallest batch the K-quant tiles take: below it,
-// widening the weights costs more than the tiles save.
-const kTileMin = 16
+// widening the weights (in Go, once per call) costs more than the tiles
+// save (BenchmarkMatMulQ8K: at 32 tokens the tiles ran at half the single
+// dots' speed, at 128 at about twice).
+const kTileMin = 64
 
 func useKTiles(n int) bool { return active.matMulK != nil && n >= kTileMin }
 

@@ -26,7 +26,7 @@ func TestMatMulQ8KMatchesSingleDots(t *testing.T) {
 		}
 	}
 	shapes := []struct{ rows, n, nsb int }{
-		{1, 1, 1}, {2, 16, 1}, {3, 17, 2}, {8, 20, 4}, {5, 31, 3}, {14, 64, 19}, {4, 5, 1}, {7, 16, 2},
+		{1, 1, 1}, {2, 64, 1}, {3, 65, 2}, {8, 68, 4}, {5, 79, 3}, {14, 130, 19}, {4, 5, 1}, {7, 63, 2},
 	}
 	for f, qf := range formats {
 		for _, s := range shapes {
