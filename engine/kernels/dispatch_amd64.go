@@ -35,6 +35,8 @@ func simdLevels() []*kernelSet {
 func avxVNNIKernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avxvnni"
+	ks.matMulQ8 = matMulQ8AVXVNNI
+	ks.decodeQ8_0 = decodeQ8_0AVXVNNI
 	return ks
 }
 
@@ -43,6 +45,8 @@ func avx512Kernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avx512"
 	ks.matMulQ8 = matMulQ8AVX512
+	ks.decodeQ8_0 = decodeQ8_0AVX512
+	ks.matMulK = matMulKAVX512
 	return ks
 }
 
@@ -78,6 +82,7 @@ func avx2Kernels() kernelSet {
 	ks.matMulF16 = matMulF16SIMD
 	ks.matMulBF16 = matMulBF16SIMD
 	ks.matMulQ8 = matMulQ8SIMD
+	ks.decodeQ8_0 = decodeQ8_0AVX
 	ks.weightedSum8 = weightedSumSIMD
 	return ks
 }

@@ -256,6 +256,16 @@ func q8RunAVX2(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst
 	}
 }
 
+func matMulQ8AVXVNNI(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	matMulQ8Panels(dst, ldd, f, w, a, q8RunAVXVNNI)
+}
+
+func q8RunAVXVNNI(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
+	for p := 0; p < npairs; p++ {
+		tileQ8x2x4AVXVNNI(&q[p*nb*64], &d[p*nb*2], aq, ad, 4, nb, &dst[2*p], 4*ldd)
+	}
+}
+
 func q8RunAVX512(q []byte, d []float32, nb, npairs int, aq *byte, ad *float32, dst []float32, ldd int) {
 	p := 0
 	for ; p+3 <= npairs; p += 3 {
@@ -311,3 +321,48 @@ func tileQ8x6x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst 
 
 //go:noescape
 func tileQ8x2x4AVX512(wq *byte, wd *float32, aq *byte, ad *float32, nb int, dst *float32, ldd int)
+
+//go:noescape
+func tileQ8x2x4AVXVNNI(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)
+
+//go:noescape
+func rowsQ8_0x4AVX(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ8_0x4AVXVNNI(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ8_0x4AVX512(w *[4]*byte, a *byte, nb int, dst *float32)
+
+// decodeQ8_0 runs each of the n activation rows (n below the tiles'
+// minimum) against the Q8_0 weight rows four at a time with the level's
+// rowsQ8_0x4 kernel; the rows left over take single dots.
+func decodeQ8_0(dst []float32, ldd int, w [][]byte, a *Q8Acts, level int) {
+	nb := a.k / qk
+	ab := nb * bQ8_0
+	var ptrs [4]*byte
+	r4 := len(w) &^ 3
+	for t := 0; t < a.n; t++ {
+		at := a.rows[t*ab : (t+1)*ab]
+		for r := 0; r < r4; r += 4 {
+			ptrs[0], ptrs[1], ptrs[2], ptrs[3] = &w[r][0], &w[r+1][0], &w[r+2][0], &w[r+3][0]
+			switch level {
+			case 2:
+				rowsQ8_0x4AVX512(&ptrs, &at[0], nb, &dst[t*ldd+r])
+			case 1:
+				rowsQ8_0x4AVXVNNI(&ptrs, &at[0], nb, &dst[t*ldd+r])
+			default:
+				rowsQ8_0x4AVX(&ptrs, &at[0], nb, &dst[t*ldd+r])
+			}
+		}
+		for r := r4; r < len(w); r++ {
+			dst[t*ldd+r] = dotQ8_0AVX(&w[r][0], &at[0], nb)
+		}
+	}
+}
+
+func decodeQ8_0AVX(dst []float32, ldd int, w [][]byte, a *Q8Acts) { decodeQ8_0(dst, ldd, w, a, 0) }
+func decodeQ8_0AVXVNNI(dst []float32, ldd int, w [][]byte, a *Q8Acts) {
+	decodeQ8_0(dst, ldd, w, a, 1)
+}
+func decodeQ8_0AVX512(dst []float32, ldd int, w [][]byte, a *Q8Acts) { decodeQ8_0(dst, ldd, w, a, 2) }

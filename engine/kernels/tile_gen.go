@@ -38,10 +38,12 @@ func main() {
 	p("DATA tileOnes16<>+24(SB)/8, $0x0001000100010001")
 	p("GLOBL tileOnes16<>(SB), RODATA|NOPTR, $32")
 	p("")
+	laneData()
 	floatTile("F32", 4)
 	floatTile("F16", 2)
 	floatTile("BF16", 2)
-	q8Tile()
+	q8Tile(false)
+	q8Rows("AVX")
 	tails()
 	floatRows("F32", 4)
 	floatRows("F16", 2)
@@ -71,11 +73,251 @@ func main() {
 	}
 	p("GLOBL tileHalves<>(SB), RODATA|NOPTR, $64")
 	p("")
+	laneData()
 	q8TileZ(3)
 	q8TileZ(1)
-	if err := os.WriteFile("tile512_amd64.s", out.Bytes(), 0o644); err != nil {
+	q8Tile(true)
+	q8Rows("AVXVNNI")
+	q8Rows("AVX512")
+	kTileZ(true)
+	kTileZ(false)
+	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
+}
+
+// laneData emits tileLane, the VPERMPS indices that broadcast lane i
+// (0..3) of a register, for q8Rows; each generated file needs its own copy.
+func laneData() {
+	p("// VPERMPS indices that broadcast lane i (0..3) of a register, for q8Rows.")
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			p("DATA tileLane<>+%d(SB)/8, $0x%08x%08x", 32*i+8*j, i, i)
+		}
+	}
+	p("GLOBL tileLane<>(SB), RODATA|NOPTR, $128")
+	p("")
+}
+
+// q8Rows emits rowsQ8_0x4<level>: four Q8_0 weight rows against one Q8_0
+// activation row, each element summed exactly as dotQ8_0AVX does (one
+// eight-lane accumulator, one FMA per block in block order, ggml's
+// horizontal sum) but the four rows' FMA chains interleaved: a single dot
+// waits on its chain's latency every block. (llamafile's tinyBLAS, which
+// llama.cpp runs for Q8_0 even for one token, does the same.) The levels
+// differ only in how a block's eight int32 sums are formed: VPMADDUBSW and
+// VPMADDWD (AVX), or VPDPBUSD in its VEX (AVXVNNI) or EVEX (AVX512)
+// encoding.
+//
+// func rowsQ8_0x4<level>(w *[4]*byte, a *byte, nb int, dst *float32)
+func q8Rows(level string) {
+	name := "rowsQ8_0x4" + level
+	lbl := "q8r" + level
+	p("// func %s(w *[4]*byte, a *byte, nb int, dst *float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	p("\tMOVQ w+0(FP), AX")
+	p("\tMOVQ 0(AX), R8")
+	p("\tMOVQ 8(AX), R9")
+	p("\tMOVQ 16(AX), R10")
+	p("\tMOVQ 24(AX), R11")
+	p("\tMOVQ a+8(FP), DI")
+	p("\tMOVQ nb+16(FP), CX")
+	for i := 0; i < 4; i++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		p("\tVMOVDQU tileLane<>+%d(SB), Y%d", 32*i, 7+i)
+	}
+	if level == "AVX" {
+		p("\tVMOVDQU tileOnes16<>(SB), Y15")
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
+	// X12 = the four rows' d times the activation's d. Zeroing first keeps
+	// the inserts from waiting on the previous block's registers.
+	p("\tVPXOR X12, X12, X12")
+	p("\tVPXOR X13, X13, X13")
+	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
+		p("\tVPINSRW $%d, (%s), X12, X12", r, reg)
+	}
+	p("\tVPINSRW $0, (DI), X13, X13")
+	p("\tVCVTPH2PS X12, X12")
+	p("\tVCVTPH2PS X13, X13")
+	p("\tVBROADCASTSS X13, X13")
+	p("\tVMULPS X13, X12, X12")
+	p("\tVMOVDQU 2(DI), Y4")
+	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
+		p("\tVPABSB 2(%s), Y5", reg)
+		p("\tVPSIGNB 2(%s), Y4, Y6", reg)
+		switch level {
+		case "AVX":
+			p("\tVPMADDUBSW Y6, Y5, Y6")
+			p("\tVPMADDWD Y15, Y6, Y14")
+		case "AVXVNNI":
+			p("\tVPXOR Y14, Y14, Y14")
+			vpdpbusdVEX(14, 5, 6)
+		case "AVX512":
+			p("\tVPXOR Y14, Y14, Y14")
+			p("\tVPDPBUSD Y6, Y5, Y14")
+		}
+		p("\tVCVTDQ2PS Y14, Y14")
+		p("\tVPERMPS Y12, Y%d, Y11", 7+r)
+		p("\tVFMADD231PS Y14, Y11, Y%d", r)
+	}
+	for _, reg := range []string{"R8", "R9", "R10", "R11", "DI"} {
+		p("\tADDQ $34, %s", reg)
+	}
+	p("\tDECQ CX")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
+	p("\tMOVQ dst+24(FP), SI")
+	for r := 0; r < 4; r++ {
+		p("\tVEXTRACTF128 $1, Y%d, X9", r)
+		p("\tVADDPS X%d, X9, X9", r)
+		p("\tVMOVHLPS X9, X9, X10")
+		p("\tVADDPS X10, X9, X9")
+		p("\tVMOVSHDUP X9, X10")
+		p("\tVADDSS X10, X9, X8")
+		p("\tVMOVSS X8, %d(SI)", 4*r)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// kTileZ emits tileQ4_Kx2x4AVX512 (mins) or tileQ6_Kx2x4AVX512: two
+// K-quant weight rows × four Q8_K activation rows, from panels that
+// unpackK and Q8KActs.Set write with every value widened to int16: the
+// weights already multiplied by their sub-block scale (Q4_K: q·sc, Q6_K:
+// (q-32)·sc), the activations as they are. Per super-block VPDPWSSD sums
+// the products of each 32-element group in pairs into sixteen int32 lanes;
+// lanes 2l and 2l+1 together are ggml's lane l (elements 4l..4l+3 of every
+// group), exact in integers, and then take the single kernel's float steps:
+// acc += (dy·d)·lanes by FMA, and for Q4_K accM += (dy·-dmin)·prod with
+// prod[m] the mins of sub-blocks 2m, 2m+1 times their activation sums. The
+// result is hsum(acc) (+ hsum4(accM)), as dotQ4_KGeneric and
+// dotQ6_KGeneric define it.
+//
+// Panels, per pair of rows and super-block: wq [2][256]int16, wd [2][2]
+// float32 (d, -dmin), wm [2][16]int16 (each min twice); per group of four
+// tokens and super-block: aq [4][256]int16, ad [4]float32, as [4][16]int16
+// (the Q8_K block sums).
+//
+// func tile<Q>x2x4AVX512(wq *int16, wd *float32, wm *int16, aq *int16, ad *float32, as *int16, nsb int, dst *float32, ldd int)
+func kTileZ(mins bool) {
+	name, lbl := "tileQ6_Kx2x4AVX512", "k6z"
+	if mins {
+		name, lbl = "tileQ4_Kx2x4AVX512", "k4z"
+	}
+	p("// func %s(wq *int16, wd *float32, wm *int16, aq *int16, ad *float32, as *int16, nsb int, dst *float32, ldd int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	p("\tMOVQ wq+0(FP), SI")
+	p("\tMOVQ wd+8(FP), DI")
+	p("\tMOVQ wm+16(FP), R8")
+	p("\tMOVQ aq+24(FP), R9")
+	p("\tMOVQ ad+32(FP), R10")
+	p("\tMOVQ as+40(FP), R11")
+	p("\tMOVQ nsb+48(FP), CX")
+	for e := 0; e < 8; e++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", 16+e, 16+e, 16+e)
+		p("\tVPXORD Z%d, Z%d, Z%d", 24+e, 24+e, 24+e)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
+	for e := 0; e < 8; e++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", e, e, e)
+	}
+	for i := 0; i < 8; i++ {
+		p("\tVMOVDQU64 %d(SI), Z8", 64*i)
+		p("\tVMOVDQU64 %d(SI), Z9", 512+64*i)
+		for t := 0; t < 4; t++ {
+			p("\tVPDPWSSD %d(R9), Z8, Z%d", 512*t+64*i, 2*t)
+			p("\tVPDPWSSD %d(R9), Z9, Z%d", 512*t+64*i, 2*t+1)
+		}
+	}
+	for r := 0; r < 2; r++ {
+		p("\tVBROADCASTSS %d(DI), Z12", 8*r)
+		if mins {
+			p("\tVBROADCASTSS %d(DI), Z13", 8*r+4)
+			p("\tVMOVDQU %d(R8), Y15", 32*r)
+		}
+		for t := 0; t < 4; t++ {
+			e := 2*t + r
+			p("\tVPSRLQ $32, Z%d, Z10", e)
+			p("\tVPADDD Z10, Z%d, Z10", e)
+			p("\tVPMOVQD Z10, Y10")
+			p("\tVCVTDQ2PS Y10, Y10")
+			p("\tVMULPS.BCST %d(R10), Y12, Y14", 4*t)
+			p("\tVFMADD231PS Y10, Y14, Y%d", 16+e)
+			if mins {
+				p("\tVPXORD Y11, Y11, Y11")
+				p("\tVPDPWSSD %d(R11), Y15, Y11", 32*t)
+				p("\tVPSRLQ $32, Y11, Y10")
+				p("\tVPADDD Y10, Y11, Y10")
+				p("\tVPMOVQD Y10, X10")
+				p("\tVCVTDQ2PS X10, X10")
+				p("\tVMULPS.BCST %d(R10), X13, X14", 4*t)
+				p("\tVFMADD231PS X10, X14, X%d", 24+e)
+			}
+		}
+	}
+	p("\tADDQ $1024, SI")
+	p("\tADDQ $16, DI")
+	p("\tADDQ $64, R8")
+	p("\tADDQ $2048, R9")
+	p("\tADDQ $16, R10")
+	p("\tADDQ $128, R11")
+	p("\tDECQ CX")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
+	p("\tMOVQ dst+56(FP), SI")
+	p("\tMOVQ ldd+64(FP), DX")
+	for t := 0; t < 4; t++ {
+		for r := 0; r < 2; r++ {
+			e := 2*t + r
+			p("\tVMOVAPS Z%d, Z0", 16+e)
+			p("\tVEXTRACTF128 $1, Y0, X1")
+			p("\tVADDPS X0, X1, X1")
+			p("\tVMOVHLPS X1, X1, X2")
+			p("\tVADDPS X2, X1, X1")
+			p("\tVMOVSHDUP X1, X2")
+			p("\tVADDSS X2, X1, X3")
+			if mins {
+				p("\tVMOVAPS Z%d, Z0", 24+e)
+				p("\tVMOVHLPS X0, X0, X1")
+				p("\tVADDPS X1, X0, X1")
+				p("\tVMOVSHDUP X1, X2")
+				p("\tVADDSS X2, X1, X1")
+				p("\tVADDSS X1, X3, X3")
+			}
+			p("\tVMOVSS X3, %d(SI)", 4*r)
+		}
+		if t < 3 {
+			p("\tADDQ DX, SI")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// vpdpbusdVEX emits VPDPBUSD Y<dst>, Y<u8>, Y<s8> in its VEX encoding
+// (AVX-VNNI): the Go assembler knows only the EVEX one, which needs
+// AVX512-VL. Y<dst> += the four products of unsigned bytes of Y<u8> and
+// signed bytes of Y<s8>, lane by lane.
+func vpdpbusdVEX(dst, u8, s8 int) {
+	// C4, then ~R ~X ~B and map 0F38, then W=0 ~vvvv L=1 pp=66, opcode 50,
+	// ModRM register-direct.
+	b1 := 0xE2
+	if dst >= 8 {
+		b1 &^= 0x80
+	}
+	if s8 >= 8 {
+		b1 &^= 0x20
+	}
+	b2 := (^u8&15)<<3 | 1<<2 | 1
+	modrm := 0xC0 | (dst&7)<<3 | s8&7
+	p("\tBYTE $0xC4; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x50; BYTE $0x%02X // VPDPBUSD Y%d, Y%d, Y%d (VEX)", b1, b2, modrm, s8, u8, dst)
 }
 
 // q8TileZ emits tileQ8x<2*pairs>x4AVX512: pairs pairs of weight rows × 4
@@ -351,9 +593,13 @@ func floatTile(name string, wsize int) {
 // accumulator is reduced as ggml's hsum_float_8 (HSUM8) does.
 //
 // func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)
-func q8Tile() {
-	p("// func tileQ8x2x4AVX(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)")
-	p("TEXT ·tileQ8x2x4AVX(SB), NOSPLIT, $0-64")
+func q8Tile(vnni bool) {
+	name, lbl := "tileQ8x2x4AVX", "q8"
+	if vnni {
+		name, lbl = "tileQ8x2x4AVXVNNI", "q8v"
+	}
+	p("// func %s(wq *byte, wd *float32, aq *byte, ad *float32, n, nb int, dst *float32, ldd int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	p("\tMOVQ wq+0(FP), SI")
 	p("\tMOVQ wd+8(FP), DI")
 	p("\tMOVQ aq+16(FP), R8")
@@ -367,8 +613,8 @@ func q8Tile() {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 	}
 	p("\tTESTQ CX, CX")
-	p("\tJZ q8reduce")
-	p("q8loop:")
+	p("\tJZ %sreduce", lbl)
+	p("%sloop:", lbl)
 	p("\tVPABSB 0(SI), Y8")
 	p("\tVPABSB 32(SI), Y9")
 	p("\tVBROADCASTSS 0(DI), Y14")
@@ -378,6 +624,16 @@ func q8Tile() {
 		p("\tVBROADCASTSS %d(R9), Y12", 4*t)
 		for r := 0; r < 2; r++ {
 			p("\tVPSIGNB %d(SI), Y10, Y11", 32*r)
+			if vnni {
+				// The four products of each lane summed straight
+				// into int32, in Y13; Y11 then takes the scale.
+				p("\tVPXOR Y13, Y13, Y13")
+				vpdpbusdVEX(13, 8+r, 11)
+				p("\tVCVTDQ2PS Y13, Y13")
+				p("\tVMULPS Y12, Y%d, Y11", 14+r)
+				p("\tVFMADD231PS Y13, Y11, Y%d", t*2+r)
+				continue
+			}
 			p("\tVPMADDUBSW Y11, Y%d, Y11", 8+r)
 			p("\tVPMADDWD tileOnes16<>(SB), Y11, Y11")
 			p("\tVCVTDQ2PS Y11, Y11")
@@ -390,8 +646,8 @@ func q8Tile() {
 	p("\tADDQ R10, R8")
 	p("\tADDQ R11, R9")
 	p("\tDECQ CX")
-	p("\tJNZ q8loop")
-	p("q8reduce:")
+	p("\tJNZ %sloop", lbl)
+	p("%sreduce:", lbl)
 	p("\tMOVQ dst+48(FP), SI")
 	p("\tMOVQ ldd+56(FP), DX")
 	for t := 0; t < 4; t++ {

@@ -15,6 +15,9 @@ var tileShapes = []struct{ rows, n, k int }{
 	{1, 1, 8}, {3, 4, 32}, {4, 5, 64}, {7, 9, 96}, {6, 8, 136}, {5, 12, 257},
 	{3, 4, 7}, {9, 13, 1001}, {8, 16, 896}, {2, 160, 4864 / 4}, {3, 260, 896},
 	{10, 10, 160},
+	// Decode-sized batches (fewer tokens than the tiles take) over several
+	// groups of four rows and a leftover.
+	{9, 1, 896}, {13, 3, 1001}, {8, 7, 2048},
 }
 
 func bitsEqual(t *testing.T, what string, got []float32, ldd int, rows, n int, want func(r, t int) float32) {
