@@ -51,9 +51,12 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.matMulF16 = blockedMatMulHalf(ks.dotF16, dotF16x4NEON, f16)
 	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16, dotBF16x4NEON, bf16)
 	four := [3]dot4{dotQ8_0x4MULL, dotQ4_0x4MULL, dotQ5_0x4MULL}
+	rows4 := rowsQ8_0x4MULL
 	if dotprod {
 		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}
+		rows4 = rowsQ8_0x4SDOT
 	}
+	ks.decodeQ8_0 = decodeQ8_0NEON(rows4, ks.dotQ8_0)
 	ks.matMulQ8 = blockedMatMulQ8([3]q8Dots{
 		Q8FormatQ8_0: {ks.dotQ8_0, four[Q8FormatQ8_0]},
 		Q8FormatQ4_0: {ks.dotQ4_0, four[Q8FormatQ4_0]},

@@ -45,6 +45,15 @@ func dotQ5_0x4SDOT(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
 //go:noescape
 func dotQ5_0x4MULL(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
 
+// The four-row kernels set dst[i] to the single Q8_0 dot of w[i] with a,
+// bit for bit, loading the activation block once for the four rows.
+
+//go:noescape
+func rowsQ8_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ8_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+
 // blockDot adapts an assembly kernel over nb whole blocks to the slice API;
 // the exported wrappers have already checked the lengths.
 func blockDot(kernel func(w, a *byte, nb int) float32, blockElems int) func(w, a []byte, n int) float32 {

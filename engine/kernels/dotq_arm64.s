@@ -77,6 +77,35 @@
 	VFMLA V4.S4, V20.S4, LO.S4 \
 	VFMLA V5.S4, V20.S4, HI.S4
 
+// ROW_Q8_0 multiplies the Q8_0 weight block at RW (advancing RW) with the
+// activation block already in V2, V3 (scale F22) into LO, HI: TOKEN's
+// arithmetic with the roles of the two operands' loads swapped.
+#define ROW_Q8_0(DOT16, RW, LO, HI) \
+	MOVHU.P 2(RW), R7 \
+	VLD1.P 32(RW), [V0.B16, V1.B16] \
+	FMOVS R7, F21 \
+	FCVTHS F21, F21 \
+	FMULS F22, F21, F20 \
+	VDUP V20.S[0], V20.S4 \
+	DOT16(0, 2, 4, 6, 7) \
+	DOT16(1, 3, 5, 6, 7) \
+	SCVTF4S(4, 4) \
+	SCVTF4S(5, 5) \
+	VFMLA V4.S4, V20.S4, LO.S4 \
+	VFMLA V5.S4, V20.S4, HI.S4
+
+// ROWS4_Q8_0 loads the next activation block (R1) and runs it against the
+// next block of four weight rows (R0, R2, R3, R4).
+#define ROWS4_Q8_0(DOT16) \
+	MOVHU.P 2(R1), R8 \
+	VLD1.P 32(R1), [V2.B16, V3.B16] \
+	FMOVS R8, F22 \
+	FCVTHS F22, F22 \
+	ROW_Q8_0(DOT16, R0, V12, V13) \
+	ROW_Q8_0(DOT16, R2, V14, V15) \
+	ROW_Q8_0(DOT16, R3, V16, V17) \
+	ROW_Q8_0(DOT16, R4, V18, V19)
+
 // q5bits: the TBL indices that copy qh bytes 0, 1 (then 2, 3) to eight
 // lanes each, and the bit of each lane.
 DATA q5bits<>+0(SB)/8, $0x0000000000000000
@@ -348,5 +377,45 @@ q50mullx4:
 	FOUR(W_Q5_0, DOT16_MULL)
 	SUBS $1, R5
 	BNE  q50mullx4
+	FOUR_STORE
+	RET
+
+// func rowsQ8_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q8_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ8_0x4SDOT(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	ZERO4
+
+rowsq80sdot:
+	ROWS4_Q8_0(DOT16_SDOT)
+	SUBS $1, R5
+	BNE  rowsq80sdot
+	FOUR_STORE
+	RET
+
+// func rowsQ8_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q8_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ8_0x4MULL(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	ZERO4
+
+rowsq80mull:
+	ROWS4_Q8_0(DOT16_MULL)
+	SUBS $1, R5
+	BNE  rowsq80mull
 	FOUR_STORE
 	RET
