@@ -52,11 +52,14 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16, dotBF16x4NEON, bf16)
 	four := [3]dot4{dotQ8_0x4MULL, dotQ4_0x4MULL, dotQ5_0x4MULL}
 	rows4 := rowsQ8_0x4MULL
+	lanesK4 := q4KLanesx4MULL
 	if dotprod {
+		lanesK4 = q4KLanesx4SDOT
 		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}
 		rows4 = rowsQ8_0x4SDOT
 	}
 	ks.decodeQ8_0 = decodeQ8_0NEON(rows4, ks.dotQ8_0)
+	ks.matMulK = matMulKNEON(lanesK4, ks.dotQ4_K, ks.dotQ6_K)
 	ks.matMulQ8 = blockedMatMulQ8([3]q8Dots{
 		Q8FormatQ8_0: {ks.dotQ8_0, four[Q8FormatQ8_0]},
 		Q8FormatQ4_0: {ks.dotQ4_0, four[Q8FormatQ4_0]},

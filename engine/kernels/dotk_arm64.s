@@ -112,6 +112,55 @@
 	Q6K_HALF(DOT16, V26, V27) \
 	VST1 [V20.S4, V21.S4], (R4)
 
+// Q4K_TOK multiplies the decoded chunk (V2..V5, scales in V14, V15) with
+// the next 64 activation values at RT into the token's lanes V<lo>, V<hi>.
+#define Q4K_TOK(DOT16, RT, lo, hi) \
+	VLD1.P 64(RT), [V6.B16, V7.B16, V8.B16, V9.B16] \
+	DOT16(2, 6, 10, 24, 25) \
+	DOT16(3, 7, 11, 24, 25) \
+	DOT16(4, 8, 12, 24, 25) \
+	DOT16(5, 9, 13, 24, 25) \
+	MLA4S(14, 10, lo) \
+	MLA4S(14, 11, hi) \
+	MLA4S(15, 12, lo) \
+	MLA4S(15, 13, hi)
+
+// Q4K_CHUNK4 decodes 32 bytes of nibbles once for four tokens (R1..R4).
+#define Q4K_CHUNK4(DOT16, SREG, i0, i1) \
+	VLD1.P 32(R0), [V0.B16, V1.B16] \
+	VUSHR $4, V0.B16, V4.B16 \
+	VUSHR $4, V1.B16, V5.B16 \
+	VAND V30.B16, V0.B16, V2.B16 \
+	VAND V30.B16, V1.B16, V3.B16 \
+	VDUP SREG.S[i0], V14.S4 \
+	VDUP SREG.S[i1], V15.S4 \
+	Q4K_TOK(DOT16, R1, 16, 17) \
+	Q4K_TOK(DOT16, R2, 18, 19) \
+	Q4K_TOK(DOT16, R3, 20, 21) \
+	Q4K_TOK(DOT16, R4, 26, 27)
+
+// Q4K_BODY4 expects qs in R0, the four tokens' values in R1..R4, sc in R7
+// and out in R6.
+#define Q4K_BODY4(DOT16) \
+	VLD1 (R7), [V22.S4, V23.S4] \
+	VMOVI $15, V30.B16 \
+	ZERO(16) \
+	ZERO(17) \
+	ZERO(18) \
+	ZERO(19) \
+	ZERO(20) \
+	ZERO(21) \
+	ZERO(26) \
+	ZERO(27) \
+	Q4K_CHUNK4(DOT16, V22, 0, 1) \
+	Q4K_CHUNK4(DOT16, V22, 2, 3) \
+	Q4K_CHUNK4(DOT16, V23, 0, 1) \
+	Q4K_CHUNK4(DOT16, V23, 2, 3) \
+	VST1.P [V16.S4, V17.S4], 32(R6) \
+	VST1.P [V18.S4, V19.S4], 32(R6) \
+	VST1.P [V20.S4, V21.S4], 32(R6) \
+	VST1 [V26.S4, V27.S4], (R6)
+
 // func q4KLanesSDOT(qs, q8 *byte, sc, out *[8]int32)
 TEXT ·q4KLanesSDOT(SB), NOSPLIT, $0-32
 	MOVD qs+0(FP), R0
@@ -148,4 +197,32 @@ TEXT ·q6KLanesMULL(SB), NOSPLIT, $0-40
 	MOVD sc+24(FP), R3
 	MOVD out+32(FP), R4
 	Q6K_BODY(DOT16_MULL)
+	RET
+
+// func q4KLanesx4SDOT(qs *byte, q8 *[4]*byte, sc *[8]int32, out *[4][8]int32)
+// out[t] = the lanes q4KLanesSDOT gives for qs and q8[t].
+TEXT ·q4KLanesx4SDOT(SB), NOSPLIT, $0-32
+	MOVD qs+0(FP), R0
+	MOVD q8+8(FP), R9
+	MOVD 0(R9), R1
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD sc+16(FP), R7
+	MOVD out+24(FP), R6
+	Q4K_BODY4(DOT16_SDOT)
+	RET
+
+// func q4KLanesx4MULL(qs *byte, q8 *[4]*byte, sc *[8]int32, out *[4][8]int32)
+// out[t] = the lanes q4KLanesMULL gives for qs and q8[t].
+TEXT ·q4KLanesx4MULL(SB), NOSPLIT, $0-32
+	MOVD qs+0(FP), R0
+	MOVD q8+8(FP), R9
+	MOVD 0(R9), R1
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD sc+16(FP), R7
+	MOVD out+24(FP), R6
+	Q4K_BODY4(DOT16_MULL)
 	RET

@@ -2,6 +2,11 @@
 
 package kernels
 
+import (
+	"encoding/binary"
+	"math"
+)
+
 // arm64's matrix products run four activation rows at a time through
 // kernels that repeat the single dot's arithmetic for each (the weights
 // are loaded and widened or decoded once for the four), and the rest
@@ -123,6 +128,67 @@ func decodeQ8_0NEON(rows4 func(w *[4]*byte, a *byte, nb int, dst *float32), one 
 			}
 			for r := r4; r < len(w); r++ {
 				dst[t*ldd+r] = one(w[r], at, a.k)
+			}
+		}
+	}
+}
+
+// matMulKNEON returns the level's matMulK (Q4_K and Q6_K batches of at
+// least kTileMin tokens): Q4_K runs four tokens per pass through lanes4,
+// each super-block's nibbles decoded once for the four and the float32
+// arithmetic per token exactly dotQ4_KGeneric's; Q6_K runs the single dots
+// in cache blocks.
+func matMulKNEON(lanes4 func(qs *byte, q8 *[4]*byte, sc *[8]int32, out *[4][8]int32), dotQ4K, dotQ6K func(w, a []byte, n int) float32) func(dst []float32, ldd int, f KFormat, w [][]byte, a *Q8KActs) {
+	return func(dst []float32, ldd int, f KFormat, w [][]byte, a *Q8KActs) {
+		k, n := a.k, a.n
+		nsb := k / qkK
+		ab := nsb * bQ8_K
+		one := dotQ4K
+		if f != KFormatQ4_K {
+			one = dotQ6K
+			blocked(len(w), n, nsb*f.blockBytes(), ab, func(r, t int) {
+				dst[t*ldd+r] = one(w[r], a.rows[t*ab:(t+1)*ab], k)
+			})
+			return
+		}
+		n4 := n &^ 3
+		blocked(len(w), n4/4, nsb*bQ4_K, 4*ab, func(r, g int) {
+			t := 4 * g
+			var acc [4]lanes8
+			var accM [4][4]float32
+			var ptrs [4]*byte
+			var sc, mins [8]int32
+			var lanes [4][8]int32
+			for b := 0; b < nsb; b++ {
+				wb := w[r][b*bQ4_K : (b+1)*bQ4_K]
+				for j := range 8 {
+					sc[j], mins[j] = scaleMinK4(j, wb[4:16])
+				}
+				for i := range ptrs {
+					ptrs[i] = &a.rows[(t+i)*ab+b*bQ8_K+4]
+				}
+				lanes4(&wb[16], &ptrs, &sc, &lanes)
+				dw, dminw := f16(wb), f16(wb[2:])
+				for i := range acc {
+					blk := a.rows[(t+i)*ab+b*bQ8_K:]
+					dy := math.Float32frombits(binary.LittleEndian.Uint32(blk))
+					prod := q4KBlockSums(&mins, blk)
+					d := dy * dw
+					dmin := -dy * dminw
+					for m := range accM[i] {
+						accM[i][m] = fma32(dmin, float32(prod[m]), accM[i][m])
+					}
+					acc[i].add(d, &lanes[i])
+				}
+			}
+			for i := range acc {
+				dst[(t+i)*ldd+r] = acc[i].hsum() + hsum4(accM[i])
+			}
+		})
+		for t := n4; t < n; t++ {
+			at := a.rows[t*ab : (t+1)*ab]
+			for r, wr := range w {
+				dst[t*ldd+r] = one(wr, at, k)
 			}
 		}
 	}
