@@ -47,9 +47,9 @@ type kernelSet struct {
 	matMulF16  func(dst []float32, ldd int, w [][]byte, x []float32, n, k int)
 	matMulBF16 func(dst []float32, ldd int, w [][]byte, x []float32, n, k int)
 	matMulQ8   func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts)
-	// decodeQ8_0 is MatMulQ8 for Q8_0 weights and batches too small for
-	// matMulQ8 (a decode step): several rows per pass, no unpacking.
-	decodeQ8_0 func(dst []float32, ldd int, w [][]byte, a *Q8Acts)
+	// decodeQ8 is MatMulQ8 for batches too small for matMulQ8 (a decode
+	// step): several rows per pass, no unpacking.
+	decodeQ8 func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts)
 	// matMulK is MatMulQ8K's tile path for Q4_K and Q6_K weights.
 	matMulK func(dst []float32, ldd int, f KFormat, w [][]byte, a *Q8KActs)
 

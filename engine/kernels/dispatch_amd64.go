@@ -36,7 +36,7 @@ func avxVNNIKernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avxvnni"
 	ks.matMulQ8 = matMulQ8AVXVNNI
-	ks.decodeQ8_0 = decodeQ8_0AVXVNNI
+	ks.decodeQ8 = decodeQ8AVXVNNI
 	return ks
 }
 
@@ -45,7 +45,7 @@ func avx512Kernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avx512"
 	ks.matMulQ8 = matMulQ8AVX512
-	ks.decodeQ8_0 = decodeQ8_0AVX512
+	ks.decodeQ8 = decodeQ8AVX512
 	ks.matMulK = matMulKAVX512
 	return ks
 }
@@ -82,7 +82,7 @@ func avx2Kernels() kernelSet {
 	ks.matMulF16 = matMulF16SIMD
 	ks.matMulBF16 = matMulBF16SIMD
 	ks.matMulQ8 = matMulQ8SIMD
-	ks.decodeQ8_0 = decodeQ8_0AVX
+	ks.decodeQ8 = decodeQ8AVX
 	ks.weightedSum8 = weightedSumSIMD
 	return ks
 }

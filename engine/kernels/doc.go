@@ -19,6 +19,15 @@
 // product before adding it, so that Go cannot fuse them into FMA on some
 // architectures and not others: they give the same bits on every machine.
 //
+// The levels differ in the matrix products (MatMulQ8, MatMulQ8K): avxvnni
+// and avx512 form the 8-bit tiles' integer sums with VPDPBUSD (avx512 two
+// weight rows per 512-bit register), avx512 also multiplies Q4_K and Q6_K
+// prefill batches with VPDPWSSD tiles, and every level runs decode-sized
+// Q8_0/Q4_0/Q5_0 batches four weight rows per pass. All of them keep the
+// single dot's per-block float arithmetic, so the bits do not depend on the
+// level. AVX512-BF16's VDPBF16PS is not used: it rounds the activations to
+// bfloat16, which would change BF16 results from the other levels'.
+//
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
 // multiplied against the activation quantized to Q8_0, Q4_1 and Q5_1 against
 // Q8_1, and the K-quants (Q2_K..Q6_K) against Q8_K. Blocks are summed

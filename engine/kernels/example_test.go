@@ -1,6 +1,7 @@
 package kernels_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 
@@ -52,4 +53,18 @@ func ExampleSwiGLU() {
 	kernels.SwiGLU(dst, gate, up)
 	fmt.Printf("%.4f\n", dst)
 	// Output: [0.0000 1.4621 -0.5379]
+}
+
+// Commands check Err once at start-up, so that a mistyped VALUEEXP_CPU is
+// an error rather than a silent fall-back to the default level.
+func ExampleErr() {
+	if err := kernels.Err(); err != nil {
+		var le *kernels.LevelError
+		if errors.As(err, &le) {
+			fmt.Println("unknown level", le.Value)
+		}
+		return
+	}
+	fmt.Println(kernels.AvailableLevels()[0])
+	// Output: generic
 }

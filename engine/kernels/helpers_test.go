@@ -10,6 +10,19 @@ import (
 // each assembly level the CPU supports.
 func impls() []*kernelSet { return availableLevels() }
 
+// eachActive runs f once per level this machine has, as a subtest named
+// after it, with that level active, so that the exported functions (the
+// MatMul* tiles) are tested at every level in one run. The tests of this
+// package do not run in parallel.
+func eachActive(t *testing.T, f func(t *testing.T)) {
+	saved := active
+	defer func() { active = saved }()
+	for _, ks := range availableLevels() {
+		active = ks
+		t.Run(ks.name, f)
+	}
+}
+
 // lengths covers empty, sub-vector, odd and multi-unroll sizes.
 var lengths = []int{0, 1, 3, 7, 8, 9, 15, 16, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 896, 1001}
 

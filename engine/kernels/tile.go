@@ -218,8 +218,8 @@ func MatMulQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	}
 	checkMatMul("MatMulQ8", dst, ldd, len(w), n, 0, 0)
 	ab := nb * bQ8_0
-	if !useQ8Tiles(n) && f == Q8FormatQ8_0 && active.decodeQ8_0 != nil && k > 0 {
-		active.decodeQ8_0(dst, ldd, w, a)
+	if !useQ8Tiles(n) && active.decodeQ8 != nil && k > 0 {
+		active.decodeQ8(dst, ldd, f, w, a)
 		return
 	}
 	if !useQ8Tiles(n) || k == 0 {

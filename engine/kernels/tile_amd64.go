@@ -334,10 +334,68 @@ func rowsQ8_0x4AVXVNNI(w *[4]*byte, a *byte, nb int, dst *float32)
 //go:noescape
 func rowsQ8_0x4AVX512(w *[4]*byte, a *byte, nb int, dst *float32)
 
-// decodeQ8_0 runs each of the n activation rows (n below the tiles'
-// minimum) against the Q8_0 weight rows four at a time with the level's
-// rowsQ8_0x4 kernel; the rows left over take single dots.
-func decodeQ8_0(dst []float32, ldd int, w [][]byte, a *Q8Acts, level int) {
+//go:noescape
+func rowsQ4_0x4AVX(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ4_0x4AVXVNNI(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ4_0x4AVX512(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ5_0x4AVX(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ5_0x4AVXVNNI(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ5_0x4AVX512(w *[4]*byte, a *byte, nb int, dst *float32)
+
+// Levels of the rows kernels, for decodeQ8.
+const (
+	rowsAVX = iota
+	rowsAVXVNNI
+	rowsAVX512
+)
+
+// rowsQ8x4 runs the rows kernel of format f at the level.
+func rowsQ8x4(level int, f Q8Format, w *[4]*byte, a *byte, nb int, dst *float32) {
+	switch f {
+	case Q8FormatQ8_0:
+		switch level {
+		case rowsAVX512:
+			rowsQ8_0x4AVX512(w, a, nb, dst)
+		case rowsAVXVNNI:
+			rowsQ8_0x4AVXVNNI(w, a, nb, dst)
+		default:
+			rowsQ8_0x4AVX(w, a, nb, dst)
+		}
+	case Q8FormatQ4_0:
+		switch level {
+		case rowsAVX512:
+			rowsQ4_0x4AVX512(w, a, nb, dst)
+		case rowsAVXVNNI:
+			rowsQ4_0x4AVXVNNI(w, a, nb, dst)
+		default:
+			rowsQ4_0x4AVX(w, a, nb, dst)
+		}
+	default:
+		switch level {
+		case rowsAVX512:
+			rowsQ5_0x4AVX512(w, a, nb, dst)
+		case rowsAVXVNNI:
+			rowsQ5_0x4AVXVNNI(w, a, nb, dst)
+		default:
+			rowsQ5_0x4AVX(w, a, nb, dst)
+		}
+	}
+}
+
+// decodeQ8 runs each of the n activation rows (n below the tiles'
+// minimum) against the weight rows four at a time with the level's rows
+// kernel; the rows left over take single dots.
+func decodeQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts, level int) {
 	nb := a.k / qk
 	ab := nb * bQ8_0
 	var ptrs [4]*byte
@@ -346,23 +404,22 @@ func decodeQ8_0(dst []float32, ldd int, w [][]byte, a *Q8Acts, level int) {
 		at := a.rows[t*ab : (t+1)*ab]
 		for r := 0; r < r4; r += 4 {
 			ptrs[0], ptrs[1], ptrs[2], ptrs[3] = &w[r][0], &w[r+1][0], &w[r+2][0], &w[r+3][0]
-			switch level {
-			case 2:
-				rowsQ8_0x4AVX512(&ptrs, &at[0], nb, &dst[t*ldd+r])
-			case 1:
-				rowsQ8_0x4AVXVNNI(&ptrs, &at[0], nb, &dst[t*ldd+r])
-			default:
-				rowsQ8_0x4AVX(&ptrs, &at[0], nb, &dst[t*ldd+r])
-			}
+			rowsQ8x4(level, f, &ptrs, &at[0], nb, &dst[t*ldd+r])
 		}
 		for r := r4; r < len(w); r++ {
-			dst[t*ldd+r] = dotQ8_0AVX(&w[r][0], &at[0], nb)
+			dst[t*ldd+r] = f.dot(w[r], at, a.k)
 		}
 	}
 }
 
-func decodeQ8_0AVX(dst []float32, ldd int, w [][]byte, a *Q8Acts) { decodeQ8_0(dst, ldd, w, a, 0) }
-func decodeQ8_0AVXVNNI(dst []float32, ldd int, w [][]byte, a *Q8Acts) {
-	decodeQ8_0(dst, ldd, w, a, 1)
+func decodeQ8AVX(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	decodeQ8(dst, ldd, f, w, a, rowsAVX)
 }
-func decodeQ8_0AVX512(dst []float32, ldd int, w [][]byte, a *Q8Acts) { decodeQ8_0(dst, ldd, w, a, 2) }
+
+func decodeQ8AVXVNNI(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	decodeQ8(dst, ldd, f, w, a, rowsAVXVNNI)
+}
+
+func decodeQ8AVX512(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+	decodeQ8(dst, ldd, f, w, a, rowsAVX512)
+}

@@ -43,7 +43,10 @@ func main() {
 	floatTile("F16", 2)
 	floatTile("BF16", 2)
 	q8Tile(false)
-	q8Rows("AVX")
+	rowsConstData()
+	for _, f := range []string{"Q8_0", "Q4_0", "Q5_0"} {
+		q8Rows("AVX", f)
+	}
 	tails()
 	floatRows("F32", 4)
 	floatRows("F16", 2)
@@ -77,8 +80,11 @@ func main() {
 	q8TileZ(3)
 	q8TileZ(1)
 	q8Tile(true)
-	q8Rows("AVXVNNI")
-	q8Rows("AVX512")
+	rowsConstData()
+	for _, f := range []string{"Q8_0", "Q4_0", "Q5_0"} {
+		q8Rows("AVXVNNI", f)
+		q8Rows("AVX512", f)
+	}
 	kTileZ(true)
 	kTileZ(false)
 	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
@@ -99,20 +105,25 @@ func laneData() {
 	p("")
 }
 
-// q8Rows emits rowsQ8_0x4<level>: four Q8_0 weight rows against one Q8_0
-// activation row, each element summed exactly as dotQ8_0AVX does (one
-// eight-lane accumulator, one FMA per block in block order, ggml's
-// horizontal sum) but the four rows' FMA chains interleaved: a single dot
-// waits on its chain's latency every block. (llamafile's tinyBLAS, which
-// llama.cpp runs for Q8_0 even for one token, does the same.) The levels
-// differ only in how a block's eight int32 sums are formed: VPMADDUBSW and
-// VPMADDWD (AVX), or VPDPBUSD in its VEX (AVXVNNI) or EVEX (AVX512)
-// encoding.
+// q8Rows emits rows<F>x4<level> for F = Q8_0, Q4_0, Q5_0: four weight
+// rows against one Q8_0 activation row, each element summed exactly as the
+// single dot (dotQ8_0AVX, dotQ4_0AVX, dotQ5_0AVX) does (one eight-lane
+// accumulator, one FMA per block in block order, ggml's horizontal sum) but
+// the four rows' FMA chains interleaved: a single dot waits on its chain's
+// latency every block. (llamafile's tinyBLAS, which llama.cpp runs for
+// these formats even for one token, does the same.) A block's eight int32
+// sums are exact however they are formed: VPMADDUBSW and VPMADDWD (AVX),
+// or VPDPBUSD in its VEX (AVXVNNI) or EVEX (AVX512) encoding. Q4_0 and
+// Q5_0 values are used unsigned (nibble, or nibble plus 16 for a set fifth
+// bit), and offset·(sums of four activations) comes off, computed once per
+// block for the four rows.
 //
-// func rowsQ8_0x4<level>(w *[4]*byte, a *byte, nb int, dst *float32)
-func q8Rows(level string) {
-	name := "rowsQ8_0x4" + level
-	lbl := "q8r" + level
+// func rows<F>x4<level>(w *[4]*byte, a *byte, nb int, dst *float32)
+func q8Rows(level, format string) {
+	name := "rows" + format + "x4" + level
+	lbl := "r" + format + level
+	wBlock := map[string]int{"Q8_0": 34, "Q4_0": 18, "Q5_0": 22}[format]
+	rows := []string{"R8", "R9", "R10", "R11"}
 	p("// func %s(w *[4]*byte, a *byte, nb int, dst *float32)", name)
 	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
 	p("\tMOVQ w+0(FP), AX")
@@ -126,8 +137,8 @@ func q8Rows(level string) {
 		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
 		p("\tVMOVDQU tileLane<>+%d(SB), Y%d", 32*i, 7+i)
 	}
-	if level == "AVX" {
-		p("\tVMOVDQU tileOnes16<>(SB), Y15")
+	if level == "AVX" && format == "Q8_0" {
+		p("\tVMOVDQU rowsConst<>+%d(SB), Y15", cOnes16)
 	}
 	p("\tTESTQ CX, CX")
 	p("\tJZ %sreduce", lbl)
@@ -136,7 +147,7 @@ func q8Rows(level string) {
 	// the inserts from waiting on the previous block's registers.
 	p("\tVPXOR X12, X12, X12")
 	p("\tVPXOR X13, X13, X13")
-	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
+	for r, reg := range rows {
 		p("\tVPINSRW $%d, (%s), X12, X12", r, reg)
 	}
 	p("\tVPINSRW $0, (DI), X13, X13")
@@ -145,27 +156,71 @@ func q8Rows(level string) {
 	p("\tVBROADCASTSS X13, X13")
 	p("\tVMULPS X13, X12, X12")
 	p("\tVMOVDQU 2(DI), Y4")
-	for r, reg := range []string{"R8", "R9", "R10", "R11"} {
-		p("\tVPABSB 2(%s), Y5", reg)
-		p("\tVPSIGNB 2(%s), Y4, Y6", reg)
-		switch level {
-		case "AVX":
-			p("\tVPMADDUBSW Y6, Y5, Y6")
-			p("\tVPMADDWD Y15, Y6, Y14")
-		case "AVXVNNI":
+	if format != "Q8_0" {
+		// Y13 = offset times the activation's sums, as the integer
+		// products will have them: int16 pairs (AVX) or int32 lanes.
+		off := cBytes8
+		if format == "Q5_0" {
+			off = cBytes16
+		}
+		if level == "AVX" {
+			p("\tVMOVDQU rowsConst<>+%d(SB), Y13", off)
+			p("\tVPMADDUBSW Y4, Y13, Y13")
+		} else {
+			p("\tVMOVDQU rowsConst<>+%d(SB), Y6", off)
+			p("\tVPXOR Y13, Y13, Y13")
+			dpbusd(level, 13, 6, 4)
+		}
+	}
+	for r, reg := range rows {
+		switch format {
+		case "Q8_0":
+			p("\tVPABSB 2(%s), Y5", reg)
+			p("\tVPSIGNB 2(%s), Y4, Y6", reg)
+		case "Q4_0", "Q5_0":
+			qs := 2
+			if format == "Q5_0" {
+				qs = 6
+			}
+			p("\tVMOVDQU %d(%s), X5", qs, reg)
+			p("\tVPSRLW $4, X5, X6")
+			p("\tVINSERTI128 $1, X6, Y5, Y5")
+			p("\tVPAND rowsConst<>+%d(SB), Y5, Y5", cMask0F)
+			if format == "Q5_0" {
+				// Fifth bits spread one per byte, as 16s.
+				p("\tVPBROADCASTD 2(%s), Y6", reg)
+				p("\tVPSHUFB rowsConst<>+%d(SB), Y6, Y6", cSpread)
+				p("\tVPOR rowsConst<>+%d(SB), Y6, Y6", cBits)
+				p("\tVPCMPEQB rowsConst<>+%d(SB), Y6, Y6", cAllOnes)
+				p("\tVPAND rowsConst<>+%d(SB), Y6, Y6", cBytes16)
+				p("\tVPOR Y6, Y5, Y5")
+			}
+			p("\tVMOVDQU Y4, Y6")
+		}
+		// Y5 unsigned, Y6 signed bytes; Y14 = their eight int32 sums.
+		if level == "AVX" {
+			p("\tVPMADDUBSW Y6, Y5, Y14")
+			if format != "Q8_0" {
+				p("\tVPSUBW Y13, Y14, Y14")
+				p("\tVPMADDWD rowsConst<>+%d(SB), Y14, Y14", cOnes16)
+			} else {
+				p("\tVPMADDWD Y15, Y14, Y14")
+			}
+		} else {
 			p("\tVPXOR Y14, Y14, Y14")
-			vpdpbusdVEX(14, 5, 6)
-		case "AVX512":
-			p("\tVPXOR Y14, Y14, Y14")
-			p("\tVPDPBUSD Y6, Y5, Y14")
+			dpbusd(level, 14, 5, 6)
+			if format != "Q8_0" {
+				p("\tVPSUBD Y13, Y14, Y14")
+			}
 		}
 		p("\tVCVTDQ2PS Y14, Y14")
 		p("\tVPERMPS Y12, Y%d, Y11", 7+r)
 		p("\tVFMADD231PS Y14, Y11, Y%d", r)
 	}
-	for _, reg := range []string{"R8", "R9", "R10", "R11", "DI"} {
-		p("\tADDQ $34, %s", reg)
+	for _, reg := range rows {
+		p("\tADDQ $%d, %s", wBlock, reg)
 	}
+	p("\tADDQ $34, DI")
 	p("\tDECQ CX")
 	p("\tJNZ %sloop", lbl)
 	p("%sreduce:", lbl)
@@ -181,6 +236,50 @@ func q8Rows(level string) {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
+	p("")
+}
+
+// dpbusd emits VPDPBUSD Y<dst>, Y<u8>, Y<s8> for the VNNI levels.
+func dpbusd(level string, dst, u8, s8 int) {
+	if level == "AVXVNNI" {
+		vpdpbusdVEX(dst, u8, s8)
+		return
+	}
+	p("\tVPDPBUSD Y%d, Y%d, Y%d", s8, u8, dst)
+}
+
+// Offsets in rowsConst, the 32-byte constants of q8Rows.
+const (
+	cOnes16 = 32 * iota
+	cMask0F
+	cBytes8
+	cBytes16
+	cSpread
+	cBits
+	cAllOnes
+	cEnd
+)
+
+// rowsConstData emits rowsConst; each generated file needs its own copy.
+func rowsConstData() {
+	p("// 32-byte constants of the rows kernels: int16 ones, 0x0F, 8 and 16 in")
+	p("// every byte, the Q5 fifth-bit spreading shuffle and bit mask (as")
+	p("// q5Spread and q5Bits in dotq_amd64.s), all ones.")
+	quad := func(off int, v string) {
+		for j := 0; j < 4; j++ {
+			p("DATA rowsConst<>+%d(SB)/8, $%s", off+8*j, v)
+		}
+	}
+	quad(cOnes16, "0x0001000100010001")
+	quad(cMask0F, "0x0f0f0f0f0f0f0f0f")
+	quad(cBytes8, "0x0808080808080808")
+	quad(cBytes16, "0x1010101010101010")
+	for j, v := range []string{"0x0000000000000000", "0x0101010101010101", "0x0202020202020202", "0x0303030303030303"} {
+		p("DATA rowsConst<>+%d(SB)/8, $%s", cSpread+8*j, v)
+	}
+	quad(cBits, "0x7fbfdfeff7fbfdfe")
+	quad(cAllOnes, "0xffffffffffffffff")
+	p("GLOBL rowsConst<>(SB), RODATA|NOPTR, $%d", cEnd)
 	p("")
 }
 

@@ -32,7 +32,9 @@ func bitsEqual(t *testing.T, what string, got []float32, ldd int, rows, n int, w
 	}
 }
 
-func TestMatMulFloatMatchesSingleDots(t *testing.T) {
+func TestMatMulFloatMatchesSingleDots(t *testing.T) { eachActive(t, testMatMulFloat) }
+
+func testMatMulFloat(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, s := range tileShapes {
 		t.Run(fmt.Sprintf("%dx%dx%d", s.rows, s.n, s.k), func(t *testing.T) {
@@ -96,7 +98,9 @@ func dotHalf(w []byte, x []float32) float64 {
 	return s
 }
 
-func TestMatMulQ8MatchesSingleDots(t *testing.T) {
+func TestMatMulQ8MatchesSingleDots(t *testing.T) { eachActive(t, testMatMulQ8) }
+
+func testMatMulQ8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, f := range []Q8Format{Q8FormatQ8_0, Q8FormatQ4_0, Q8FormatQ5_0} {
 		for _, s := range tileShapes {
@@ -115,6 +119,9 @@ func TestMatMulQ8MatchesSingleDots(t *testing.T) {
 					}
 					for b := 0; b < nb; b++ { // keep scales finite and moderate
 						putF16(w[r][b*f.blockBytes():], float32(rng.NormFloat64()*0.01))
+					}
+					if r%2 == 1 {
+						w[r] = offsetBytes(w[r]) // rows at odd addresses
 					}
 				}
 				var a Q8Acts

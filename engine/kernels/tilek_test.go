@@ -10,7 +10,9 @@ import (
 // out of the tiles (rows%2, tokens%4, batches below kTileMin), against the
 // single dot of the same rows, bit for bit, and the tiled formats also
 // against a float64 reference of the dequantized rows.
-func TestMatMulQ8KMatchesSingleDots(t *testing.T) {
+func TestMatMulQ8KMatchesSingleDots(t *testing.T) { eachActive(t, testMatMulQ8K) }
+
+func testMatMulQ8K(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	formats := map[KFormat]quantFormat{}
 	for _, qf := range quantFormats {
