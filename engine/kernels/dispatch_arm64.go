@@ -58,7 +58,9 @@ func neonKernels(dotprod bool) kernelSet {
 		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}
 		rows4 = rowsQ8_0x4SDOT
 	}
-	ks.decodeQ8_0 = decodeQ8_0NEON(rows4, ks.dotQ8_0)
+	ks.decodeQ8 = decodeQ8NEON(rows4, [3]func(w, a []byte, n int) float32{
+		Q8FormatQ8_0: ks.dotQ8_0, Q8FormatQ4_0: ks.dotQ4_0, Q8FormatQ5_0: ks.dotQ5_0,
+	})
 	ks.matMulK = matMulKNEON(lanesK4, ks.dotQ4_K, ks.dotQ6_K)
 	ks.matMulQ8 = blockedMatMulQ8([3]q8Dots{
 		Q8FormatQ8_0: {ks.dotQ8_0, four[Q8FormatQ8_0]},
