@@ -115,6 +115,7 @@ type workspace struct {
 	nf   int
 	b    []byte
 	q8   kernels.Q8Acts // quantized activations laid out for the tile kernels
+	q8k  kernels.Q8KActs
 	rope ropeTable
 	// ropeLocal is the table of the sliding-window layers' own rope base.
 	ropeLocal ropeTable

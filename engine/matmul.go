@@ -40,6 +40,7 @@ type matrix struct {
 	rowsBytes [][]byte
 	tiled     tileKind
 	q8        kernels.Q8Format
+	kf        kernels.KFormat
 }
 
 // tileKind says which multi-row kernel multiplies the matrix.
@@ -49,7 +50,9 @@ const (
 	tileNone tileKind = iota // one dot product per element
 	tileF32
 	tileF16
+	tileBF16
 	tileQ8 // Q8_0, Q4_0, Q5_0 weights against Q8_0 activations
+	tileK  // K-quants against Q8_K activations
 )
 
 func newMatrix(t *weights.Tensor) (*matrix, error) {
@@ -101,12 +104,24 @@ func newMatrix(t *weights.Tensor) (*matrix, error) {
 		return m, nil
 	case weights.F16:
 		m.tiled = tileF16
+	case weights.BF16:
+		m.tiled = tileBF16
 	case weights.Q8_0:
 		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ8_0
 	case weights.Q4_0:
 		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ4_0
 	case weights.Q5_0:
 		m.tiled, m.q8 = tileQ8, kernels.Q8FormatQ5_0
+	case weights.Q2_K:
+		m.tiled, m.kf = tileK, kernels.KFormatQ2_K
+	case weights.Q3_K:
+		m.tiled, m.kf = tileK, kernels.KFormatQ3_K
+	case weights.Q4_K:
+		m.tiled, m.kf = tileK, kernels.KFormatQ4_K
+	case weights.Q5_K:
+		m.tiled, m.kf = tileK, kernels.KFormatQ5_K
+	case weights.Q6_K:
+		m.tiled, m.kf = tileK, kernels.KFormatQ6_K
 	}
 	m.rowsBytes = make([][]byte, m.rows)
 	for r := range m.rowsBytes {
@@ -159,9 +174,14 @@ func (e *Model) matmul(ws *workspace, dst, x []float32, n int, m *matrix) {
 		m.quantizeActs(qx, x, n)
 	}
 	var acts *kernels.Q8Acts
-	if m.tiled == tileQ8 {
+	var actsK *kernels.Q8KActs
+	switch m.tiled {
+	case tileQ8:
 		acts = &ws.q8
 		acts.Set(qx, n, cols)
+	case tileK:
+		actsK = &ws.q8k
+		actsK.Set(qx, n, cols)
 	}
 	// Chunks start on multiples of 6 so that the 3-row float tiles and
 	// 2-row quantized tiles are never split; a decode step (n = 1) has no
@@ -178,8 +198,12 @@ func (e *Model) matmul(ws *workspace, dst, x []float32, n int, m *matrix) {
 			kernels.MatMulF32(out, rows, m.rowsF32[lo:hi], x, n)
 		case tileF16:
 			kernels.MatMulF16(out, rows, m.rowsBytes[lo:hi], x, n)
+		case tileBF16:
+			kernels.MatMulBF16(out, rows, m.rowsBytes[lo:hi], x, n)
 		case tileQ8:
 			kernels.MatMulQ8(out, rows, m.q8, m.rowsBytes[lo:hi], acts)
+		case tileK:
+			kernels.MatMulQ8K(out, rows, m.kf, m.rowsBytes[lo:hi], actsK)
 		default:
 			for r := lo; r < hi; r++ {
 				w := m.rowsBytes[r]

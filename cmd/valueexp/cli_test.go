@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/valueexploration/valueexp/engine/kernels"
 )
 
 // synthModel writes a small random-weight model (qwen2, hidden 128, 2 layers
@@ -244,7 +246,8 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		assert.Regexp(t, `^valueexp \S+\n`, stdout)
 		assert.Contains(t, stdout, "module    github.com/valueexploration/valueexp\n")
 		assert.Regexp(t, `\n  go        go1\.\d+\S* \w+/\w+\n`, stdout)
-		assert.Regexp(t, `\n  kernels   (avx2|generic)`, stdout)
+		assert.Contains(t, stdout, "\n  kernels   "+kernels.SIMD())
+		assert.Contains(t, stdout, "\n  levels    "+strings.Join(kernels.AvailableLevels(), ", ")+" ")
 		assert.Contains(t, stdout, "\n  revision  ")
 		assert.Contains(t, stdout, "\n  time      ")
 	}

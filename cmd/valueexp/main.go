@@ -16,6 +16,8 @@ import (
 	"os"
 	"slices"
 	"sort"
+
+	"github.com/valueexploration/valueexp/engine/kernels"
 )
 
 // command is one subcommand: it parses its own flags from args.
@@ -84,6 +86,12 @@ func run(e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "; did you mean %q?", near)
 		}
 		fmt.Fprintln(e.stderr, "\nRun valueexp help for the list of commands.")
+		return 2
+	}
+	// An unknown VALUEEXP_CPU would otherwise run at the default level
+	// unnoticed; the error names the variable and the known levels.
+	if err := kernels.Err(); err != nil {
+		fmt.Fprintf(e.stderr, "valueexp %s: %v\n", args[0], err)
 		return 2
 	}
 	if err := withModelRefs(e, c.run, args[1:]); err != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	"github.com/valueexploration/valueexp/engine/kernels"
 )
@@ -17,6 +18,7 @@ type buildInfo struct {
 	modified            bool
 	goVersion, platform string
 	kernels             string
+	levels              []string
 }
 
 // readBuildInfo reads the module version and VCS stamps the Go toolchain
@@ -27,7 +29,7 @@ func readBuildInfo() buildInfo {
 	b := buildInfo{
 		module: "github.com/valueexploration/valueexp", version: "unknown",
 		goVersion: runtime.Version(), platform: runtime.GOOS + "/" + runtime.GOARCH,
-		kernels: kernels.SIMD(),
+		kernels: kernels.SIMD(), levels: kernels.AvailableLevels(),
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
@@ -71,10 +73,13 @@ func (b buildInfo) write(w io.Writer) {
 	fmt.Fprintf(w, "  time      %s\n", when)
 	fmt.Fprintf(w, "  go        %s %s\n", b.goVersion, b.platform)
 	level := b.kernels
-	if level == "generic" {
-		level += " (pure Go; the CPU lacks AVX2/FMA/F16C, or VALUEEXP_NOSIMD is set)"
+	if level == "generic" && len(b.levels) == 1 {
+		level += " (pure Go; this CPU has no assembly kernel level)"
+	} else if level == "generic" {
+		level += " (pure Go, chosen by VALUEEXP_CPU or VALUEEXP_NOSIMD)"
 	}
 	fmt.Fprintf(w, "  kernels   %s\n", level)
+	fmt.Fprintf(w, "  levels    %s (VALUEEXP_CPU picks one)\n", strings.Join(b.levels, ", "))
 }
 
 func runVersion(e *env, args []string) error {

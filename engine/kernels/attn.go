@@ -16,8 +16,8 @@ func WeightedSumF32(out, p, v []float32, ldv int) {
 	if d == 0 || len(p) == 0 {
 		return
 	}
-	if active.name != "generic" && d%8 == 0 {
-		weightedSumSIMD(out, p, v, ldv)
+	if active.weightedSum8 != nil && d%8 == 0 {
+		active.weightedSum8(out, p, v, ldv)
 		return
 	}
 	for j, pj := range p {

@@ -4,14 +4,50 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// simdKernels returns the assembly kernels when the CPU has AVX2, FMA and
-// F16C (every x86 CPU since Haswell and Zen 1 has all three).
-func simdKernels() (*kernelSet, bool) {
-	if !cpu.X86.HasAVX2 || !cpu.X86.HasFMA || !cpu.X86.HasF16C {
-		return nil, false
+// archLevelNames lists the amd64 levels, slowest first.
+func archLevelNames() []string { return []string{"avx2", "avxvnni", "avx512"} }
+
+// simdLevels returns the amd64 levels this CPU runs, slowest first:
+//   - avx2: AVX2, FMA and F16C (every x86 CPU since Haswell and Zen 1);
+//   - avxvnni: avx2 plus the VEX-encoded VPDPBUSD (Alder Lake and later
+//     client CPUs, Zen 5), for the 8-bit tiles;
+//   - avx512: AVX-512 F/BW/VL/DQ with VNNI (Ice Lake and later servers,
+//     Zen 4 and 5), the 8-bit tiles on 512-bit registers.
+func simdLevels() []*kernelSet {
+	x := &cpu.X86
+	if !x.HasAVX2 || !x.HasFMA || !x.HasF16C {
+		return nil
 	}
+	avx2 := avx2Kernels()
+	out := []*kernelSet{&avx2}
+	if x.HasAVXVNNI {
+		ks := avxVNNIKernels()
+		out = append(out, &ks)
+	}
+	if x.HasAVX512F && x.HasAVX512BW && x.HasAVX512VL && x.HasAVX512DQ && x.HasAVX512VNNI {
+		ks := avx512Kernels()
+		out = append(out, &ks)
+	}
+	return out
+}
+
+// avxVNNIKernels is the AVX2 set with the 8-bit tiles on VEX VPDPBUSD.
+func avxVNNIKernels() kernelSet {
 	ks := avx2Kernels()
-	return &ks, true
+	ks.name = "avxvnni"
+	ks.matMulQ8 = matMulQ8AVXVNNI
+	ks.decodeQ8 = decodeQ8AVXVNNI
+	return ks
+}
+
+// avx512Kernels is the AVX2 set with the 8-bit tiles on 512-bit VPDPBUSD.
+func avx512Kernels() kernelSet {
+	ks := avx2Kernels()
+	ks.name = "avx512"
+	ks.matMulQ8 = matMulQ8AVX512
+	ks.decodeQ8 = decodeQ8AVX512
+	ks.matMulK = matMulKAVX512
+	return ks
 }
 
 // avx2Kernels is the generic set with every kernel that has an AVX2
@@ -42,5 +78,11 @@ func avx2Kernels() kernelSet {
 	ks.swiglu = swigluSIMD
 	ks.rmsNorm = rmsNormSIMD
 	ks.softmax = softmaxSIMD
+	ks.matMulF32 = matMulF32SIMD
+	ks.matMulF16 = matMulF16SIMD
+	ks.matMulBF16 = matMulBF16SIMD
+	ks.matMulQ8 = matMulQ8SIMD
+	ks.decodeQ8 = decodeQ8AVX
+	ks.weightedSum8 = weightedSumSIMD
 	return ks
 }

@@ -2,10 +2,31 @@
 // GEMM, dot products of quantized weight rows (ggml block layouts) with
 // quantized activations, and the element-wise activations and norms.
 //
-// Every kernel has a portable Go version and, on amd64 machines with
-// AVX2+FMA+F16C, an assembly version. The choice is made once at start-up;
-// setting VALUEEXP_NOSIMD=1 in the environment forces the Go versions, and
-// SIMD names the active path.
+// Every kernel has a portable Go version and, on amd64, assembly versions
+// at several levels: avx2 (AVX2+FMA+F16C), avxvnni (avx2 with VEX
+// VPDPBUSD) and avx512 (AVX-512 F/BW/VL/DQ with VNNI). The best level the
+// CPU has is chosen once at start-up. VALUEEXP_CPU=generic|avx2|avxvnni|
+// avx512|auto picks another (a level the CPU lacks gives a warning on
+// stderr and the best one; an unknown name sets Err), VALUEEXP_NOSIMD=1
+// means generic, SIMD names the active level and AvailableLevels lists
+// them. On arm64 the levels are neon (Advanced SIMD, which every arm64 CPU
+// has: the F32, F16 and BF16 dots and the Q8_0, Q4_0, Q5_0, Q4_K and Q6_K
+// dots on widening multiplies) and neon-dotprod (those quantized dots on
+// SDOT, for CPUs with the dot-product extension, such as Apple M1 and
+// later). Every level computes the same bits wherever a kernel's comment
+// says its summation order is defined; the others (F32, F16, BF16 dots)
+// agree up to float32 rounding. The generic kernels round every float32
+// product before adding it, so that Go cannot fuse them into FMA on some
+// architectures and not others: they give the same bits on every machine.
+//
+// The levels differ in the matrix products (MatMulQ8, MatMulQ8K): avxvnni
+// and avx512 form the 8-bit tiles' integer sums with VPDPBUSD (avx512 two
+// weight rows per 512-bit register), avx512 also multiplies Q4_K and Q6_K
+// prefill batches with VPDPWSSD tiles, and every level runs decode-sized
+// Q8_0/Q4_0/Q5_0 batches four weight rows per pass. All of them keep the
+// single dot's per-block float arithmetic, so the bits do not depend on the
+// level. AVX512-BF16's VDPBF16PS is not used: it rounds the activations to
+// bfloat16, which would change BF16 results from the other levels'.
 //
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
 // multiplied against the activation quantized to Q8_0, Q4_1 and Q5_1 against

@@ -47,7 +47,7 @@ func dotQ2_KGeneric(w, a []byte, n int) float32 {
 		}
 		dall := dy * f16(wb[80:])
 		dmin := dy * f16(wb[82:])
-		sum += dall*float32(isum) - dmin*float32(summs)
+		sum += float32(dall*float32(isum)) - float32(dmin*float32(summs)) // no FMA
 	}
 	return sum
 }
@@ -83,7 +83,7 @@ func dotQ3_KGeneric(w, a []byte, n int) float32 {
 			}
 			isum += scales[e/16] * q * int32(int8(q8[e]))
 		}
-		sum += dy * f16(wb[108:]) * float32(isum)
+		sum += float32(dy * f16(wb[108:]) * float32(isum))
 	}
 	return sum
 }
@@ -144,7 +144,7 @@ func dotQ5_KGeneric(w, a []byte, n int) float32 {
 		}
 		d := f16(wb) * dy
 		dmin := f16(wb[2:]) * dy
-		sum += d*float32(isum) - dmin*float32(msum)
+		sum += float32(d*float32(isum)) - float32(dmin*float32(msum))
 	}
 	return sum
 }

@@ -68,7 +68,7 @@ func dotQ4_1Generic(w, a []byte, n int) float32 {
 	var summs float32
 	for b := range n / qk {
 		wb, ab := w[b*bQ4_1:b*bQ4_1+bQ4_1], a[b*bQ8_1:b*bQ8_1+bQ8_1]
-		summs += f16(wb[2:]) * f16(ab[2:])
+		summs += float32(f16(wb[2:]) * f16(ab[2:])) // rounded, not fused
 		s := quadSums(func(e int) int32 { return nibble(wb[4:], e) }, ab[4:])
 		acc.add(f16(wb)*f16(ab), &s)
 	}
@@ -82,7 +82,7 @@ func dotQ5_1Generic(w, a []byte, n int) float32 {
 	for b := range n / qk {
 		wb, ab := w[b*bQ5_1:b*bQ5_1+bQ5_1], a[b*bQ8_1:b*bQ8_1+bQ8_1]
 		qh := binary.LittleEndian.Uint32(wb[4:])
-		summs += f16(wb[2:]) * f16(ab[2:])
+		summs += float32(f16(wb[2:]) * f16(ab[2:])) // rounded, not fused
 		s := quadSums(func(e int) int32 { return nibble(wb[8:], e) | int32(qh>>e&1)<<4 }, ab[4:])
 		acc.add(f16(wb)*f16(ab), &s)
 	}

@@ -1,7 +1,9 @@
 package kernels_test
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/valueexploration/valueexp/engine/kernels"
 )
@@ -36,13 +38,11 @@ func Example_quantizeActivation() {
 	// Output: -127 111
 }
 
-// SIMD names the implementation the process runs with.
+// SIMD names the kernel level the process runs with, one of the levels
+// the CPU has (VALUEEXP_CPU picks another).
 func ExampleSIMD() {
-	switch kernels.SIMD() {
-	case "avx2", "generic":
-		fmt.Println("ok")
-	}
-	// Output: ok
+	fmt.Println(slices.Contains(kernels.AvailableLevels(), kernels.SIMD()))
+	// Output: true
 }
 
 // SwiGLU is the gated FFN activation: silu(gate)*up.
@@ -53,4 +53,18 @@ func ExampleSwiGLU() {
 	kernels.SwiGLU(dst, gate, up)
 	fmt.Printf("%.4f\n", dst)
 	// Output: [0.0000 1.4621 -0.5379]
+}
+
+// Commands check Err once at start-up, so that a mistyped VALUEEXP_CPU is
+// an error rather than a silent fall-back to the default level.
+func ExampleErr() {
+	if err := kernels.Err(); err != nil {
+		var le *kernels.LevelError
+		if errors.As(err, &le) {
+			fmt.Println("unknown level", le.Value)
+		}
+		return
+	}
+	fmt.Println(kernels.AvailableLevels()[0])
+	// Output: generic
 }

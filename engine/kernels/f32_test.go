@@ -2,6 +2,9 @@ package kernels
 
 import (
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -99,11 +102,56 @@ func TestLengthMismatchPanics(t *testing.T) {
 	}
 }
 
+func TestSelectLevel(t *testing.T) {
+	a, b, c := &kernelSet{name: "generic"}, &kernelSet{name: "avx2"}, &kernelSet{name: "avx512"}
+	avail := []*kernelSet{a, b, c}
+	known := []string{"auto", "generic", "avx2", "avxvnni", "avx512"}
+	for _, tc := range []struct {
+		cpu, noSIMD, want string
+		warn, err         bool
+	}{
+		{"", "", "avx512", false, false},
+		{"auto", "", "avx512", false, false},
+		{"", "1", "generic", false, false},
+		{"auto", "true", "generic", false, false},
+		{"generic", "", "generic", false, false},
+		{"AVX2", "", "avx2", false, false},
+		{" avx512 ", "", "avx512", false, false},
+		{"avx2", "1", "avx2", false, false}, // a named level wins over NOSIMD
+		{"avxvnni", "", "avx512", true, false},
+		{"avx1024", "", "avx512", false, true},
+		{"neon", "", "avx512", false, true},
+	} {
+		ks, warn, err := selectLevel(tc.cpu, tc.noSIMD, avail, known)
+		if ks.name != tc.want || (warn != "") != tc.warn || (err != nil) != tc.err {
+			t.Errorf("VALUEEXP_CPU=%q NOSIMD=%q: got %s, warning %q, error %v; want %s, warning %v, error %v",
+				tc.cpu, tc.noSIMD, ks.name, warn, err, tc.want, tc.warn, tc.err)
+		}
+		if tc.warn && !strings.Contains(warn, "avx512") {
+			t.Errorf("warning %q does not name the level used", warn)
+		}
+		if err != nil && (err.Value != strings.TrimSpace(strings.ToLower(tc.cpu)) || !strings.Contains(err.Error(), "avx2, avxvnni")) {
+			t.Errorf("error %q does not name the value and the known levels", err)
+		}
+	}
+	// Without SIMD levels, the generic set is the best.
+	if ks, _, _ := selectLevel("avx2", "", avail[:1], known); ks != a {
+		t.Errorf("generic-only machine: got %s", ks.name)
+	}
+}
+
 func TestSIMDName(t *testing.T) {
-	if got := selectKernels("1").name; got != "generic" {
-		t.Errorf("VALUEEXP_NOSIMD=1 selects %q, want generic", got)
+	levels := AvailableLevels()
+	if levels[0] != "generic" {
+		t.Errorf("AvailableLevels() = %v, want generic first", levels)
 	}
-	if s := SIMD(); s != "generic" && s != "avx2" {
-		t.Errorf("SIMD() = %q", s)
+	if !slices.Contains(levels, SIMD()) {
+		t.Errorf("SIMD() = %q, not one of %v", SIMD(), levels)
 	}
+	// .ci/levels runs the tests once per level through VALUEEXP_CPU: each
+	// run must really be at that level.
+	if want := os.Getenv("VALUEEXP_CPU"); slices.Contains(levels, want) && SIMD() != want {
+		t.Errorf("VALUEEXP_CPU=%s runs %s", want, SIMD())
+	}
+	t.Logf("levels %v, running %s", levels, SIMD())
 }

@@ -23,11 +23,11 @@ func dotF16Generic(w []byte, x []float32) float32 {
 	var s0, s1 float32
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
-		s0 += f16(w[2*i:]) * x[i]
-		s1 += f16(w[2*i+2:]) * x[i+1]
+		s0 += float32(f16(w[2*i:]) * x[i])
+		s1 += float32(f16(w[2*i+2:]) * x[i+1])
 	}
 	if i < len(x) {
-		s0 += f16(w[2*i:]) * x[i]
+		s0 += float32(f16(w[2*i:]) * x[i])
 	}
 	return s0 + s1
 }
@@ -43,11 +43,11 @@ func dotBF16Generic(w []byte, x []float32) float32 {
 	var s0, s1 float32
 	i := 0
 	for ; i+2 <= len(x); i += 2 {
-		s0 += bf16(w[2*i:]) * x[i]
-		s1 += bf16(w[2*i+2:]) * x[i+1]
+		s0 += float32(bf16(w[2*i:]) * x[i])
+		s1 += float32(bf16(w[2*i+2:]) * x[i+1])
 	}
 	if i < len(x) {
-		s0 += bf16(w[2*i:]) * x[i]
+		s0 += float32(bf16(w[2*i:]) * x[i])
 	}
 	return s0 + s1
 }

@@ -7,13 +7,20 @@ import (
 )
 
 // impls lists every kernel set this machine can run: the generic one, and
-// the assembly one when the CPU supports it.
-func impls() []*kernelSet {
-	out := []*kernelSet{&genericKernels}
-	if ks, ok := simdKernels(); ok {
-		out = append(out, ks)
+// each assembly level the CPU supports.
+func impls() []*kernelSet { return availableLevels() }
+
+// eachActive runs f once per level this machine has, as a subtest named
+// after it, with that level active, so that the exported functions (the
+// MatMul* tiles) are tested at every level in one run. The tests of this
+// package do not run in parallel.
+func eachActive(t *testing.T, f func(t *testing.T)) {
+	saved := active
+	defer func() { active = saved }()
+	for _, ks := range availableLevels() {
+		active = ks
+		t.Run(ks.name, f)
 	}
-	return out
 }
 
 // lengths covers empty, sub-vector, odd and multi-unroll sizes.

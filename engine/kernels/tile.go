@@ -59,7 +59,7 @@ func MatMulF32(dst []float32, ldd int, w [][]float32, x []float32, n int) {
 		sameLen("MatMulF32", len(w[r]), k)
 	}
 	checkMatMul("MatMulF32", dst, ldd, len(w), n, k, len(x))
-	if active.name == "generic" || k == 0 {
+	if active.matMulF32 == nil || k == 0 {
 		for t := 0; t < n; t++ {
 			xt := x[t*k : (t+1)*k]
 			for r, wr := range w {
@@ -68,7 +68,7 @@ func MatMulF32(dst []float32, ldd int, w [][]float32, x []float32, n int) {
 		}
 		return
 	}
-	matMulF32SIMD(dst, ldd, w, x, n, k)
+	active.matMulF32(dst, ldd, w, x, n, k)
 }
 
 // MatMulF16 sets dst[t*ldd+r] = DotF16(w[r], x[t*k:(t+1)*k]) for every
@@ -83,7 +83,7 @@ func MatMulF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
 		sameLen("MatMulF16", len(w[r]), 2*k)
 	}
 	checkMatMul("MatMulF16", dst, ldd, len(w), n, k, len(x))
-	if active.name == "generic" || k == 0 {
+	if active.matMulF16 == nil || k == 0 {
 		for t := 0; t < n; t++ {
 			xt := x[t*k : (t+1)*k]
 			for r, wr := range w {
@@ -92,7 +92,31 @@ func MatMulF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
 		}
 		return
 	}
-	matMulF16SIMD(dst, ldd, w, x, n, k)
+	active.matMulF16(dst, ldd, w, x, n, k)
+}
+
+// MatMulBF16 sets dst[t*ldd+r] = DotBF16(w[r], x[t*k:(t+1)*k]) for every
+// weight row r (k bfloat16 values, 2k bytes, the same for every row) and
+// token t < n; each element is bit-identical to that DotBF16 call.
+func MatMulBF16(dst []float32, ldd int, w [][]byte, x []float32, n int) {
+	if len(w) == 0 || n == 0 {
+		return
+	}
+	k := len(w[0]) / 2
+	for r := range w {
+		sameLen("MatMulBF16", len(w[r]), 2*k)
+	}
+	checkMatMul("MatMulBF16", dst, ldd, len(w), n, k, len(x))
+	if active.matMulBF16 == nil || k == 0 {
+		for t := 0; t < n; t++ {
+			xt := x[t*k : (t+1)*k]
+			for r, wr := range w {
+				dst[t*ldd+r] = active.dotBF16(wr, xt)
+			}
+		}
+		return
+	}
+	active.matMulBF16(dst, ldd, w, x, n, k)
 }
 
 // Q8Format names a weight format whose rows meet Q8_0 activations:
@@ -174,7 +198,7 @@ func (a *Q8Acts) Set(rows []byte, n, k int) {
 
 // useQ8Tiles says whether a batch of n rows is worth the panels: below a
 // few tokens unpacking the weights costs more than the tiles save.
-func useQ8Tiles(n int) bool { return active.name != "generic" && n >= 8 }
+func useQ8Tiles(n int) bool { return active.matMulQ8 != nil && n >= 8 }
 
 // MatMulQ8 sets dst[t*ldd+r] to the dot product of weight row w[r] (in
 // format f, a.k elements) with activation row t of a, for every row and
@@ -194,6 +218,10 @@ func MatMulQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	}
 	checkMatMul("MatMulQ8", dst, ldd, len(w), n, 0, 0)
 	ab := nb * bQ8_0
+	if !useQ8Tiles(n) && active.decodeQ8 != nil && k > 0 {
+		active.decodeQ8(dst, ldd, f, w, a)
+		return
+	}
 	if !useQ8Tiles(n) || k == 0 {
 		dot := f.kernel()
 		for t := 0; t < n; t++ {
@@ -204,7 +232,7 @@ func MatMulQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 		}
 		return
 	}
-	matMulQ8SIMD(dst, ldd, f, w, a)
+	active.matMulQ8(dst, ldd, f, w, a)
 }
 
 // unpackQ8 writes weight row w's blocks (format f) into the two-row panel

@@ -1,7 +1,9 @@
 package kernels_test
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/valueexploration/valueexp/engine/kernels"
 )
@@ -60,4 +62,51 @@ func ExampleMatMulQ8() {
 	kernels.MatMulQ8(dst, 1, kernels.Q8FormatQ8_0, [][]byte{w}, &a)
 	fmt.Printf("%.2f %.2f\n", dst[0], dst[1])
 	// Output: 15.50 15.50
+}
+
+// BF16 weights (the top halves of float32s, as Hugging Face stores them)
+// times two activation rows.
+func ExampleMatMulBF16() {
+	bf16 := func(vs ...float32) []byte {
+		b := make([]byte, 2*len(vs))
+		for i, v := range vs {
+			binary.LittleEndian.PutUint16(b[2*i:], uint16(math.Float32bits(v)>>16))
+		}
+		return b
+	}
+	w := [][]byte{bf16(1, 2, 3, 4), bf16(0.5, 0, 0, -1)}
+	x := []float32{
+		1, 1, 1, 1,
+		0, 0, 2, 1,
+	}
+	dst := make([]float32, 2*2)
+	kernels.MatMulBF16(dst, 2, w, x, 2)
+	fmt.Println(dst)
+	// Output: [10 -0.5 10 -1]
+}
+
+// A K-quant weight row meets Q8_K activation rows. The Q6_K row below has
+// every 6-bit value 0 (stored with an offset of 32), scales 1 and d = 1/32,
+// so every weight is -1.
+func ExampleMatMulQ8K() {
+	const k = 256
+	w := make([]byte, 210) // ql, qh zero
+	for i := 192; i < 208; i++ {
+		w[i] = 1 // the sixteen int8 scales
+	}
+	binary.LittleEndian.PutUint16(w[208:], 0x2800) // d = 1/32 in fp16
+	acts := make([]byte, 2*292)
+	x := make([]float32, k)
+	for t, v := range []float32{0.5, -0.25} {
+		for i := range x {
+			x[i] = v
+		}
+		kernels.QuantizeQ8_K(acts[t*292:(t+1)*292], x)
+	}
+	var a kernels.Q8KActs
+	a.Set(acts, 2, k)
+	dst := make([]float32, 2)
+	kernels.MatMulQ8K(dst, 1, kernels.KFormatQ6_K, [][]byte{w}, &a)
+	fmt.Printf("%.2f %.2f\n", dst[0], dst[1])
+	// Output: -128.00 64.00
 }

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -14,6 +15,9 @@ var tileShapes = []struct{ rows, n, k int }{
 	{1, 1, 8}, {3, 4, 32}, {4, 5, 64}, {7, 9, 96}, {6, 8, 136}, {5, 12, 257},
 	{3, 4, 7}, {9, 13, 1001}, {8, 16, 896}, {2, 160, 4864 / 4}, {3, 260, 896},
 	{10, 10, 160},
+	// Decode-sized batches (fewer tokens than the tiles take) over several
+	// groups of four rows and a leftover.
+	{9, 1, 896}, {13, 3, 1001}, {8, 7, 2048},
 }
 
 func bitsEqual(t *testing.T, what string, got []float32, ldd int, rows, n int, want func(r, t int) float32) {
@@ -28,18 +32,23 @@ func bitsEqual(t *testing.T, what string, got []float32, ldd int, rows, n int, w
 	}
 }
 
-func TestMatMulFloatMatchesSingleDots(t *testing.T) {
+func TestMatMulFloatMatchesSingleDots(t *testing.T) { eachActive(t, testMatMulFloat) }
+
+func testMatMulFloat(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, s := range tileShapes {
 		t.Run(fmt.Sprintf("%dx%dx%d", s.rows, s.n, s.k), func(t *testing.T) {
 			x := randF32(rng, s.n*s.k)
 			w32 := make([][]float32, s.rows)
 			w16 := make([][]byte, s.rows)
+			wb := make([][]byte, s.rows)
 			for r := range w32 {
 				w32[r] = randF32(rng, s.k)
 				w16[r] = make([]byte, 2*s.k)
+				wb[r] = make([]byte, 2*s.k)
 				for i, v := range w32[r] {
 					putF16(w16[r][2*i:], v)
+					binary.LittleEndian.PutUint16(wb[r][2*i:], uint16(math.Float32bits(v)>>16))
 				}
 			}
 			ldd := s.rows + 3 // padding must be left alone
@@ -48,6 +57,20 @@ func TestMatMulFloatMatchesSingleDots(t *testing.T) {
 			bitsEqual(t, "MatMulF32", dst, ldd, s.rows, s.n, func(r, tok int) float32 { return DotF32(w32[r], x[tok*s.k:(tok+1)*s.k]) })
 			MatMulF16(dst, ldd, w16, x, s.n)
 			bitsEqual(t, "MatMulF16", dst, ldd, s.rows, s.n, func(r, tok int) float32 { return DotF16(w16[r], x[tok*s.k:(tok+1)*s.k]) })
+			// BF16 last: the checks below read the F16 products.
+			bf := make([]float32, len(dst))
+			MatMulBF16(bf, ldd, wb, x, s.n)
+			bitsEqual(t, "MatMulBF16", bf, ldd, s.rows, s.n, func(r, tok int) float32 { return DotBF16(wb[r], x[tok*s.k:(tok+1)*s.k]) })
+			for r := 0; r < s.rows; r++ {
+				var want, abs float64
+				for i, v := range x[:s.k] {
+					p := float64(bf16(wb[r][2*i:])) * float64(v)
+					want, abs = want+p, abs+math.Abs(p)
+				}
+				if !near(float64(bf[r]), want, abs, 1e-5) {
+					t.Fatalf("BF16 row %d: %v far from float64 reference %v", r, bf[r], want)
+				}
+			}
 			for tok := 0; tok < s.n; tok++ {
 				for r := s.rows; r < ldd; r++ {
 					if dst[tok*ldd+r] != 0 {
@@ -75,7 +98,9 @@ func dotHalf(w []byte, x []float32) float64 {
 	return s
 }
 
-func TestMatMulQ8MatchesSingleDots(t *testing.T) {
+func TestMatMulQ8MatchesSingleDots(t *testing.T) { eachActive(t, testMatMulQ8) }
+
+func testMatMulQ8(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, f := range []Q8Format{Q8FormatQ8_0, Q8FormatQ4_0, Q8FormatQ5_0} {
 		for _, s := range tileShapes {
@@ -94,6 +119,9 @@ func TestMatMulQ8MatchesSingleDots(t *testing.T) {
 					}
 					for b := 0; b < nb; b++ { // keep scales finite and moderate
 						putF16(w[r][b*f.blockBytes():], float32(rng.NormFloat64()*0.01))
+					}
+					if r%2 == 1 {
+						w[r] = offsetBytes(w[r]) // rows at odd addresses
 					}
 				}
 				var a Q8Acts

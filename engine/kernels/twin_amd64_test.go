@@ -7,13 +7,21 @@ import (
 	"testing"
 )
 
-// simdOrSkip returns the assembly set, skipping when the CPU lacks it.
-func simdOrSkip(t *testing.T) *kernelSet {
-	ks, ok := simdKernels()
-	if !ok {
+// simdOrSkip returns the assembly levels the CPU runs, skipping when it
+// has none.
+func simdOrSkip(t *testing.T) []*kernelSet {
+	ks := simdLevels()
+	if len(ks) == 0 {
 		t.Skip("CPU lacks AVX2/FMA/F16C: no assembly kernels to compare")
 	}
 	return ks
+}
+
+// eachLevel runs f once per assembly level, as a subtest named after it.
+func eachLevel(t *testing.T, f func(t *testing.T, simd *kernelSet)) {
+	for _, ks := range simdOrSkip(t) {
+		t.Run(ks.name, func(t *testing.T) { f(t, ks) })
+	}
 }
 
 // ggmlLaneFormats are the formats whose generic kernel emulates the AVX2
@@ -24,86 +32,88 @@ var ggmlLaneFormats = map[string]bool{"Q8_0": true, "Q4_0": true, "Q5_0": true, 
 // twin: bit for bit where both follow ggml's lane arithmetic, otherwise
 // (both sum every block exactly in integers) up to float32 summation order.
 func TestQuantDotTwins(t *testing.T) {
-	simd := simdOrSkip(t)
-	r := newRand(t)
-	for _, f := range quantFormats {
-		for _, nb := range []int{1, 2, 3, 5, 19, 28} {
-			n := nb * f.blockElems
-			for trial := range 20 {
-				w := randWeights(r, f, nb)
-				x := randF32(r, n)
-				if trial%5 == 0 {
-					for i := range x {
-						x[i] = float32(i%3) * 0.25 // exact-tie values and zero runs
+	eachLevel(t, func(t *testing.T, simd *kernelSet) {
+		r := newRand(t)
+		for _, f := range quantFormats {
+			for _, nb := range []int{1, 2, 3, 5, 19, 28} {
+				n := nb * f.blockElems
+				for trial := range 20 {
+					w := randWeights(r, f, nb)
+					x := randF32(r, n)
+					if trial%5 == 0 {
+						for i := range x {
+							x[i] = float32(i%3) * 0.25 // exact-tie values and zero runs
+						}
 					}
-				}
-				a, _ := quantizeAct(f.act, x)
-				g := f.dot(&genericKernels)(w, a, n)
-				s := f.dot(simd)(offsetBytes(w), offsetBytes(a), n)
-				if ggmlLaneFormats[f.name] {
-					if math.Float32bits(s) != math.Float32bits(g) {
-						t.Errorf("%s nb=%d: avx2 %.9g generic %.9g, want bit-identical", f.name, nb, s, g)
+					a, _ := quantizeAct(f.act, x)
+					g := f.dot(&genericKernels)(w, a, n)
+					s := f.dot(simd)(offsetBytes(w), offsetBytes(a), n)
+					if ggmlLaneFormats[f.name] {
+						if math.Float32bits(s) != math.Float32bits(g) {
+							t.Errorf("%s nb=%d: assembly %.9g generic %.9g, want bit-identical", f.name, nb, s, g)
+						}
+						continue
 					}
-					continue
-				}
-				_, scale := refDot(f, w, a, nb)
-				if !near(float64(s), float64(g), scale, 1e-6) {
-					t.Errorf("%s nb=%d: avx2 %.9g generic %.9g", f.name, nb, s, g)
+					_, scale := refDot(f, w, a, nb)
+					if !near(float64(s), float64(g), scale, 1e-6) {
+						t.Errorf("%s nb=%d: assembly %.9g generic %.9g", f.name, nb, s, g)
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestQuantizeTwins requires the assembly quantizers to match the generic
 // ones byte for byte.
 func TestQuantizeTwins(t *testing.T) {
-	simd := simdOrSkip(t)
-	r := newRand(t)
-	type qz struct {
-		name        string
-		elems, size int
-		g, s        func(dst []byte, x []float32)
-	}
-	for _, q := range []qz{
-		{"Q8_0", qk, bQ8_0, genericKernels.quantizeQ8_0, simd.quantizeQ8_0},
-		{"Q8_1", qk, bQ8_1, genericKernels.quantizeQ8_1, simd.quantizeQ8_1},
-		{"Q8_K", qkK, bQ8_K, genericKernels.quantizeQ8_K, simd.quantizeQ8_K},
-	} {
-		for _, nb := range []int{0, 1, 2, 3, 7, 28} {
-			for trial := range 10 {
-				x := offset(randF32(r, nb*q.elems))
-				switch trial {
-				case 1:
-					clear(x) // all-zero blocks
-				case 2:
-					for i := range x {
-						x[i] = float32(i%9-4) * 0.5 // ties at every half step
-					}
-				case 3:
-					for i := range x {
-						x[i] *= 1e-30 // fp16-subnormal scales
-					}
-				case 4, 5:
-					// +m and -m in one block: ggml keeps whichever comes
-					// first, which decides the signs of d and every q.
-					for b := 0; b+20 <= len(x); b += q.elems {
-						x[b+3], x[b+17] = 9, -9
-						if trial == 5 {
-							x[b+3], x[b+17] = -9, 9
+	eachLevel(t, func(t *testing.T, simd *kernelSet) {
+		r := newRand(t)
+		type qz struct {
+			name        string
+			elems, size int
+			g, s        func(dst []byte, x []float32)
+		}
+		for _, q := range []qz{
+			{"Q8_0", qk, bQ8_0, genericKernels.quantizeQ8_0, simd.quantizeQ8_0},
+			{"Q8_1", qk, bQ8_1, genericKernels.quantizeQ8_1, simd.quantizeQ8_1},
+			{"Q8_K", qkK, bQ8_K, genericKernels.quantizeQ8_K, simd.quantizeQ8_K},
+		} {
+			for _, nb := range []int{0, 1, 2, 3, 7, 28} {
+				for trial := range 10 {
+					x := offset(randF32(r, nb*q.elems))
+					switch trial {
+					case 1:
+						clear(x) // all-zero blocks
+					case 2:
+						for i := range x {
+							x[i] = float32(i%9-4) * 0.5 // ties at every half step
+						}
+					case 3:
+						for i := range x {
+							x[i] *= 1e-30 // fp16-subnormal scales
+						}
+					case 4, 5:
+						// +m and -m in one block: ggml keeps whichever comes
+						// first, which decides the signs of d and every q.
+						for b := 0; b+20 <= len(x); b += q.elems {
+							x[b+3], x[b+17] = 9, -9
+							if trial == 5 {
+								x[b+3], x[b+17] = -9, 9
+							}
 						}
 					}
-				}
-				gd := make([]byte, nb*q.size)
-				sd := offsetBytes(make([]byte, nb*q.size))
-				q.g(gd, x)
-				q.s(sd, x)
-				if string(gd) != string(sd) {
-					t.Fatalf("%s nb=%d trial %d: assembly output differs from generic", q.name, nb, trial)
+					gd := make([]byte, nb*q.size)
+					sd := offsetBytes(make([]byte, nb*q.size))
+					q.g(gd, x)
+					q.s(sd, x)
+					if string(gd) != string(sd) {
+						t.Fatalf("%s nb=%d trial %d: assembly output differs from generic", q.name, nb, trial)
+					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestExpAccuracy sweeps the assembly exp (through expSubSumAVX with m = 0)
@@ -149,40 +159,41 @@ func TestExpAccuracy(t *testing.T) {
 // TestActivationTwins compares the assembly activations with the generic
 // ones on the same inputs.
 func TestActivationTwins(t *testing.T) {
-	simd := simdOrSkip(t)
-	r := newRand(t)
-	for _, n := range lengths {
-		x, up, w := offset(randF32(r, n)), randF32(r, n), randF32(r, n)
-		for i := range x {
-			x[i] *= 8
-		}
-		g, s := make([]float32, n), make([]float32, n)
-		genericKernels.silu(g, x)
-		simd.silu(s, x)
-		for i := range g {
-			if ulpDiff(s[i], float64(g[i])) > 1 {
-				t.Fatalf("silu n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+	eachLevel(t, func(t *testing.T, simd *kernelSet) {
+		r := newRand(t)
+		for _, n := range lengths {
+			x, up, w := offset(randF32(r, n)), randF32(r, n), randF32(r, n)
+			for i := range x {
+				x[i] *= 8
 			}
-		}
-		if n == 0 {
-			continue
-		}
-		genericKernels.rmsNorm(g, x, w, 1e-6)
-		simd.rmsNorm(s, x, w, 1e-6)
-		for i := range g {
-			if ulpDiff(s[i], float64(g[i])) > 1 {
-				t.Fatalf("rmsnorm n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+			g, s := make([]float32, n), make([]float32, n)
+			genericKernels.silu(g, x)
+			simd.silu(s, x)
+			for i := range g {
+				if ulpDiff(s[i], float64(g[i])) > 1 {
+					t.Fatalf("silu n=%d i=%d: assembly %g generic %g", n, i, s[i], g[i])
+				}
 			}
-		}
-		copy(g, x)
-		copy(s, x)
-		genericKernels.softmax(g)
-		simd.softmax(s)
-		for i := range g {
-			if ulpDiff(s[i], float64(g[i])) > 1 && math.Abs(float64(s[i]-g[i])) > 1e-37 {
-				t.Fatalf("softmax n=%d i=%d: avx2 %g generic %g", n, i, s[i], g[i])
+			if n == 0 {
+				continue
 			}
+			genericKernels.rmsNorm(g, x, w, 1e-6)
+			simd.rmsNorm(s, x, w, 1e-6)
+			for i := range g {
+				if ulpDiff(s[i], float64(g[i])) > 1 {
+					t.Fatalf("rmsnorm n=%d i=%d: assembly %g generic %g", n, i, s[i], g[i])
+				}
+			}
+			copy(g, x)
+			copy(s, x)
+			genericKernels.softmax(g)
+			simd.softmax(s)
+			for i := range g {
+				if ulpDiff(s[i], float64(g[i])) > 1 && math.Abs(float64(s[i]-g[i])) > 1e-37 {
+					t.Fatalf("softmax n=%d i=%d: assembly %g generic %g", n, i, s[i], g[i])
+				}
+			}
+			_ = up
 		}
-		_ = up
-	}
+	})
 }
