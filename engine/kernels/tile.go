@@ -191,7 +191,7 @@ func (a *Q8Acts) Set(rows []byte, n, k int) {
 			blk := row[b*bQ8_0 : (b+1)*bQ8_0]
 			i := base + b*4
 			a.scale[i] = f16(blk)
-			copy(a.panel[i*32:i*32+32], blk[2:])
+			*(*[32]byte)(a.panel[i*32:]) = *(*[32]byte)(blk[2:])
 		}
 	}
 }
@@ -245,7 +245,9 @@ func unpackQ8(q []byte, d []float32, s int, f Q8Format, w []byte, nb int) {
 		for b := 0; b < nb; b++ {
 			blk := w[b*bQ8_0 : (b+1)*bQ8_0]
 			d[b*2+s] = f16(blk)
-			copy(q[b*64+s*32:b*64+s*32+32], blk[2:])
+			// An array assignment, not copy: copy calls memmove, which
+			// for 32 bytes cost as much as the prefill tile's work on them.
+			*(*[32]byte)(q[b*64+s*32:]) = *(*[32]byte)(blk[2:])
 		}
 	case Q8FormatQ4_0:
 		for b := 0; b < nb; b++ {
