@@ -2,14 +2,20 @@
 //
 //   node e2e.mjs URL SCREENSHOT_DIR [URL_WITHOUT_SETS]
 //
-// Loads the page at URL, sends a Chinese and English prompt, checks that both
-// answers stream (concurrently) and that their tokens are coloured, changes
-// the colouring set and switches a value set off and checks the colours
-// change, hovers and clicks a token (tooltip, per-layer chart), and shows a
-// server error. URL_WITHOUT_SETS, if given, is a server without a neuron
-// file: the page must say so and still chat. Screenshots go to
-// SCREENSHOT_DIR. Exit status 0 means every
-// check passed; failures are printed as "FAIL: ...".
+// Loads the page at URL (a server with at least two value sets), sends a
+// Chinese and English prompt, checks that both answers stream at the same
+// time and that their tokens are coloured, changes the colouring set, hovers
+// and clicks a token (tooltip with every set, per-layer chart) and selects
+// one by keyboard, switches a set off and scales one and checks the edited
+// answer's figures change while the plain one's stay, shows a server error,
+// stops a long answer, and takes a dark-scheme and a 420 px wide shot.
+// URL_WITHOUT_SETS, if given, is a server without a neuron file: the page
+// must say so and still chat. Screenshots go to SCREENSHOT_DIR. Exit status 0
+// means every check passed; failures are printed as "FAIL: ...".
+//
+// The model must write the same tokens for the same seed (a plain answer is
+// sent twice and compared) and must not stop by itself at temperature 0
+// within 1500 tokens (synthetic models do not).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_MAX_TOKENS (default
 // 64), E2E_TIMEOUT_MS per wait (default 120000).
