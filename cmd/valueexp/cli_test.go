@@ -18,7 +18,7 @@ import (
 )
 
 // synthModel writes a small random-weight model (qwen2, hidden 128, 2 layers
-// of 384 FFN neurons, 2128 tokens) into a fresh temporary folder.
+// of 384 FFN neurons, 2130 tokens) into a fresh temporary folder.
 func synthModel(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
@@ -332,7 +332,7 @@ func TestNewUserMistakes(t *testing.T) {
 		{name: "negative seed says what it wants", args: append(gen, "--seed", "-1"), code: 2, stderr: []string{`for --seed: want a whole number ≥ 0`}},
 		{name: "bad boolean says what it wants", args: []string{"inspect", "--model", model, "--json=maybe"}, code: 2, stderr: []string{`for --json: want true or false`}},
 		{name: "dump --tokens outside the vocabulary names the flag", args: []string{"dump", "--model", model, "--tokens", "1,99999", "--out", out("d2.safetensors")}, code: 2,
-			stderr: []string{"--tokens: id 99999 (position 1) outside the vocabulary [0, 2128)"}},
+			stderr: []string{"--tokens: id 99999 (position 1) outside the vocabulary [0, 2130)"}},
 		{name: "model as a positional argument", args: []string{"inspect", model}, code: 2, stderr: []string{"did you mean --model " + model + "?"}},
 		{name: "tokenize with the model as text", args: []string{"tokenize", model, "hello"}, code: 2, stderr: []string{"did you mean --model " + model + "?"}},
 		{name: "tokenize text is still text", args: []string{"tokenize", "--model", model, "hello"}, code: 0},
