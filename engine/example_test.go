@@ -93,7 +93,7 @@ func Example_deactivate() {
 	fmt.Println("vocabulary:", len(plain))
 	fmt.Println("all logits changed:", changed == len(plain))
 	// Output:
-	// vocabulary: 2128
+	// vocabulary: 2130
 	// all logits changed: true
 }
 

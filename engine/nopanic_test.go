@@ -167,7 +167,7 @@ func TestPublicAPINoPanic(t *testing.T) {
 		{"Generate/neuron beyond hidden", hooksWith("blocks.*.hook_resid_post", mustEdit(map[int][]int32{1: {200}})),
 			"index 200 is beyond the 128 columns of hook_resid_post"},
 		{"Generate/neuron beyond vocab", hooksWith("hook_logits", mustEdit(map[int][]int32{-1: {5000}})),
-			"index 5000 is beyond the 2128 columns of hook_logits"},
+			"index 5000 is beyond the 2130 columns of hook_logits"},
 		{"Edit/layer beyond model, star", hooksWith("blocks.*.mlp.hook_act", mustEdit(map[int][]int32{4: {17}})),
 			"indices for layer 4, but the model has 4 layers"},
 		{"Edit/one layer beyond model", hooksWith("blocks.*.mlp.hook_act", mustEdit(map[int][]int32{1: {3}, 9: {17}})),
@@ -404,8 +404,9 @@ func TestPublicAPINoPanic(t *testing.T) {
 			}
 			return nil
 		}, ""},
-		{"Tokenizer.RenderChat/no template", func() error {
-			_, err := tok.RenderChat([]tokenizer.Message{{Role: "user", Content: "hi"}}, true)
+		{"RenderTemplate/no template", func() error {
+			// Synthetic models carry a chat template; an empty one is refused.
+			_, err := tokenizer.RenderTemplate("", []tokenizer.Message{{Role: "user", Content: "hi"}}, tokenizer.ChatOptions{}, "", "")
 			return err
 		}, "template"},
 		{"RenderTemplate/unknown template", func() error {

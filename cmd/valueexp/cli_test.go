@@ -15,12 +15,10 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/valueexploration/valueexp/engine/kernels"
 )
 
 // synthModel writes a small random-weight model (qwen2, hidden 128, 2 layers
-// of 384 FFN neurons, 2130 tokens, two of them ChatML turn markers) into a fresh temporary folder.
+// of 384 FFN neurons, 2130 tokens) into a fresh temporary folder.
 func synthModel(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "tiny.gguf")
@@ -246,8 +244,7 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		assert.Regexp(t, `^valueexp \S+\n`, stdout)
 		assert.Contains(t, stdout, "module    github.com/valueexploration/valueexp\n")
 		assert.Regexp(t, `\n  go        go1\.\d+\S* \w+/\w+\n`, stdout)
-		assert.Contains(t, stdout, "\n  kernels   "+kernels.SIMD())
-		assert.Contains(t, stdout, "\n  levels    "+strings.Join(kernels.AvailableLevels(), ", ")+" ")
+		assert.Regexp(t, `\n  kernels   (avx2|generic)`, stdout)
 		assert.Contains(t, stdout, "\n  revision  ")
 		assert.Contains(t, stdout, "\n  time      ")
 	}

@@ -29,8 +29,9 @@ const browserChromium = "/usr/bin/chromium"
 // value sets: the page loads, a Chinese and English prompt streams into both
 // answers at once, the tokens are coloured and the colours change with the
 // colouring set and when a set is switched off or scaled, a token's tooltip
-// lists every set and clicking it draws the layer chart, and a server error
-// is shown. Without a neuron file: the page says so and still chats.
+// lists every set and clicking it draws the layer chart, a server error is
+// shown, and Stop ends a long answer. Without a neuron file: the page says so
+// and still chats. e2e.mjs lists every check.
 //
 // It needs /usr/bin/chromium, node and web/e2e/node_modules (.ci/browser
 // installs them); without them it skips, unless VALUEEXP_BROWSER_REQUIRED=1,

@@ -2,14 +2,20 @@
 //
 //   node e2e.mjs URL SCREENSHOT_DIR [URL_WITHOUT_SETS]
 //
-// Loads the page at URL, sends a Chinese and English prompt, checks that both
-// answers stream (concurrently) and that their tokens are coloured, changes
-// the colouring set and switches a value set off and checks the colours
-// change, hovers and clicks a token (tooltip, per-layer chart), and shows a
-// server error. URL_WITHOUT_SETS, if given, is a server without a neuron
-// file: the page must say so and still chat. Screenshots go to
-// SCREENSHOT_DIR. Exit status 0 means every
-// check passed; failures are printed as "FAIL: ...".
+// Loads the page at URL (a server with at least two value sets), sends a
+// Chinese and English prompt, checks that both answers stream at the same
+// time and that their tokens are coloured, changes the colouring set, hovers
+// and clicks a token (tooltip with every set, per-layer chart) and selects
+// one by keyboard, switches a set off and scales one and checks the edited
+// answer's figures change while the plain one's stay, shows a server error,
+// stops a long answer, and takes a dark-scheme and a 420 px wide shot.
+// URL_WITHOUT_SETS, if given, is a server without a neuron file: the page
+// must say so and still chat. Screenshots go to SCREENSHOT_DIR. Exit status 0
+// means every check passed; failures are printed as "FAIL: ...".
+//
+// The model must write the same tokens for the same seed (a plain answer is
+// sent twice and compared) and must not stop by itself at temperature 0
+// within 1500 tokens (synthetic models do not).
 //
 // Environment: CHROMIUM (default /usr/bin/chromium), E2E_MAX_TOKENS (default
 // 64), E2E_TIMEOUT_MS per wait (default 120000).
@@ -25,6 +31,7 @@ if (!url || !dir) {
 mkdirSync(dir, {recursive: true});
 const timeout = Number(process.env.E2E_TIMEOUT_MS || 120000);
 const maxTokens = String(process.env.E2E_MAX_TOKENS || 64);
+const LINE = 64 * 1024;
 const PROMPT = '有人捡到钱包，应该怎么做？ Answer in one sentence, please.';
 
 let failures = 0;
@@ -132,6 +139,15 @@ try {
   page.on('console', (m) => {
     if (m.type() === 'error') pageErrors.push('console: ' + m.text());
   });
+
+  // The page talks to the server over a line of LINE bytes/s: on a busy
+  // machine a fast server's whole answer could otherwise reach a starved
+  // browser in one read, and "the answer streams" could not be seen.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  const throttle = (bytesPerSecond) => cdp.send('Network.emulateNetworkConditions',
+    {offline: false, latency: 0, downloadThroughput: bytesPerSecond, uploadThroughput: -1});
+  await throttle(LINE);
 
   step('load');
   const res = await page.goto(url);
@@ -285,6 +301,8 @@ try {
   await page.click('#reset-sets');
   await page.fill('#max-tokens', '1500');
   await page.fill('#temperature', '0');
+  // A slower line still, so the answers are arriving when Stop is clicked.
+  await throttle(16 * 1024);
   await page.fill('#prompt', 'Tell a long story. 讲一个很长的故事。');
   await page.press('#prompt', 'Enter');
   await page.waitForFunction(() => document.querySelectorAll('#side-plain .turn:last-child .tok').length >= 3);
@@ -301,12 +319,13 @@ try {
   const stoppedAt = await page.$$eval('#side-plain .turn:last-child .tok', (els) => els.length);
   check(stoppedAt < 1500, 'the stopped answer is shorter than its limit', stoppedAt);
   check(await page.inputValue('#prompt') === '', 'a stopped message is not put back in the box');
+  await throttle(LINE);
   await page.fill('#max-tokens', maxTokens);
   await page.fill('#temperature', '0.7');
 
   step('dark colour scheme and a narrow window');
   await page.emulateMedia({colorScheme: 'dark'});
-  await page.locator('#side-edited .turn:last-child .tok').nth(3).click();
+  await page.locator('#side-edited .turn:first-child .tok').nth(3).click();
   await page.mouse.move(0, 0);
   await shot(page, '07-dark.png');
   await page.emulateMedia({colorScheme: 'light'});

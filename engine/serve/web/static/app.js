@@ -67,12 +67,18 @@
     b.hidden = !msg;
   }
 
+  // sentence ends a server's message with a full stop, so that advice can
+  // follow it.
+  function sentence(msg) {
+    return /[.!?。！？]$/.test(msg) ? msg : msg + '.';
+  }
+
   // explain turns a failed request into a sentence for the reader.
   function explain(err) {
     if (err && err.status) {
       let m = err.status >= 500 && err.status !== 503
-        ? `The server failed (${err.status}): ${err.message}`
-        : `The server refused the request (${err.status}): ${err.message}`;
+        ? `The server failed (${err.status}): ${sentence(err.message)}`
+        : `The server refused the request (${err.status}): ${sentence(err.message)}`;
       if (err.status === 401) m += ' Enter the server\'s API key under Settings.';
       if (err.status === 429 || err.status === 503) m += ' The server is busy; try again in a moment.';
       return m;
@@ -115,6 +121,7 @@
       res = await fetch('v1/valueexp/sets', {headers: headers()});
     } catch (err) {
       $('model-info').textContent = 'Not connected.';
+      $('sets').replaceChildren(el('p', {class: 'hint', text: 'The value sets could not be loaded (see the message above).'}));
       showBanner(explain(err));
       return;
     }
@@ -122,6 +129,7 @@
       const err = await httpError(res);
       if (err.status === 401) $('settings').open = true;
       $('model-info').textContent = 'Not connected.';
+      $('sets').replaceChildren(el('p', {class: 'hint', text: 'The value sets could not be loaded (see the message above).'}));
       showBanner('Could not read the value sets: ' + explain(err));
       return;
     }
