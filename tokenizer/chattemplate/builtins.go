@@ -928,6 +928,9 @@ func fUnique(ev *evaluator, a *args) (any, error) {
 		if !cs && isStr(k) {
 			k = strings.ToLower(str(k))
 		}
+		if _, err := hashKey(k); err != nil { // Python keeps a set of what it has seen
+			return &generator{err: typeErr("%s", err.Error())}, nil
+		}
 		dup := false
 		for _, s := range seen {
 			if equal(s, k) {
