@@ -335,8 +335,9 @@ func runTest(ev *evaluator, name string, v any, a *args) (bool, error) {
 		}
 		return false, nil
 	case "odd", "even":
-		if isStr(v) {
-			return false, typeErr("not all arguments converted during string formatting")
+		if isStr(v) { // value % 2 formats the string: never equal to 0 or 1
+			_, err := percentFormat(str(v), int64(2))
+			return false, err
 		}
 		r, err := binop("%", v, int64(2), math.MaxInt32)
 		if err != nil {
@@ -927,6 +928,9 @@ func fUnique(ev *evaluator, a *args) (any, error) {
 		if !cs && isStr(k) {
 			k = strings.ToLower(str(k))
 		}
+		if _, err := hashKey(k); err != nil { // Python keeps a set of what it has seen
+			return &generator{err: typeErr("%s", err.Error())}, nil
+		}
 		dup := false
 		for _, s := range seen {
 			if equal(s, k) {
@@ -1071,8 +1075,8 @@ func fRound(ev *evaluator, a *args) (any, error) {
 	default:
 		return nil, &Error{Kind: "FilterArgumentError", Msg: "method must be common, ceil or floor"}
 	}
-	if n, ok := a.pos[0].(int64); ok && prec >= 0 {
-		return n, nil // Python's round(int, n) is the int
+	if n, ok := asInt(a.pos[0]); ok && prec >= 0 {
+		return n, nil // Python's round(int, n) is the int (bool included)
 	}
 	if prec < 0 || prec > 300 || math.IsInf(f, 0) || math.IsNaN(f) {
 		return math.Round(f*p) / p, nil
@@ -1105,6 +1109,8 @@ func fSum(ev *evaluator, a *args) (any, error) {
 	return total, nil
 }
 
+// fReverse is jinja2's reverse filter: a string reversed, a sequence's
+// reversed() iterator, or (for an iterator) a reversed list.
 func fReverse(ev *evaluator, a *args) (any, error) {
 	if isStr(a.pos[0]) {
 		r := []rune(str(a.pos[0]))
@@ -1120,10 +1126,10 @@ func fReverse(ev *evaluator, a *args) (any, error) {
 	}
 	out := append([]any(nil), items...)
 	slices.Reverse(out)
-	if l, ok := a.pos[0].(*list); ok && !l.tuple {
-		return &generator{items: out}, nil // reversed(list) is an iterator
+	if _, ok := a.pos[0].(*generator); ok {
+		return &list{items: out}, nil
 	}
-	return &list{items: out}, nil
+	return &generator{items: out}, nil
 }
 
 func sortItems(items []any, key func(any) (any, error), reverse, cs bool) ([]any, error) {

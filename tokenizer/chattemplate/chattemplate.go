@@ -13,6 +13,13 @@
 // arithmetic leniently with no way to configure it. The tests render a
 // corpus of real chat templates and compare every byte (or the failure) with
 // Python's jinja2.
+//
+// Not supported, each a clear *Error naming the construct: include, extends
+// and import (a chat template is one file), recursive for loops,
+// loop.changed, cycler, joiner, lipsum, str.format with format specs, a few
+// rarely used filters (truncate, urlize, groupby, ...), integers beyond 64
+// bits (an OverflowError instead of Python's big integers), and printing a
+// generator (jinja2 prints its memory address).
 package chattemplate
 
 import (

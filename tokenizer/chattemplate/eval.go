@@ -986,6 +986,11 @@ func (ev *evaluator) callMacro(m *macro, a *args, caller *macro) (any, error) {
 		inner.vars["varargs"] = &list{tuple: true}
 	}
 	kw := newDict()
+	// Parameters are the macro's own names from the start: a default that
+	// mentions one not yet bound sees it undefined, not an outer variable.
+	for _, p := range d.params {
+		inner.vars[p.name] = undefName(p.name)
+	}
 	for i, p := range d.params {
 		var v any
 		found := false

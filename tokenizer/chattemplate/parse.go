@@ -995,6 +995,7 @@ func (ps *parser) parseSubscript(obj expr, line int) (expr, error) {
 	var parts [3]expr
 	isSlice := false
 	idx := 0
+	var tuple []expr // x[a, b] subscripts with the tuple (a, b)
 	for !ps.isOp("]") {
 		if ps.skipOp(":") {
 			isSlice = true
@@ -1004,8 +1005,13 @@ func (ps *parser) parseSubscript(obj expr, line int) (expr, error) {
 			}
 			continue
 		}
-		if ps.isOp(",") {
-			return nil, syntaxErr(line, "tuple subscripts are not supported by this renderer")
+		if ps.skipOp(",") {
+			if isSlice || parts[0] == nil {
+				return nil, syntaxErr(line, "invalid subscript")
+			}
+			tuple = append(tuple, parts[0])
+			parts[0] = nil
+			continue
 		}
 		e, err := ps.parseExpression(true)
 		if err != nil {
@@ -1014,6 +1020,12 @@ func (ps *parser) parseSubscript(obj expr, line int) (expr, error) {
 		parts[idx] = e
 	}
 	ps.next()
+	if tuple != nil {
+		if parts[0] != nil {
+			tuple = append(tuple, parts[0])
+		}
+		return &getitemE{obj: obj, key: &tupleE{items: tuple}, line: line}, nil
+	}
 	if !isSlice {
 		if parts[0] == nil { // x[] is x[()] in jinja2
 			return &getitemE{obj: obj, key: &tupleE{}, line: line}, nil

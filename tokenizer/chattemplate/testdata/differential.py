@@ -1,7 +1,7 @@
 """Random templates built from the constructs chat templates use (expressions,
 filters, methods, tests, if/for/set, whitespace control), rendered by jinja2
 as render.py sets it up; writes differential.json for TestDifferential.
-Run: /usr/bin/python3 differential.py SEED COUNT"""
+Run: /usr/bin/python3 differential.py SEED COUNT (the committed file: 23 4000)"""
 import copy, random, json, sys, os
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from render import compile_template
@@ -44,7 +44,7 @@ def tag(body):
     if l == "+" and R.random() < 0.5: l = ""
     return "{%" + l + " " + body + " " + r + "%}"
 def stmt(d=0):
-    c = R.randrange(8)
+    c = R.randrange(13)
     w = R.choice(WS)
     if c == 0 or d >= 2: return w + "{{" + R.choice(["", "-"]) + " " + expr() + " " + R.choice(["", "-"]) + "}}" + R.choice(WS)
     if c == 1: return w + tag("if " + expr()) + stmts(d+1) + (tag("else") + stmts(d+1) if R.random() < 0.5 else "") + w + tag("endif") + R.choice(WS)
@@ -53,6 +53,11 @@ def stmt(d=0):
     if c == 4: return w + "{# c #}" + R.choice(WS)
     if c == 5: return w + tag("for k, v2 in d.items()") + "{{ k }}={{ v2 }}" + w + tag("endfor")
     if c == 6: return w + "text " + R.choice(["é", "<", "'", ""]) + w
+    if c == 7: return w + tag("macro mm(a, b=" + expr(2) + ")") + "[{{ a }}|{{ b }}]" + stmts(d+1) + tag("endmacro") + "{{ mm(" + expr(1) + ") }}{{ mm(" + expr(2) + ", b=" + expr(2) + ") }}" + R.choice(WS)
+    if c == 8: return w + tag("set ns = namespace(acc=" + expr(2) + ")") + tag("for it in " + R.choice(["l", "[1, 2, 3]", "d", "s"])) + tag("set ns.acc = ns.acc ~ it") + tag("endfor") + "{{ ns.acc }}" + R.choice(WS)
+    if c == 9: return w + tag("filter " + R.choice(["upper", "trim", "title", "indent(2)", "replace('a', 'x')"])) + stmts(d+1) + tag("endfilter") + R.choice(WS)
+    if c == 10: return w + tag("set blk") + stmts(d+1) + tag("endset") + "[{{ blk }}]" + R.choice(WS)
+    if c == 11: return w + tag("for it in " + R.choice(["l", "range(5)", "s"])) + tag("if loop.index is " + R.choice(["even", "odd"])) + tag(R.choice(["continue", "break"])) + tag("endif") + "{{ it }}{{ loop.revindex }}{{ loop.previtem }}" + tag("endfor") + R.choice(WS)
     return w + "{{ " + expr() + " }}"
 def stmts(d):
     return "".join(stmt(d) for _ in range(R.randrange(1, 3)))
