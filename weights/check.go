@@ -137,7 +137,7 @@ func checkUnused(m *Model) error {
 			continue
 		}
 		switch {
-		case name == "rope_freqs.weight" && m.Format == "gguf":
+		case ggufRopeTensor(name) && m.Format == "gguf":
 			continue
 		case name == "model.rotary_emb.inv_freq" && m.Format == "safetensors":
 			continue
