@@ -40,7 +40,9 @@ func ropeSetup(c weights.Config, w *weights.Model, opts Options) (inv []float64,
 		return inv, mscale, maxPos, nil
 	case "yarn":
 		inv = plainInvFreq(c)
-		return inv, mscale * yarnScale(inv, c), 0, nil
+		// One float32 scale, as llama.cpp computes it and as transformers
+		// applies it to its float32 cosines.
+		return inv, float64(float32(mscale * yarnScale(inv, c))), 0, nil
 	}
 	inv, err = ropeInvFreq(c, w)
 	return inv, mscale, 0, err

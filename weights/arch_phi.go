@@ -103,7 +103,7 @@ func (m *Model) splitRows(t *Tensor, cols int, what string, names []string, rows
 		return fmt.Errorf("tensor %q (%s): %d bytes, want %d rows of %d", fn, what, len(t.Data), total, rb)
 	}
 	for _, n := range names {
-		if _, dup := m.Tensors[n]; dup {
+		if _, dup := m.Tensors[n]; dup && n != t.Name {
 			return fmt.Errorf("tensor %q (%s) and tensor %q are both in the file", fn, what, m.fileName(n))
 		}
 	}

@@ -60,7 +60,10 @@ func parseHFRopeScaling(raw json.RawMessage, maxPos, origTop int) (RopeScaling, 
 		return RopeScaling{}, nil
 	case "su", "longrope":
 		out.Type = "longrope"
-		out.ShortFactor, out.LongFactor = rs.ShortFactor, rs.LongFactor
+		// transformers holds the factors and the attention factor in
+		// float32 (a Python float multiplying a float32 tensor is rounded
+		// to float32), as llama.cpp's GGUF does.
+		out.ShortFactor, out.LongFactor = roundF32(rs.ShortFactor), roundF32(rs.LongFactor)
 		// As transformers' _compute_longrope_parameters: a top-level
 		// original_max_position_embeddings sets both the original context
 		// and the extension factor.
@@ -78,6 +81,7 @@ func parseHFRopeScaling(raw json.RawMessage, maxPos, origTop int) (RopeScaling, 
 		if rs.AttentionFactor != nil {
 			out.AttnFactor = *rs.AttentionFactor
 		}
+		out.AttnFactor = float64(float32(out.AttnFactor))
 	case "yarn":
 		if rs.Mscale != nil || rs.MscaleAllDim != nil {
 			return out, fmt.Errorf("rope_scaling: yarn with mscale or mscale_all_dim (DeepSeek's variant) is not supported")
@@ -100,6 +104,15 @@ func parseHFRopeScaling(raw json.RawMessage, maxPos, origTop int) (RopeScaling, 
 		}
 	}
 	return out, nil
+}
+
+// roundF32 rounds every value to float32.
+func roundF32(v []float64) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(float32(x))
+	}
+	return out
 }
 
 // longRopeAttnFactor is LongRoPE's cosine and sine scale for a context
@@ -171,6 +184,9 @@ func ggufRopeScaling(g *GGUF, c *Config, tensors map[string]*Tensor) error {
 	}
 	if rs.OriginalMaxPositions == 0 {
 		rs.OriginalMaxPositions = c.ContextLength
+		if v, ok := g.Int(a + "rope.scaling.original_context_length"); ok && v > 0 && v <= math.MaxInt32 {
+			rs.OriginalMaxPositions = int(v)
+		}
 	}
 	if rs.OriginalMaxPositions > 0 && c.ContextLength > 0 {
 		rs.Factor = float64(c.ContextLength) / float64(rs.OriginalMaxPositions)
