@@ -211,6 +211,11 @@ func ggufRopeTensor(name string) bool {
 func validateRopeScaling(c Config) error {
 	rs := c.RopeScaling
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	switch rs.Type {
+	case "", "linear", "llama3", "longrope", "yarn":
+	default:
+		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3, longrope, yarn)", rs.Type)
+	}
 	if rs.Type != "" && !(rs.Factor > 0 && finite(rs.Factor)) {
 		return fmt.Errorf("config: rope scaling %q needs a positive finite factor, got %g", rs.Type, rs.Factor)
 	}
@@ -244,8 +249,6 @@ func validateRopeScaling(c Config) error {
 		if rs.OriginalMaxPositions <= 0 {
 			return fmt.Errorf("config: yarn scaling needs the original context length (original_max_position_embeddings)")
 		}
-	default:
-		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3, longrope, yarn)", rs.Type)
 	}
 	return nil
 }

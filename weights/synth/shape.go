@@ -57,11 +57,10 @@ var shapes = []Shape{
 		Vocab: 256000, Context: 8192, RopeTheta: 10000, NormEps: 1e-6, Tied: true, Window: 4096},
 	{Name: "gemma-3-1b", Arch: "gemma3", Hidden: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912,
 		Vocab: 262144, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true, Window: 512},
-	// Phi-3.5-mini-instruct's shape; its LongRoPE factors here are
-	// synthetic (longRopeFactors), the rest is the real config.
+	// Phi-3.5-mini-instruct, with its LongRoPE factors.
 	{Name: "phi-3.5-mini", Arch: "phi3", Hidden: 3072, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 96, FFN: 8192,
 		Vocab: 32064, Context: 131072, RopeTheta: 10000, NormEps: 1e-5, Window: 262144,
-		RopeScaling: weights.RopeScaling{Type: "longrope", OriginalMaxPositions: 4096}},
+		RopeScaling: weights.RopeScaling{Type: "longrope", OriginalMaxPositions: 4096, ShortFactor: phi35ShortFactor, LongFactor: phi35LongFactor}},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
