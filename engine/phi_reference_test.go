@@ -63,6 +63,7 @@ func TestWritePhiReferenceModels(t *testing.T) {
 	for _, v := range []string{"longrope", "partial"} {
 		t.Log(writePhiSynth(t, dir, v))
 	}
+	t.Log(writeYarnSynth(t, dir))
 }
 
 // phiHFNames maps GGUF layer tensor names to Phi-3's Hugging Face ones,

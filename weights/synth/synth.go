@@ -249,6 +249,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 	}
 	kv = append(kv, gemmaKV(s)...)
 	kv = append(kv, phiKV(s)...)
+	kv = append(kv, ropeScalingKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})

@@ -17,9 +17,10 @@ evaluation callback saw:
   logits  F32 [rows, vocab]    "result_output" (llama.cpp computes only the
                                last row)
   act.L   F32 [rows, ffn]      the L-th SILU node: silu(gate) of layer L
-  pre.L   F32 [rows, ffn]      the first half of "ffn_silu-L", which in
-                               llama.cpp b4748's fused SwiGLU names the
-                               gate_up product: the gate of layer L
+  pre.L   F32 [rows, ffn]      the gate of layer L: "ffn_gate-L" (separate
+                               gate), or the first half of "ffn_silu-L",
+                               which llama.cpp b4748's fused SwiGLU (phi3)
+                               names the gate_up product
 (the last layer has only the last row).
 """
 import json
@@ -54,6 +55,8 @@ def main():
             silu += 1
         elif name.startswith("ffn_silu-"):
             tensors["pre." + name.split("-")[1]] = np.ascontiguousarray(rows[:, : ne[0] // 2])
+        elif name.startswith("ffn_gate-"):
+            tensors["pre." + name.split("-")[1]] = rows
     header, data, off = {}, b"", 0
     for k in sorted(tensors):
         v = tensors[k]
