@@ -156,6 +156,9 @@ func FuzzParseHFConfig(f *testing.F) {
 	f.Add([]byte(`null`))
 	f.Add([]byte(gemma2Config))
 	f.Add([]byte(gemma3MultimodalConfig))
+	f.Add([]byte(phi35MiniConfig))
+	f.Add([]byte(phi4MiniConfig))
+	f.Add([]byte(qwen25YarnConfig))
 	f.Add([]byte(`{"model_type":"gemma3_text","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"vocab_size":10,"layer_types":["sliding_attention","full_attention"],"final_logit_softcapping":null}`))
 	for _, dir := range []string{"stories260K", "llama-tiny", "qwen2-tiny", "qwen3-tiny", "llama256"} {
 		if b := refdataFile("models", dir, "hf", "config.json"); b != nil {

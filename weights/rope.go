@@ -36,6 +36,7 @@ type hfRopeScaling struct {
 	BetaSlow        *float64  `json:"beta_slow"`
 	Mscale          *float64  `json:"mscale"`
 	MscaleAllDim    *float64  `json:"mscale_all_dim"`
+	Truncate        *bool     `json:"truncate"`
 }
 
 // parseHFRopeScaling reads a config.json's rope_scaling (raw, possibly
@@ -85,6 +86,9 @@ func parseHFRopeScaling(raw json.RawMessage, maxPos, origTop int) (RopeScaling, 
 	case "yarn":
 		if rs.Mscale != nil || rs.MscaleAllDim != nil {
 			return out, fmt.Errorf("rope_scaling: yarn with mscale or mscale_all_dim (DeepSeek's variant) is not supported")
+		}
+		if rs.Truncate != nil && !*rs.Truncate {
+			return out, fmt.Errorf("rope_scaling: yarn with truncate false (an unrounded correction range, gpt-oss) is not supported")
 		}
 		if out.OriginalMaxPositions == 0 {
 			out.OriginalMaxPositions = maxPos
