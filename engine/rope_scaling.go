@@ -92,6 +92,6 @@ func yarnScale(inv []float64, c weights.Config) float64 {
 // positionsError explains a sequence that would grow past the positions the
 // model's rope serves (LongRoPE's short factors).
 func (m *Model) positionsError(input, n int) error {
-	return fmt.Errorf("engine: input %d: the sequence would hold %d tokens, more than the %d positions of the model's LongRoPE short factors (original context length); load the model with a context length (Options.ContextLength) above %d to use its long factors, as llama.cpp does for -c above %d",
+	return fmt.Errorf("engine: input %d: the sequence would hold %d tokens, more than the %d positions of the model's LongRoPE short factors (its original context length); a context length above %d (engine.Options.ContextLength) selects its long factors, as llama.cpp does for -c above %d",
 		input, n, m.maxPositions, m.maxPositions, m.maxPositions)
 }
