@@ -256,3 +256,19 @@ func validateRopeScaling(c Config) error {
 	}
 	return nil
 }
+
+// ropeScalingDetail describes the parts of a LongRoPE or YaRN scaling that
+// inspect shows beyond its type and factor.
+func ropeScalingDetail(rs RopeScaling) string {
+	var d string
+	if rs.OriginalMaxPositions > 0 && (rs.Type == "longrope" || rs.Type == "yarn") {
+		d += fmt.Sprintf(" of %d original positions", rs.OriginalMaxPositions)
+	}
+	if rs.AttnFactor > 0 && rs.AttnFactor != 1 {
+		d += fmt.Sprintf(", attention factor %.6g", rs.AttnFactor)
+	}
+	if rs.Type == "longrope" {
+		d += fmt.Sprintf(", %d short and long factors (long ones beyond the original context)", len(rs.ShortFactor))
+	}
+	return d
+}
