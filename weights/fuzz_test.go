@@ -50,6 +50,9 @@ func FuzzParseGGUF(f *testing.F) {
 		{"gemma2.attn_logit_softcapping", float32(50)}, {"gemma2.attention.sliding_window_pattern", int32(3)},
 		{"gemma3.rope.freq_base_swa", float32(1e4)},
 	}, nil))
+	// Phi-3: fused tensors split at open, LongRoPE factor tensors.
+	pkv, pts := phiTiny(5, true)
+	f.Add(ggufBytes(f, pkv, pts))
 	// Real llama.cpp headers (metadata and tensor infos, no data): the
 	// fuzzer starts from the exact layouts llama.cpp writes.
 	for _, name := range []string{"llama-tiny/llama-tiny-Q4_0.gguf", "qwen2-tiny/qwen2-tiny.gguf", "llama256/llama256-Q4_K_M.gguf"} {
