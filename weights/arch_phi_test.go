@@ -31,7 +31,9 @@ const phi35MiniConfig = `{
 
 // phi4MiniConfig is microsoft/Phi-4-mini-instruct's config.json (the
 // fields the engine reads, and a few it skips): grouped kv heads, three
-// quarters of each head rotated, tied embeddings.
+// quarters of each head rotated, tied embeddings. The factor lists were
+// typed in from a published copy of the config, not fetched from the Hub
+// here; the test checks how they are read, not the numbers.
 const phi4MiniConfig = `{
   "architectures": ["Phi3ForCausalLM"], "attention_bias": false, "attention_dropout": 0.0, "bos_token_id": 199999,
   "embd_pdrop": 0.0, "eos_token_id": 199999, "full_attn_mod": 1, "hidden_act": "silu", "hidden_size": 3072,
