@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,4 +66,22 @@ func TestPhiSynthCommands(t *testing.T) {
 	assert.NotEmpty(t, res.Cells)
 
 	mustRun(t, nil, "bench", "--model", model, "-p", "8", "-n", "4", "-r", "1", "-t", "1")
+}
+
+// TestGenerateContextFlag checks --ctx on a synth Phi-3 model (LongRoPE
+// over an original context of 512): a prompt longer than 512 tokens is
+// refused without it, naming the limit, and runs with --ctx 2048 (the long
+// factors); a negative --ctx is a usage error.
+func TestGenerateContextFlag(t *testing.T) {
+	model := filepath.Join(t.TempDir(), "phi3.gguf")
+	mustRun(t, nil, "synth", "--shape", "tiny", "--arch", "phi3", "--dtype", "q8_0", "--layers", "1", "--out", model)
+	prompt := strings.Repeat("harmony ", 600) // one token per word at least
+	code, _, stderr := runCLIEnv(t, nil, "generate", "--model", model, "--prompt", prompt, "-n", "2")
+	assert.NotEqual(t, 0, code)
+	assert.Contains(t, stderr, "512 positions")
+	out := mustRun(t, nil, "generate", "--model", model, "--prompt", prompt, "-n", "2", "--ctx", "2048")
+	assert.Contains(t, out, "2 generated")
+	code, _, stderr = runCLIEnv(t, nil, "generate", "--model", model, "--prompt", "Once", "--ctx", "-1")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, stderr, "--ctx -1")
 }
