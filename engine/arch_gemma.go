@@ -71,10 +71,10 @@ func postNorm(h, w []float32, n int, eps float32) {
 // layer of a model that has one, else with the model's rope.
 func (m *Model) ropeLayer(ws *workspace, l int, x []float32, rows *hooks.Rows, heads int) {
 	if m.invFreqLocal != nil && m.Config.IsSliding(l) {
-		m.rope(&ws.ropeLocal, m.invFreqLocal, x, rows, heads)
+		m.rope(&ws.ropeLocal, m.invFreqLocal, 1, x, rows, heads)
 		return
 	}
-	m.rope(&ws.rope, m.invFreq, x, rows, heads)
+	m.rope(&ws.rope, m.invFreq, m.ropeMScale, x, rows, heads)
 }
 
 // ropeInvFreqLocal returns the inverse frequencies of the sliding-window

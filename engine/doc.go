@@ -1,5 +1,5 @@
 // Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
-// gemma2, gemma3) on the CPU in pure Go, with hooks at every named site of the forward pass.
+// gemma2, gemma3, phi3) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -23,7 +23,11 @@
 // where the architecture has them. Gemma adds, as data (arch_gemma.go):
 // GELU instead of SiLU, norms after attention and feed-forward, scaled
 // embeddings, a query scale, soft-capped scores and logits, and sliding
-// layers interleaved with global ones, with their own rope base.
+// layers interleaved with global ones, with their own rope base. Phi-3 is
+// a llama block once weights.Open has split its fused tensors; it may rotate
+// only part of each head and scale its rope with LongRoPE, whose short or
+// long factors Options.ContextLength selects (rope_scaling.go, which also
+// holds YaRN).
 // Architectures differ only by data in weights.Config, so every hook means
 // the same thing on every architecture.
 //

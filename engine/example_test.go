@@ -149,3 +149,42 @@ func ExampleNonFiniteError() {
 		}
 	}
 }
+
+// A LongRoPE model (Phi-3.5, Phi-4-mini) rotates with its short factors up
+// to its original context and refuses longer sequences; a context length
+// above the original context selects the long factors, as llama.cpp's -c
+// does. synth's phi3 toy has an original context of 512 positions.
+func ExampleOptions_contextLength() {
+	dir, err := os.MkdirTemp("", "engine-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	shape, err := synth.LookupShape("tiny")
+	if err != nil {
+		log.Fatal(err)
+	}
+	if shape, err = shape.WithArch("phi3"); err != nil {
+		log.Fatal(err)
+	}
+	path := filepath.Join(dir, "phi3.gguf")
+	if _, err := synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixQ8_0, Layers: 1, Seed: 1}); err != nil {
+		log.Fatal(err)
+	}
+	long := make([]int32, 600)
+	for i := range long {
+		long[i] = int32(300 + i%500)
+	}
+	for _, ctx := range []int{0, 2048} {
+		m, err := engine.Load(path, engine.Options{Threads: 2, ContextLength: ctx})
+		if err != nil {
+			log.Fatal(err)
+		}
+		_, err = m.Forward(context.Background(), []engine.Input{{Seq: m.NewSequence(), Tokens: long}}, engine.RunOptions{})
+		fmt.Printf("context length %d: error: %v\n", ctx, err != nil)
+		m.Close()
+	}
+	// Output:
+	// context length 0: error: true
+	// context length 2048: error: false
+}

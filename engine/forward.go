@@ -207,6 +207,9 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			return nil, fmt.Errorf("engine: input %d: a sequence may appear only once in a batch", i)
 		}
 		seen[x.Seq] = true
+		if m.maxPositions > 0 && x.Seq.n+len(x.Tokens) > m.maxPositions {
+			return nil, m.positionsError(i, x.Seq.n+len(x.Tokens))
+		}
 		for j, t := range x.Tokens {
 			if t < 0 || int(t) >= c.VocabSize {
 				return nil, fmt.Errorf("engine: input %d token %d: id %d outside the vocabulary [0, %d)", i, j, t, c.VocabSize)
@@ -474,7 +477,7 @@ func headNorm(x, w []float32, count, d int, eps float32) {
 // layout too, so one rotation serves every file. The cosines and sines of
 // the rows' angles are computed once per forward pass (ws.rope remembers
 // which rows they belong to) and serve every head and layer.
-func (m *Model) rope(t *ropeTable, invFreq []float64, x []float32, rows *hooks.Rows, heads int) {
+func (m *Model) rope(t *ropeTable, invFreq []float64, mscale float64, x []float32, rows *hooks.Rows, heads int) {
 	D, half := m.Config.HeadDim, m.Config.RopeDim/2
 	if t.rows != rows {
 		n := len(rows.Pos)
@@ -482,7 +485,7 @@ func (m *Model) rope(t *ropeTable, invFreq []float64, x []float32, rows *hooks.R
 		for i, p := range rows.Pos {
 			for j := 0; j < half; j++ {
 				s, c := math.Sincos(float64(p) * invFreq[j])
-				t.cos[i*half+j], t.sin[i*half+j] = float32(c), float32(s)
+				t.cos[i*half+j], t.sin[i*half+j] = float32(c*mscale), float32(s*mscale)
 			}
 		}
 		t.rows = rows

@@ -16,6 +16,13 @@ import (
 type Options struct {
 	// Threads is the number of worker goroutines (0: GOMAXPROCS).
 	Threads int
+	// ContextLength is the longest sequence the caller means to run, as
+	// llama.cpp's context size (-c): for a LongRoPE model (Phi-3.5,
+	// Phi-4-mini) a value above the original context selects the long
+	// factors, as llama.cpp does; 0 or less keeps the short ones, and a
+	// sequence may then not grow past the original context. Other models
+	// ignore it.
+	ContextLength int
 }
 
 // Model is a loaded model ready to run. It is immutable after Load and safe
@@ -36,6 +43,11 @@ type Model struct {
 	// invFreqLocal are the sliding-window layers' frequencies when they
 	// have their own rope base (Config.RopeThetaLocal), else nil.
 	invFreqLocal []float64
+	// ropeMScale multiplies the rotary cosines and sines (LongRoPE, YaRN);
+	// maxPositions, when > 0, is the longest sequence the rope serves
+	// (LongRoPE's short factors).
+	ropeMScale   float64
+	maxPositions int
 }
 
 // layer holds one decoder block's weights. Vectors (norms, biases) are
@@ -129,7 +141,7 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 			}
 		}
 	}
-	if m.invFreq, err = ropeInvFreq(c, w); err != nil {
+	if m.invFreq, m.ropeMScale, m.maxPositions, err = ropeSetup(c, w, opts); err != nil {
 		return fail(err)
 	}
 	if m.invFreqLocal, err = ropeInvFreqLocal(c); err != nil {

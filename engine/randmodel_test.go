@@ -22,4 +22,7 @@ var randSpecs = []testmodel.Spec{
 	// layers 0-4 slide (local rope base), layer 5 is global.
 	{Arch: "gemma2", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 4, Seed: 5},
 	{Arch: "gemma3", Layers: 6, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 16, Vocab: 80, Window: 4, Seed: 6},
+	// Phi-3: fused qkv and gate_up, 12 of 16 dims rotated, LongRoPE, a
+	// window of 5.
+	{Arch: "phi3", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 5, Seed: 7},
 }

@@ -55,6 +55,7 @@ var gemmaLayerNames = map[string]string{
 var archLayerNames = map[string]map[string]string{
 	"gemma2": gemmaLayerNames,
 	"gemma3": gemmaLayerNames,
+	"phi3":   phi3LayerNames,
 }
 
 // canonicalFor is CanonicalName for a model of architecture arch: names

@@ -18,6 +18,8 @@ import (
 //
 //   - rope_freqs.weight (GGUF): llama.cpp's precomputed llama3 rope factors;
 //     the engine reads it when present.
+//   - rope_factors_short.weight and rope_factors_long.weight (GGUF phi3):
+//     LongRoPE's factors, read into the config (see rope.go).
 //   - model.rotary_emb.inv_freq and model.layers.N.self_attn.rotary_emb.inv_freq
 //     (Hugging Face, N below the layer count): the rotary inverse frequencies
 //     that older transformers versions saved as a buffer; they are recomputed
@@ -137,7 +139,7 @@ func checkUnused(m *Model) error {
 			continue
 		}
 		switch {
-		case name == "rope_freqs.weight" && m.Format == "gguf":
+		case ggufRopeTensor(name) && m.Format == "gguf":
 			continue
 		case name == "model.rotary_emb.inv_freq" && m.Format == "safetensors":
 			continue

@@ -1,19 +1,34 @@
 package weights
 
 // RopeScaling describes a rotary-embedding frequency scaling. Type is "" (none),
-// "linear" or "llama3"; other types are rejected when a config is read.
+// "linear", "llama3", "longrope" (Phi-3's LongRoPE, also called "su") or
+// "yarn"; other types are rejected when a config is read.
 type RopeScaling struct {
 	Type                 string  `json:"type,omitempty"`
 	Factor               float64 `json:"factor,omitempty"`
 	LowFreqFactor        float64 `json:"low_freq_factor,omitempty"`
 	HighFreqFactor       float64 `json:"high_freq_factor,omitempty"`
 	OriginalMaxPositions int     `json:"original_max_position_embeddings,omitempty"`
+	// ShortFactor and LongFactor (longrope) divide the frequency of each
+	// rotated pair: the short factors for contexts up to
+	// OriginalMaxPositions, the long ones beyond (see weights/arch_phi.go).
+	ShortFactor []float64 `json:"short_factor,omitempty"`
+	LongFactor  []float64 `json:"long_factor,omitempty"`
+	// AttnFactor multiplies the rotary cosines and sines (llama.cpp's
+	// rope.scaling.attn_factor; for longrope sqrt(1 + ln(s)/ln(orig)) with
+	// s the context extension); 0 means 1. YaRN multiplies it by its own
+	// 1 + 0.1·ln(Factor).
+	AttnFactor float64 `json:"attn_factor,omitempty"`
+	// BetaFast and BetaSlow bound YaRN's blend between interpolated and
+	// extrapolated frequencies (0: llama.cpp's and Hugging Face's 32 and 1).
+	BetaFast float64 `json:"beta_fast,omitempty"`
+	BetaSlow float64 `json:"beta_slow,omitempty"`
 }
 
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`

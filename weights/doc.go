@@ -14,8 +14,9 @@
 //     listed by model.safetensors.index.json.
 //   - a single .safetensors file, with config.json beside it.
 //
-// Architectures llama, mistral, qwen2, qwen3, gemma2 and gemma3 (text) are
-// accepted. Tensor dtypes
+// Architectures llama, mistral, qwen2, qwen3, gemma2, gemma3 (text) and
+// phi3 (Phi-3, Phi-3.5, Phi-4-mini) are accepted, with linear, llama3,
+// LongRoPE and YaRN rope scaling (see rope.go). Tensor dtypes
 // are ggml's (see [DType]): F32, F16, BF16 and the block-quantized Q4_0, Q4_1,
 // Q5_0, Q5_1, Q8_0 and K-quants in GGUF; F32, F16 and BF16 in safetensors.
 // The safetensors format itself is read and written by the leaf package
@@ -51,6 +52,11 @@
 // checkpoint's language_model.* tensors are read as the text model and its
 // vision tower is skipped. Gemma's norm weights are presented as GGUF holds
 // them, 1 + w: a Hugging Face folder's w gets 1 added at open.
+//
+// Phi-3 fuses q, k and v (self_attn.qkv_proj, GGUF blk.N.attn_qkv) and gate
+// and up (mlp.gate_up_proj, GGUF blk.N.ffn_up of 2·ffn rows); Open splits
+// them into the names above as row ranges of the mapping, without copying,
+// and [Model.FileNames] names the range ("blk.0.attn_qkv.weight[0:3072]").
 //
 // [CanonicalName] maps a Hugging Face name; [Model.FileNames] keeps the name
 // each file used. Shapes are outermost first, as in PyTorch: a weight is

@@ -189,6 +189,7 @@ func (r Report) WriteText(w io.Writer) error {
 	scaling := "none"
 	if c.RopeScaling.Type != "" {
 		scaling = fmt.Sprintf("%s x%g", c.RopeScaling.Type, c.RopeScaling.Factor)
+		scaling += ropeScalingDetail(c.RopeScaling)
 	}
 	window := "none"
 	if c.SlidingWindow > 0 {

@@ -249,6 +249,9 @@ func modelFromGGUF(g *GGUF, path string) (*Model, error) {
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	m.Config = cfg
+	if err := splitFused(m); err != nil {
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
 	// Shapes first: then the permutation below works on tensors known to
 	// exist with heads*head_dim rows, whatever the metadata claims.
 	if err := checkShapes(m); err != nil {
@@ -446,6 +449,12 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err := gemmaGGUF(g, &c); err != nil {
 		return c, err
 	}
+	if err := phiGGUF(g, &c); err != nil {
+		return c, err
+	}
+	if err := ggufRopeScaling(g, &c, tensors); err != nil {
+		return c, err
+	}
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -474,11 +483,11 @@ func containsInt(s []int, v int) bool {
 }
 
 // SupportedArchs lists the architectures the engine runs.
-var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true}
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true, "phi3": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -517,18 +526,7 @@ func validateConfig(c Config) error {
 	if c.ContextLength < 0 || c.SlidingWindow < 0 {
 		return fmt.Errorf("config: context length %d and sliding window %d must not be negative", c.ContextLength, c.SlidingWindow)
 	}
-	switch c.RopeScaling.Type {
-	case "", "linear", "llama3":
-		if c.RopeScaling.Type != "" && !(c.RopeScaling.Factor > 0 && !math.IsInf(c.RopeScaling.Factor, 0)) {
-			return fmt.Errorf("config: rope scaling %q needs a positive finite factor, got %g", c.RopeScaling.Type, c.RopeScaling.Factor)
-		}
-		if rs := c.RopeScaling; rs.OriginalMaxPositions < 0 || !(rs.LowFreqFactor >= 0 && rs.HighFreqFactor >= 0) || math.IsInf(rs.LowFreqFactor+rs.HighFreqFactor, 0) {
-			return fmt.Errorf("config: rope scaling original context %d and frequency factors %g, %g must be finite and not negative", rs.OriginalMaxPositions, rs.LowFreqFactor, rs.HighFreqFactor)
-		}
-	default:
-		return fmt.Errorf("config: rope scaling type %q is not supported (supported: linear, llama3)", c.RopeScaling.Type)
-	}
-	return nil
+	return validateRopeScaling(c)
 }
 
 // hfConfig is the subset of a Hugging Face config.json the engine needs.
@@ -542,6 +540,7 @@ type hfConfig struct {
 	FFNSize             int             `json:"intermediate_size"`
 	VocabSize           int             `json:"vocab_size"`
 	MaxPositions        int             `json:"max_position_embeddings"`
+	OrigMaxPositions    int             `json:"original_max_position_embeddings"`
 	RopeTheta           *float64        `json:"rope_theta"`
 	RopeScaling         json.RawMessage `json:"rope_scaling"`
 	RMSNormEps          *float64        `json:"rms_norm_eps"`
@@ -617,25 +616,8 @@ func parseHFConfig(b []byte) (Config, error) {
 	if h.MLPBias {
 		return c, errors.New("mlp_bias true is not supported")
 	}
-	if len(h.RopeScaling) > 0 && string(h.RopeScaling) != "null" {
-		var rs struct {
-			Type           string  `json:"type"`
-			RopeType       string  `json:"rope_type"`
-			Factor         float64 `json:"factor"`
-			LowFreqFactor  float64 `json:"low_freq_factor"`
-			HighFreqFactor float64 `json:"high_freq_factor"`
-			Original       int     `json:"original_max_position_embeddings"`
-		}
-		if err := json.Unmarshal(h.RopeScaling, &rs); err != nil {
-			return c, fmt.Errorf("rope_scaling: %w", err)
-		}
-		typ := rs.RopeType
-		if typ == "" {
-			typ = rs.Type
-		}
-		if typ != "default" {
-			c.RopeScaling = RopeScaling{Type: typ, Factor: rs.Factor, LowFreqFactor: rs.LowFreqFactor, HighFreqFactor: rs.HighFreqFactor, OriginalMaxPositions: rs.Original}
-		}
+	if c.RopeScaling, err = parseHFRopeScaling(h.RopeScaling, h.MaxPositions, h.OrigMaxPositions); err != nil {
+		return c, err
 	}
 	switch c.Arch {
 	case "qwen2":
@@ -764,6 +746,10 @@ func openHF(dir, single string) (*Model, error) {
 	if err := m.checkIndex(index); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("weights: %s: %w", filepath.Join(dir, hfIndexName), err)
+	}
+	if err := splitFused(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
 	}
 	if err := checkShapes(m); err != nil {
 		m.Close()

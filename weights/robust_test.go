@@ -609,7 +609,7 @@ func TestOpenBrokenGGUFModel(t *testing.T) {
 		{"rope theta a string", setKV(kv, "llama.rope.freq_base", "1e4"), nil, []string{`metadata key "llama.rope.freq_base" is not a number`}},
 		{"zero rope theta", setKV(kv, "llama.rope.freq_base", float32(0)), nil, []string{"rope theta 0 out of range"}},
 		{"zero epsilon", setKV(kv, "llama.attention.layer_norm_rms_epsilon", float32(0)), nil, []string{"norm epsilon 0 out of range"}},
-		{"unknown rope scaling", setKV(kv, "llama.rope.scaling.type", "yarn"), nil, []string{`rope scaling type "yarn" is not supported`}},
+		{"unknown rope scaling", setKV(kv, "llama.rope.scaling.type", "dynamic"), nil, []string{`rope scaling type "dynamic" is not supported`}},
 		{"bos outside vocab", setKV(kv, "tokenizer.ggml.bos_token_id", uint32(999)), nil, []string{"bos token id 999 outside the vocabulary of 16"}},
 		{"eos outside vocab", setKV(kv, "tokenizer.ggml.eos_token_id", uint64(1<<40)), nil, []string{"eos token id", "outside the vocabulary of 16"}},
 		{"missing tensor", kv, dropTensor("blk.1.ffn_up.weight"), []string{`tensor "blk.1.ffn_up.weight" missing`}},

@@ -161,7 +161,13 @@ func parseLanguages(s string) ([]cvoice.Language, error) {
 // with it (GGUF metadata or the folder's tokenizer.json). The caller closes
 // the model.
 func loadModelAndTokenizer(path string, threads int) (*engine.Model, *tokenizer.Tokenizer, error) {
-	m, err := engine.Load(path, engine.Options{Threads: threads})
+	return loadModelAndTokenizerOpts(path, engine.Options{Threads: threads})
+}
+
+// loadModelAndTokenizerOpts is loadModelAndTokenizer with all the engine's
+// options (generate's --ctx sets the context length).
+func loadModelAndTokenizerOpts(path string, opts engine.Options) (*engine.Model, *tokenizer.Tokenizer, error) {
+	m, err := engine.Load(path, opts)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,6 +32,7 @@ func runGenerate(e *env, args []string) error {
 	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn")
 	system := fs.String("system", "", "system message `TEXT` for --chat")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	ctxLen := fs.Int("ctx", 0, "context length `N` the prompt and the generated tokens may reach, as llama.cpp's -c: above a LongRoPE model's original context (Phi-3.5, Phi-4-mini) it selects the long rope factors (0: the original context)")
 	compare := fs.Bool("compare", false, "print the plain model's text and the intervened model's text side by side")
 	var stops stopList
 	fs.Var(&stops, "stop", "stop `STRING` (repeatable)")
@@ -51,7 +52,10 @@ func runGenerate(e *env, args []string) error {
 	if *compare && !iv.any() {
 		return usageErr("--compare needs --neurons with --deactivate or --scale")
 	}
-	m, tok, err := loadModelAndTokenizer(*model, *threads)
+	if *ctxLen < 0 {
+		return usageErr("--ctx %d: want a context length of 0 or more", *ctxLen)
+	}
+	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, ContextLength: *ctxLen})
 	if err != nil {
 		return err
 	}

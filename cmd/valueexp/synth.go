@@ -20,10 +20,12 @@ and this engine both load, for benchmarks and the demo.
 Shapes: qwen2.5-0.5b, qwen2.5-1.5b (qwen2), llama-3.2-1b (llama, llama3 rope
 scaling written as rope_freqs.weight), qwen3-0.6b (qwen3; llama.cpp builds
 before Qwen3 support cannot load it), gemma-2-2b (gemma2; llama.cpp runs
-Gemma 2 only with 26, 42 or 46 layers), gemma-3-1b (gemma3), and the toy
-shapes tiny (hidden 128, 4 layers) and small (hidden 512, 8 layers), whose
-architecture is --arch (default qwen2; gemma2 and gemma3 toys slide over a
-window of 5 tokens).
+Gemma 2 only with 26, 42 or 46 layers), gemma-3-1b (gemma3), phi-3.5-mini
+(phi3: fused attn_qkv and ffn_up, LongRoPE with Phi-3.5's factors), and the
+toy shapes tiny (hidden 128, 4 layers) and small (hidden 512, 8 layers),
+whose architecture is --arch (default qwen2; gemma2, gemma3 and phi3 toys
+slide over a window of 5 tokens; the phi3 toy has LongRoPE over 4 x 512
+positions).
 
 Dtypes, per tensor as llama-quantize chooses them; 1-D tensors (norms,
 biases, rope_freqs) are always F32:
@@ -44,7 +46,7 @@ The file says valueexp.synthetic = true.`
 
 func runSynth(e *env, args []string) error {
 	fs := newFlags(e, "synth", "--shape NAME [--dtype TYPE] --out FILE.gguf [--arch ARCH] [--seed N] [--layers N] [--vocab N] [--threads N]\n\n"+synthHelp)
-	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2 or gemma3 for tiny/small (default qwen2)")
+	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2, gemma3 or phi3 for tiny/small (default qwen2)")
 	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
 	dtype := fs.String("dtype", "f16", "tensor `TYPE` mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
 	out := fs.String("out", "", "output `FILE` (.gguf)")

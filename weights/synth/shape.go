@@ -12,7 +12,7 @@ import (
 // tensors exist.
 type Shape struct {
 	Name    string
-	Arch    string // "llama", "qwen2", "qwen3", "gemma2" or "gemma3"; "" for the toy shapes, which take Options.Arch
+	Arch    string // "llama", "qwen2", "qwen3", "gemma2", "gemma3" or "phi3"; "" for the toy shapes, which take Options.Arch
 	Hidden  int
 	Layers  int
 	Heads   int
@@ -36,6 +36,9 @@ type Shape struct {
 	// Window is the sliding window of the Gemma architectures' local
 	// layers (written as "{arch}.attention.sliding_window").
 	Window int
+	// RopeDim is the number of rotated dimensions per head (0: HeadDim;
+	// Phi-4-mini rotates three quarters).
+	RopeDim int
 }
 
 // The real shapes come from each base model's Hugging Face config.json.
@@ -54,6 +57,10 @@ var shapes = []Shape{
 		Vocab: 256000, Context: 8192, RopeTheta: 10000, NormEps: 1e-6, Tied: true, Window: 4096},
 	{Name: "gemma-3-1b", Arch: "gemma3", Hidden: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912,
 		Vocab: 262144, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true, Window: 512},
+	// Phi-3.5-mini-instruct, with its LongRoPE factors.
+	{Name: "phi-3.5-mini", Arch: "phi3", Hidden: 3072, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 96, FFN: 8192,
+		Vocab: 32064, Context: 131072, RopeTheta: 10000, NormEps: 1e-5, Window: 262144,
+		RopeScaling: weights.RopeScaling{Type: "longrope", OriginalMaxPositions: 4096, ShortFactor: phi35ShortFactor, LongFactor: phi35LongFactor}},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
@@ -108,8 +115,10 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 		s.RopeTheta, s.NormEps, s.Tied, s.QKNorm = 1e6, 1e-6, true, true
 	case "gemma2", "gemma3":
 		s = gemmaToy(s)
+	case "phi3":
+		s = phiToy(s)
 	default:
-		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3)", arch)
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, phi3)", arch)
 	}
 	return s, nil
 }
@@ -117,7 +126,7 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 // validate checks that the shape describes a model the engine can run.
 func (s Shape) validate() error {
 	switch {
-	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch):
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && s.Arch != "phi3":
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
@@ -129,6 +138,10 @@ func (s Shape) validate() error {
 		return fmt.Errorf("synth: shape %s: %d heads is not a multiple of %d kv heads", s.Name, s.Heads, s.KVHeads)
 	case s.HeadDim%2 != 0:
 		return fmt.Errorf("synth: shape %s: head dim %d is odd", s.Name, s.HeadDim)
+	case s.RopeDim < 0 || s.RopeDim > s.HeadDim || s.RopeDim%2 != 0:
+		return fmt.Errorf("synth: shape %s: rope dim %d must be even and at most head dim %d", s.Name, s.RopeDim, s.HeadDim)
+	case s.RopeScaling.Type == "longrope" && (s.RopeScaling.OriginalMaxPositions <= 0 || s.Context < s.RopeScaling.OriginalMaxPositions):
+		return fmt.Errorf("synth: shape %s: longrope needs an original context in (0, %d], got %d", s.Name, s.Context, s.RopeScaling.OriginalMaxPositions)
 	case s.Hidden%weights.QK != 0 || s.FFN%weights.QK != 0 || s.Heads*s.HeadDim%weights.QK != 0:
 		return fmt.Errorf("synth: shape %s: hidden, ffn and q widths must be multiples of %d for the block quant types", s.Name, weights.QK)
 	}

@@ -1,6 +1,7 @@
 // Package synth writes GGUF files with random weights in the shape of real
 // models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B, Gemma-2-2B,
-// Gemma-3-1B) or of small toy models, for benchmarks, tests and the demo.
+// Gemma-3-1B, Phi-3.5-mini) or of small toy models, for benchmarks, tests
+// and the demo.
 //
 // The files use the tensor names, metadata keys and per-tensor types that
 // llama.cpp's converter and llama-quantize produce, so llama.cpp and this
@@ -56,6 +57,8 @@ type initKind uint8
 const (
 	initNormal    initKind = iota // N(mean, std)
 	initRopeFreqs                 // llama3 rope frequency factors, not random
+	initRopeShort                 // LongRoPE short factors, not random
+	initRopeLong                  // LongRoPE long factors, not random
 )
 
 // TensorSpec is one tensor of the planned file.
@@ -145,6 +148,9 @@ func NewPlan(opt Options) (*Plan, error) {
 		return nil, err
 	}
 	vocab := BaseVocab()
+	if s.Arch == "phi3" {
+		phiVocab(vocab)
+	}
 	if s.Vocab == 0 {
 		s.Vocab = vocab.Len()
 	}
@@ -160,6 +166,9 @@ func NewPlan(opt Options) (*Plan, error) {
 
 func (p *Plan) tensors() []TensorSpec {
 	s, mix := p.Shape, p.Mix
+	if s.Arch == "phi3" {
+		return p.phiTensors()
+	}
 	H, F, V := s.Hidden, s.FFN, s.Vocab
 	qDim, kvDim := s.Heads*s.HeadDim, s.KVHeads*s.HeadDim
 	var ts []TensorSpec
@@ -240,6 +249,8 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
 	}
 	kv = append(kv, gemmaKV(s)...)
+	kv = append(kv, phiKV(s)...)
+	kv = append(kv, ropeScalingKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
@@ -412,6 +423,9 @@ func writeTensor(ctx context.Context, write func([]byte) error, p *Plan, i int, 
 	t := &p.Tensors[i]
 	if t.init == initRopeFreqs {
 		return write(weights.Float32Bytes(ropeFreqFactors(p.Shape)))
+	}
+	if t.init == initRopeShort || t.init == initRopeLong {
+		return write(weights.Float32Bytes(longRopeFactors(p.Shape, t.init == initRopeLong)))
 	}
 	rows, cols := t.Rows(), t.Cols()
 	rowBytes, err := t.DType.RowBytes(cols)

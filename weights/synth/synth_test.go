@@ -45,6 +45,10 @@ var hfConfig = map[string]weights.Config{
 	"gemma-3-1b": {Arch: "gemma3", HiddenSize: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFNSize: 6912, VocabSize: 262144,
 		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 256, NormEps: 1e-6, TiedEmbeddings: true, QKNorm: true, SlidingWindow: 512,
 		FFNAct: "gelu_tanh", PostNorms: true, EmbedScale: math.Sqrt(1152), AttnScale: 1.0 / 16, SlidingPattern: 6, RopeThetaLocal: 10000},
+	// Phi-3.5-mini-instruct: 96-dim heads, no grouping, an untied head, the
+	// 262144-token window.
+	"phi-3.5-mini": {Arch: "phi3", HiddenSize: 3072, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 96, FFNSize: 8192, VocabSize: 32064,
+		ContextLength: 131072, RopeTheta: 10000, RopeDim: 96, NormEps: 1e-5, SlidingWindow: 262144},
 }
 
 func writeTemp(t *testing.T, opt Options) string {
@@ -503,5 +507,61 @@ func TestGemmaTensorNames(t *testing.T) {
 			assert.Equal(t, float32(50), keys["gemma2.attn_logit_softcapping"])
 			assert.Equal(t, float32(30), keys["gemma2.final_logit_softcapping"])
 		}
+	}
+}
+
+// TestPhiPlan checks the Phi-3 plans against the tensor names and keys
+// llama.cpp b4748's phi3 loader asks for: fused attn_qkv and ffn_up (gate
+// and up, 2·ffn rows), an untied output head, the LongRoPE factor tensors
+// and keys; and the phi-3.5-mini file's rope against Phi-3.5-mini-instruct's
+// config (original context 4096 of 131072, attention factor
+// sqrt(1 + ln 32 / ln 4096), first and last factors).
+func TestPhiPlan(t *testing.T) {
+	for _, name := range []string{"tiny", "phi-3.5-mini"} {
+		shape, err := LookupShape(name)
+		require.NoError(t, err)
+		shape, err = shape.WithArch("phi3")
+		require.NoError(t, err)
+		p, err := NewPlan(Options{Shape: shape, Mix: MixF32, Layers: 1, Vocab: 3000})
+		require.NoError(t, err)
+		var got []string
+		for _, ts := range p.Tensors {
+			got = append(got, ts.Name)
+			switch ts.Name {
+			case "blk.0.attn_qkv.weight":
+				assert.Equal(t, []int{(shape.Heads + 2*shape.KVHeads) * shape.HeadDim, shape.Hidden}, ts.Shape)
+			case "blk.0.ffn_up.weight":
+				assert.Equal(t, []int{2 * shape.FFN, shape.Hidden}, ts.Shape)
+			case "rope_factors_long.weight", "rope_factors_short.weight":
+				assert.Equal(t, []int{shape.HeadDim / 2}, ts.Shape)
+			}
+		}
+		want := []string{"token_embd.weight", "output_norm.weight", "output.weight", "rope_factors_long.weight", "rope_factors_short.weight"}
+		for _, n := range []string{"attn_norm.weight", "attn_qkv.weight", "attn_output.weight", "ffn_norm.weight", "ffn_up.weight", "ffn_down.weight"} {
+			want = append(want, "blk.0."+n)
+		}
+		assert.ElementsMatch(t, want, got, name)
+		keys := map[string]any{}
+		for _, kv := range p.KV {
+			keys[kv.Key] = kv.Value
+		}
+		assert.Equal(t, uint32(shape.Window), keys["phi3.attention.sliding_window"])
+		assert.Equal(t, uint32(shape.HeadDim), keys["phi3.rope.dimension_count"])
+		assert.Equal(t, uint32(shape.RopeScaling.OriginalMaxPositions), keys["phi3.rope.scaling.original_context_length"])
+		if name != "phi-3.5-mini" {
+			continue
+		}
+		assert.Equal(t, float32(math.Sqrt(1+math.Log(32)/math.Log(4096))), keys["phi3.rope.scaling.attn_factor"])
+		path := writeTemp(t, Options{Shape: shape, Mix: MixF32, Layers: 1, Vocab: 3000})
+		w, err := weights.Open(path)
+		require.NoError(t, err)
+		rs := w.Config.RopeScaling
+		w.Close()
+		assert.Equal(t, 4096, rs.OriginalMaxPositions)
+		assert.Equal(t, 32.0, rs.Factor)
+		assert.Equal(t, float64(float32(1.0199999809265137)), rs.ShortFactor[1])
+		assert.Equal(t, float64(float32(2.8399994373321533)), rs.ShortFactor[47])
+		assert.Equal(t, float64(float32(1.0800000429153442)), rs.LongFactor[0])
+		assert.Equal(t, float64(float32(64.83999633789062)), rs.LongFactor[47])
 	}
 }

@@ -1,0 +1,120 @@
+package weights
+
+import (
+	"fmt"
+)
+
+// Phi-3, Phi-3.5 and Phi-4-mini (architecture "phi3") are llama blocks
+// stored differently:
+//
+//   - q, k and v are one fused matrix (Hugging Face self_attn.qkv_proj,
+//     GGUF attn_qkv) of heads·head_dim + 2·kv_heads·head_dim rows, and gate
+//     and up are one (mlp.gate_up_proj, GGUF ffn_up with 2·ffn rows, gate
+//     first). Open splits both into the usual attn_q/attn_k/attn_v and
+//     ffn_gate/ffn_up tensors as row ranges of the mapped file, without
+//     copying (splitFused), so the engine and its hook sites see a llama
+//     block;
+//   - the rope may rotate only part of each head (partial_rotary_factor,
+//     Phi-4-mini 0.75, GGUF rope.dimension_count);
+//   - the rope may be LongRoPE-scaled (see weights/rope.go);
+//   - a sliding window, which llama.cpp takes from
+//     "phi3.attention.sliding_window" or, for files written before that key
+//     existed, from the model's size (phiGGUF).
+
+// phi3LayerNames maps the fused Hugging Face tensors of a Phi-3 layer to
+// their GGUF names; splitFused then splits them.
+var phi3LayerNames = map[string]string{
+	"self_attn.qkv_proj.weight": "attn_qkv.weight",
+	"mlp.gate_up_proj.weight":   "ffn_up.weight",
+}
+
+// phiGGUF sets the sliding window of a phi3 GGUF file without
+// "phi3.attention.sliding_window" the way llama.cpp b4748 does: 2047 for
+// the 4k-context 32- and 40-layer models, 262144 for Phi-3-mini-128k,
+// 131072 for Phi-3-medium-128k; other such files are refused, as llama.cpp
+// refuses them. A window of 0 (Phi-4) means full attention.
+func phiGGUF(g *GGUF, c *Config) error {
+	if c.Arch != "phi3" {
+		return nil
+	}
+	key := c.Arch + ".attention.sliding_window"
+	if _, ok := g.Get(key); ok {
+		return nil // read with the other keys
+	}
+	switch {
+	case (c.Layers == 32 || c.Layers == 40) && c.ContextLength == 4096:
+		c.SlidingWindow = 2047
+	case c.Layers == 32 && c.KVHeads == 32 && c.ContextLength == 131072:
+		c.SlidingWindow = 262144
+	case c.Layers == 40 && c.ContextLength == 131072:
+		c.SlidingWindow = 131072
+	default:
+		return fmt.Errorf("metadata key %q missing (llama.cpp requires it for phi3 models other than Phi-3-mini and Phi-3-medium)", key)
+	}
+	return nil
+}
+
+// splitFused replaces a phi3 model's fused attn_qkv and ffn_up (gate and
+// up) tensors by views of their row ranges. A fused tensor of the wrong
+// shape is an error naming it; a model already stored unfused is left as
+// it is.
+func splitFused(m *Model) error {
+	c := m.Config
+	if c.Arch != "phi3" {
+		return nil
+	}
+	q, kv, H, F := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim, c.HiddenSize, c.FFNSize
+	for l := 0; l < c.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		if t, ok := m.Tensors[p+"attn_qkv.weight"]; ok {
+			err := m.splitRows(t, H, "the fused q, k and v projection", []string{p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"}, []int{q, kv, kv})
+			if err != nil {
+				return err
+			}
+		}
+		if _, unfused := m.Tensors[p+"ffn_gate.weight"]; unfused {
+			continue
+		}
+		if t, ok := m.Tensors[p+"ffn_up.weight"]; ok {
+			if err := m.splitRows(t, H, "the fused gate and up projection", []string{p + "ffn_gate.weight", p + "ffn_up.weight"}, []int{F, F}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// splitRows replaces the matrix t (of cols columns) by one tensor per name,
+// holding the next rows[i] rows of t's data. The parts alias t's bytes.
+func (m *Model) splitRows(t *Tensor, cols int, what string, names []string, rows []int) error {
+	fn := m.fileName(t.Name)
+	total := 0
+	for _, r := range rows {
+		total += r
+	}
+	if len(t.Shape) != 2 || t.Shape[0] != total || t.Shape[1] != cols {
+		return fmt.Errorf("tensor %q (%s): shape %v, want [%d %d] from the config", fn, what, t.Shape, total, cols)
+	}
+	if t.RowOrder != nil {
+		return fmt.Errorf("tensor %q (%s): a permuted tensor cannot be split", fn, what)
+	}
+	rb := t.RowBytes()
+	if rb <= 0 || len(t.Data) != total*rb {
+		return fmt.Errorf("tensor %q (%s): %d bytes, want %d rows of %d", fn, what, len(t.Data), total, rb)
+	}
+	for _, n := range names {
+		if _, dup := m.Tensors[n]; dup && n != t.Name {
+			return fmt.Errorf("tensor %q (%s) and tensor %q are both in the file", fn, what, m.fileName(n))
+		}
+	}
+	delete(m.Tensors, t.Name)
+	delete(m.FileNames, t.Name)
+	r0 := 0
+	for i, n := range names {
+		r1 := r0 + rows[i]
+		m.Tensors[n] = &Tensor{Name: n, DType: t.DType, Shape: []int{rows[i], cols}, Data: t.Data[r0*rb : r1*rb : r1*rb], File: t.File}
+		m.FileNames[n] = fmt.Sprintf("%s[%d:%d]", fn, r0, r1)
+		r0 = r1
+	}
+	return nil
+}
