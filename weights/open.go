@@ -249,6 +249,9 @@ func modelFromGGUF(g *GGUF, path string) (*Model, error) {
 		return nil, fmt.Errorf("gguf: %s: %w", path, err)
 	}
 	m.Config = cfg
+	if err := splitFused(m); err != nil {
+		return nil, fmt.Errorf("gguf: %s: %w", path, err)
+	}
 	// Shapes first: then the permutation below works on tensors known to
 	// exist with heads*head_dim rows, whatever the metadata claims.
 	if err := checkShapes(m); err != nil {
@@ -446,6 +449,7 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err := gemmaGGUF(g, &c); err != nil {
 		return c, err
 	}
+	glmGGUF(&c, tensors)
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -474,11 +478,11 @@ func containsInt(s []int, v int) bool {
 }
 
 // SupportedArchs lists the architectures the engine runs.
-var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true}
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true, "chatglm": true, "glm4": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, chatglm, glm4)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -587,6 +591,13 @@ func parseHFConfig(b []byte) (Config, error) {
 	if err != nil {
 		return c, err
 	}
+	if err := glmRemoteCode(&h); err != nil {
+		return c, err
+	}
+	setGLM := glmHF(&h)
+	if err := glmPartialRotary(&h); err != nil {
+		return c, err
+	}
 	c.Arch = h.ModelType
 	c.HiddenSize, c.Layers, c.Heads, c.FFNSize, c.VocabSize = h.HiddenSize, h.Layers, h.Heads, h.FFNSize, h.VocabSize
 	c.ContextLength = h.MaxPositions
@@ -673,6 +684,7 @@ func parseHFConfig(b []byte) (Config, error) {
 	if err := setGemma(&c); err != nil {
 		return c, err
 	}
+	setGLM(&c)
 	return c, validateConfig(c)
 }
 
@@ -764,6 +776,10 @@ func openHF(dir, single string) (*Model, error) {
 	if err := m.checkIndex(index); err != nil {
 		m.Close()
 		return nil, fmt.Errorf("weights: %s: %w", filepath.Join(dir, hfIndexName), err)
+	}
+	if err := splitFused(m); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("weights: %s: %w", m.Path, err)
 	}
 	if err := checkShapes(m); err != nil {
 		m.Close()

@@ -123,12 +123,16 @@ func (m Mix) matrixType(role string, layer, nLayers, cols int, head bool) weight
 			t = weights.Q6_K
 		case (role == "attn_v" || role == "ffn_down") && layer >= 0 && useMoreBits(layer, nLayers):
 			t = weights.Q6_K
+		case role == "attn_qkv":
+			t = weights.Q5_K // llama-quantize's Q4_K_M rule for fused q/k/v (GLM)
 		}
 	}
 	if cols%weights.QKK != 0 {
 		switch t {
 		case weights.Q4_K:
 			t = weights.Q5_0
+		case weights.Q5_K:
+			t = weights.Q5_1
 		case weights.Q6_K:
 			t = weights.Q8_0
 		}

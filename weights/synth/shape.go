@@ -12,7 +12,7 @@ import (
 // tensors exist.
 type Shape struct {
 	Name    string
-	Arch    string // "llama", "qwen2", "qwen3", "gemma2" or "gemma3"; "" for the toy shapes, which take Options.Arch
+	Arch    string // "llama", "qwen2", "qwen3", "gemma2", "gemma3", "chatglm" or "glm4"; "" for the toy shapes, which take Options.Arch
 	Hidden  int
 	Layers  int
 	Heads   int
@@ -54,6 +54,10 @@ var shapes = []Shape{
 		Vocab: 256000, Context: 8192, RopeTheta: 10000, NormEps: 1e-6, Tied: true, Window: 4096},
 	{Name: "gemma-3-1b", Arch: "gemma3", Hidden: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFN: 6912,
 		Vocab: 262144, Context: 32768, RopeTheta: 1e6, NormEps: 1e-6, Tied: true, QKNorm: true, Window: 512},
+	// GLM-4-9B-chat's Hugging Face config (THUDM/glm-4-9b-chat-hf); the
+	// -0414 model has the same sizes (--arch glm4 gives its layout).
+	{Name: "glm-4-9b", Arch: "chatglm", Hidden: 4096, Layers: 40, Heads: 32, KVHeads: 2, HeadDim: 128, FFN: 13696,
+		Vocab: 151552, Context: 131072, RopeTheta: 10000, NormEps: 1.5625e-7, AttnBias: true},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
@@ -90,6 +94,10 @@ func LookupShape(name string) (Shape, error) {
 // RopeTheta and NormEps of the real families).
 func (s Shape) WithArch(arch string) (Shape, error) {
 	if s.Arch != "" {
+		if isGLM(s.Arch) && isGLM(arch) {
+			s.Arch = arch // one shape, two layouts
+			return s, nil
+		}
 		if arch != "" && arch != s.Arch {
 			return s, fmt.Errorf("synth: shape %s is a %s model, not %s", s.Name, s.Arch, arch)
 		}
@@ -108,8 +116,10 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 		s.RopeTheta, s.NormEps, s.Tied, s.QKNorm = 1e6, 1e-6, true, true
 	case "gemma2", "gemma3":
 		s = gemmaToy(s)
+	case "chatglm", "glm4":
+		s = glmToy(s)
 	default:
-		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3)", arch)
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, chatglm, glm4)", arch)
 	}
 	return s, nil
 }
@@ -117,7 +127,7 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 // validate checks that the shape describes a model the engine can run.
 func (s Shape) validate() error {
 	switch {
-	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch):
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && !isGLM(s.Arch):
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
@@ -127,6 +137,8 @@ func (s Shape) validate() error {
 		return fmt.Errorf("synth: shape %s: vocabulary %d is outside [0, %d]", s.Name, s.Vocab, MaxVocab)
 	case s.Heads%s.KVHeads != 0:
 		return fmt.Errorf("synth: shape %s: %d heads is not a multiple of %d kv heads", s.Name, s.Heads, s.KVHeads)
+	case s.Arch == "chatglm" && s.Heads*s.HeadDim != s.Hidden:
+		return fmt.Errorf("synth: shape %s: chatglm needs heads*head_dim = hidden (llama.cpp sizes q by the hidden size), got %d*%d != %d", s.Name, s.Heads, s.HeadDim, s.Hidden)
 	case s.HeadDim%2 != 0:
 		return fmt.Errorf("synth: shape %s: head dim %d is odd", s.Name, s.HeadDim)
 	case s.Hidden%weights.QK != 0 || s.FFN%weights.QK != 0 || s.Heads*s.HeadDim%weights.QK != 0:

@@ -170,7 +170,6 @@ func (p *Plan) tensors() []TensorSpec {
 		dt := mix.matrixType(role, layer, s.Layers, cols, head)
 		ts = append(ts, TensorSpec{Name: name, Shape: []int{rows, cols}, DType: dt, std: std})
 	}
-	proj := func(fanIn int) float32 { return float32(1 / math.Sqrt(float64(fanIn))) }
 
 	matrix("token_embd.weight", "token_embd", -1, V, H, 0.02, s.Tied)
 	if s.RopeScaling.Type == "llama3" {
@@ -181,6 +180,10 @@ func (p *Plan) tensors() []TensorSpec {
 		matrix("output.weight", "output", -1, V, H, proj(H), true)
 	}
 	for l := 0; l < s.Layers; l++ {
+		if isGLM(s.Arch) {
+			ts = p.glmLayerTensors(ts, l)
+			continue
+		}
 		b := fmt.Sprintf("blk.%d.", l)
 		vector(b+"attn_norm.weight", H, 1, 0.1)
 		matrix(b+"attn_q.weight", "attn_q", l, qDim, H, proj(H), false)
@@ -240,6 +243,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
 	}
 	kv = append(kv, gemmaKV(s)...)
+	kv = append(kv, glmKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
@@ -253,7 +257,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 		weights.KV{Key: "tokenizer.ggml.bos_token_id", Value: uint32(BOSID)},
 		weights.KV{Key: "tokenizer.ggml.eos_token_id", Value: uint32(EOSID)},
 		weights.KV{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(UnknownID)},
-		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: true},
+		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: !isGLM(s.Arch)},
 		weights.KV{Key: "tokenizer.ggml.add_eos_token", Value: false},
 		weights.KV{Key: "valueexp.synthetic", Value: true},
 		weights.KV{Key: "valueexp.synth.shape", Value: s.Name},
@@ -288,6 +292,9 @@ func ropeFreqFactors(s Shape) []float32 {
 	}
 	return out
 }
+
+// proj is the standard deviation of a projection's weights, 1/sqrt(fan_in).
+func proj(fanIn int) float32 { return float32(1 / math.Sqrt(float64(fanIn))) }
 
 // chunkElems is the number of weights drawn from one generator stream. It is
 // fixed (never derived from the thread count) so that the output does not
