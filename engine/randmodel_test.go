@@ -22,4 +22,8 @@ var randSpecs = []testmodel.Spec{
 	// layers 0-4 slide (local rope base), layer 5 is global.
 	{Arch: "gemma2", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 4, Seed: 5},
 	{Arch: "gemma3", Layers: 6, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 16, Vocab: 80, Window: 4, Seed: 6},
+	// GLM-4: fused q/k/v (chatglm GGUF) and gate/up, rope over half of
+	// each head in adjacent pairs; glm4 adds post norms.
+	{Arch: "chatglm", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Seed: 7},
+	{Arch: "glm4", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 24, Vocab: 80, Seed: 8},
 }

@@ -109,6 +109,9 @@ func splitFused(m *Model) error {
 	q, kv := c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
 	for l := 0; l < c.Layers; l++ {
 		p := fmt.Sprintf("blk.%d.", l)
+		if _, ok := m.Tensors[p+"attn_norm.weight"]; !ok {
+			break // checkShapes names the missing layer, without a pass over millions of claimed ones
+		}
 		for _, sfx := range []string{"weight", "bias"} {
 			name := p + "attn_qkv." + sfx
 			t, ok := m.Tensors[name]
