@@ -45,6 +45,10 @@ var hfConfig = map[string]weights.Config{
 	"gemma-3-1b": {Arch: "gemma3", HiddenSize: 1152, Layers: 26, Heads: 4, KVHeads: 1, HeadDim: 256, FFNSize: 6912, VocabSize: 262144,
 		ContextLength: 32768, RopeTheta: 1e6, RopeDim: 256, NormEps: 1e-6, TiedEmbeddings: true, QKNorm: true, SlidingWindow: 512,
 		FFNAct: "gelu_tanh", PostNorms: true, EmbedScale: math.Sqrt(1152), AttnScale: 1.0 / 16, SlidingPattern: 6, RopeThetaLocal: 10000},
+	// GLM-4-9B-chat-hf: partial_rotary_factor 0.5 (GlmConfig's default) of
+	// head_dim 128, q/k/v biases, untied head.
+	"glm-4-9b": {Arch: "chatglm", HiddenSize: 4096, Layers: 40, Heads: 32, KVHeads: 2, HeadDim: 128, FFNSize: 13696, VocabSize: 151552,
+		ContextLength: 131072, RopeTheta: 10000, RopeDim: 64, NormEps: 1.5625e-7, AttnBias: true, RopeInterleaved: true},
 }
 
 func writeTemp(t *testing.T, opt Options) string {
