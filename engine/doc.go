@@ -1,5 +1,5 @@
 // Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
-// gemma2, gemma3) on the CPU in pure Go, with hooks at every named site of the forward pass.
+// gemma2, gemma3, chatglm, glm4) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -23,7 +23,10 @@
 // where the architecture has them. Gemma adds, as data (arch_gemma.go):
 // GELU instead of SiLU, norms after attention and feed-forward, scaled
 // embeddings, a query scale, soft-capped scores and logits, and sliding
-// layers interleaved with global ones, with their own rope base.
+// layers interleaved with global ones, with their own rope base. GLM-4
+// (arch_glm.go) rotates only the first half of each head, in adjacent
+// pairs, and glm4 normalises the sublayer outputs as Gemma does; its fused
+// tensors arrive split by package weights.
 // Architectures differ only by data in weights.Config, so every hook means
 // the same thing on every architecture.
 //
