@@ -16,8 +16,10 @@ func ropePairs(x []float32, heads, d int, cs, sn []float32) {
 		for j, c := range cs {
 			s := sn[j]
 			a, b := v[2*j], v[2*j+1]
-			v[2*j] = a*c - b*s
-			v[2*j+1] = b*c + a*s
+			// Rounded products, so that no architecture fuses them into
+			// FMA and the result is the same everywhere.
+			v[2*j] = float32(a*c) - float32(b*s)
+			v[2*j+1] = float32(b*c) + float32(a*s)
 		}
 	}
 }

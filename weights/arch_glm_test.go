@@ -319,3 +319,9 @@ func TestGLMFuzzSeedsOpen(t *testing.T) {
 		assert.Contains(t, m.Tensors, "blk.0.ffn_gate.weight")
 	}
 }
+
+func TestGLMBlockOptions(t *testing.T) {
+	c, err := ParseHFConfig([]byte(glm4_0414Config), "config.json")
+	require.NoError(t, err)
+	assert.Equal(t, "post-attention and post-FFN norms, rope on adjacent pairs (GLM)", blockOptions(c))
+}
