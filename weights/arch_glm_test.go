@@ -1,11 +1,15 @@
 package weights
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/valueexploration/valueexp/weights/safetensors"
 )
 
 // glm4ChatHFConfig is THUDM/glm-4-9b-chat-hf's config.json as published
@@ -324,4 +328,74 @@ func TestGLMBlockOptions(t *testing.T) {
 	c, err := ParseHFConfig([]byte(glm4_0414Config), "config.json")
 	require.NoError(t, err)
 	assert.Equal(t, "post-attention and post-FFN norms, rope on adjacent pairs (GLM)", blockOptions(c))
+}
+
+// glmHFTensors builds a one-layer glm4 checkpoint's tensors with Hugging
+// Face names (hidden 8, 2 heads of 4, 1 kv head, ffn 12); upRows sets
+// gate_up_proj's rows (24 when right).
+func glmHFTensors(upRows int) []safetensors.Tensor {
+	var out []safetensors.Tensor
+	add := func(name string, shape ...int) {
+		out = append(out, safetensors.Tensor{Name: name, DType: "F32", Shape: shape, Data: f32Data(len(out), shape)})
+	}
+	add("model.embed_tokens.weight", 16, 8)
+	add("model.norm.weight", 8)
+	add("lm_head.weight", 16, 8)
+	p := "model.layers.0."
+	add(p+"input_layernorm.weight", 8)
+	add(p+"self_attn.q_proj.weight", 8, 8)
+	add(p+"self_attn.k_proj.weight", 4, 8)
+	add(p+"self_attn.v_proj.weight", 4, 8)
+	add(p+"self_attn.q_proj.bias", 8)
+	add(p+"self_attn.k_proj.bias", 4)
+	add(p+"self_attn.v_proj.bias", 4)
+	add(p+"self_attn.o_proj.weight", 8, 8)
+	add(p+"post_self_attn_layernorm.weight", 8)
+	add(p+"post_attention_layernorm.weight", 8)
+	add(p+"mlp.gate_up_proj.weight", upRows, 8)
+	add(p+"mlp.down_proj.weight", 8, 12)
+	add(p+"post_mlp_layernorm.weight", 8)
+	return out
+}
+
+const glmTinyHFConfig = `{"model_type":"glm4","hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,
+"num_key_value_heads":1,"head_dim":4,"intermediate_size":12,"vocab_size":16,"partial_rotary_factor":0.5}`
+
+// TestGLMHFFolder opens a glm4 checkpoint sharded in two files: the index
+// names gate_up_proj, which the split then presents as ffn_gate and ffn_up
+// views; a gate_up_proj of the wrong size is an error naming it.
+func TestGLMHFFolder(t *testing.T) {
+	ts := glmHFTensors(24)
+	dir := t.TempDir()
+	writeFile(t, dir, "config.json", []byte(glmTinyHFConfig))
+	index := map[string]string{}
+	shards := [][]safetensors.Tensor{ts[:8], ts[8:]}
+	for i, sh := range shards {
+		name := fmt.Sprintf("model-%05d-of-00002.safetensors", i+1)
+		writeFile(t, dir, name, safetensorsBytes(t, sh))
+		for _, tn := range sh {
+			index[tn.Name] = name
+		}
+	}
+	ib, err := json.Marshal(map[string]any{"metadata": map[string]any{}, "weight_map": index})
+	require.NoError(t, err)
+	writeFile(t, dir, "model.safetensors.index.json", ib)
+	m, err := Open(dir)
+	require.NoError(t, err)
+	defer m.Close()
+	assert.True(t, m.Config.PostNorms)
+	assert.Equal(t, 2, m.Config.RopeDim)
+	gate, up := m.Tensors["blk.0.ffn_gate.weight"], m.Tensors["blk.0.ffn_up.weight"]
+	require.NotNil(t, gate)
+	require.NotNil(t, up)
+	assert.Equal(t, []int{12, 8}, gate.Shape)
+	assert.Equal(t, "model.layers.0.mlp.gate_up_proj.weight[12:24]", m.fileName("blk.0.ffn_up.weight"))
+	assert.Equal(t, "model.layers.0.post_mlp_layernorm.weight", m.fileName("blk.0.post_ffw_norm.weight"))
+	// The up half starts where the gate half ends: one fused tensor, viewed.
+	assert.Equal(t, uintptr(len(gate.Data)), uintptr(unsafe.Pointer(&up.Data[0]))-uintptr(unsafe.Pointer(&gate.Data[0])))
+
+	bad := writeHFFolder(t, []byte(glmTinyHFConfig), glmHFTensors(20))
+	_, err = Open(bad)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `tensor "model.layers.0.mlp.gate_up_proj.weight": shape [20 8], want [24 8]`)
 }
