@@ -81,11 +81,12 @@ func glmHF(h *hfConfig) func(*Config) {
 	}
 }
 
-// glmPartialRotary checks a GLM config's partial_rotary_factor before it is
-// turned into a rope dimension: a factor outside (0, 1] would make an
+// glmPartialRotary checks a GLM config's partial_rotary_factor (after
+// glmHF, which names the architecture) before it is turned into a rope
+// dimension: a factor outside (0, 1] would make an
 // empty or oversized rotation.
 func glmPartialRotary(h *hfConfig) error {
-	if h.PartialRotaryFactor == nil {
+	if !isGLM(h.ModelType) || h.PartialRotaryFactor == nil {
 		return nil
 	}
 	f := *h.PartialRotaryFactor
