@@ -1,5 +1,5 @@
 // Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
-// gemma2, gemma3, phi3) on the CPU in pure Go, with hooks at every named site of the forward pass.
+// gemma2, gemma3, phi3, chatglm, glm4) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -27,7 +27,9 @@
 // a llama block once weights.Open has split its fused tensors; it may rotate
 // only part of each head and scale its rope with LongRoPE, whose short or
 // long factors Options.ContextLength selects (rope_scaling.go, which also
-// holds YaRN).
+// holds YaRN). GLM-4 (arch_glm.go) rotates only the first half of each
+// head, in adjacent pairs, and glm4 normalises the sublayer outputs as Gemma
+// does; its fused tensors arrive split by package weights.
 // Architectures differ only by data in weights.Config, so every hook means
 // the same thing on every architecture.
 //

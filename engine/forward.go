@@ -492,6 +492,10 @@ func (m *Model) rope(t *ropeTable, invFreq []float64, mscale float64, x []float3
 	}
 	for i := range rows.Pos {
 		cs, sn := t.cos[i*half:(i+1)*half], t.sin[i*half:(i+1)*half]
+		if m.Config.RopeInterleaved {
+			ropePairs(x[i*heads*D:(i+1)*heads*D], heads, D, cs, sn)
+			continue
+		}
 		for h := 0; h < heads; h++ {
 			v := x[(i*heads+h)*D:]
 			lo, hi := v[:half], v[half:2*half]

@@ -25,4 +25,8 @@ var randSpecs = []testmodel.Spec{
 	// Phi-3: fused qkv and gate_up, 12 of 16 dims rotated, LongRoPE, a
 	// window of 5.
 	{Arch: "phi3", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 5, Seed: 7},
+	// GLM-4: fused q/k/v (chatglm GGUF) and gate/up, rope over half of
+	// each head in adjacent pairs; glm4 adds post norms.
+	{Arch: "chatglm", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Seed: 7},
+	{Arch: "glm4", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 24, Vocab: 80, Seed: 8},
 }

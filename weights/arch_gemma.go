@@ -53,9 +53,11 @@ var gemmaLayerNames = map[string]string{
 // archLayerNames holds, per architecture, the layer tensor names whose
 // meaning differs from hfLayerMap's.
 var archLayerNames = map[string]map[string]string{
-	"gemma2": gemmaLayerNames,
-	"gemma3": gemmaLayerNames,
-	"phi3":   phi3LayerNames,
+	"gemma2":  gemmaLayerNames,
+	"gemma3":  gemmaLayerNames,
+	"phi3":    phi3LayerNames,
+	"chatglm": glmLayerNames,
+	"glm4":    glmLayerNames,
 }
 
 // canonicalFor is CanonicalName for a model of architecture arch: names
@@ -432,6 +434,9 @@ func blockOptions(c Config) string {
 	}
 	if c.RopeThetaLocal > 0 {
 		parts = append(parts, fmt.Sprintf("local rope theta %g", c.RopeThetaLocal))
+	}
+	if c.RopeInterleaved {
+		parts = append(parts, "rope on adjacent pairs (GLM)")
 	}
 	return strings.Join(parts, ", ")
 }

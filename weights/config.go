@@ -28,7 +28,7 @@ type RopeScaling struct {
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "chatglm", "glm4"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`
@@ -77,6 +77,10 @@ type Config struct {
 	// RopeThetaLocal, when > 0, is the rope base of the sliding-window
 	// layers, which then rotate without RopeScaling (Gemma 3).
 	RopeThetaLocal float64 `json:"rope_theta_local,omitempty"`
+	// RopeInterleaved is true when rope turns adjacent pairs (0,1), (2,3),
+	// ... of the first RopeDim values of a head (GLM-4, see
+	// weights/arch_glm.go) instead of value j with value j+RopeDim/2.
+	RopeInterleaved bool `json:"rope_interleaved,omitempty"`
 
 	// BOS is the beginning-of-sequence id, -1 if unknown.
 	BOS int `json:"bos"`

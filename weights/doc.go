@@ -14,9 +14,9 @@
 //     listed by model.safetensors.index.json.
 //   - a single .safetensors file, with config.json beside it.
 //
-// Architectures llama, mistral, qwen2, qwen3, gemma2, gemma3 (text) and
-// phi3 (Phi-3, Phi-3.5, Phi-4-mini) are accepted, with linear, llama3,
-// LongRoPE and YaRN rope scaling (see rope.go). Tensor dtypes
+// Architectures llama, mistral, qwen2, qwen3, gemma2, gemma3 (text), phi3
+// (Phi-3, Phi-3.5, Phi-4-mini), chatglm and glm4 (GLM-4) are accepted, with
+// linear, llama3, LongRoPE and YaRN rope scaling (see rope.go). Tensor dtypes
 // are ggml's (see [DType]): F32, F16, BF16 and the block-quantized Q4_0, Q4_1,
 // Q5_0, Q5_1, Q8_0 and K-quants in GGUF; F32, F16 and BF16 in safetensors.
 // The safetensors format itself is read and written by the leaf package
@@ -58,6 +58,11 @@
 // them into the names above as row ranges of the mapping, without copying,
 // and [Model.FileNames] names the range ("blk.0.attn_qkv.weight[0:3072]").
 //
+// GLM-4 (see arch_glm.go) fuses tensors the same way: mlp.gate_up_proj (GGUF
+// ffn_up, 2*ffn rows, gate first) and, in chatglm GGUFs, attn_qkv (weight and
+// bias), presented as the same row views. glm4's post_self_attn_layernorm and
+// post_mlp_layernorm are blk.N.post_attention_norm and post_ffw_norm.
+//
 // [CanonicalName] maps a Hugging Face name; [Model.FileNames] keeps the name
 // each file used. Shapes are outermost first, as in PyTorch: a weight is
 // [out_features, in_features] and the last axis is contiguous. GGUF stores
@@ -92,7 +97,9 @@
 //
 // with h running over the heads (the kv heads for attn_k). qwen2, qwen3,
 // gemma2 and gemma3 GGUFs are not permuted: llama.cpp runs them with NeoX
-// rope.
+// rope. Nor are chatglm and glm4 GGUFs: GLM's own rope turns adjacent pairs,
+// as llama.cpp's normal rope does, so both formats hold the same rows
+// (Config.RopeInterleaved).
 //
 // This package presents every model in the Hugging Face order, so the engine
 // has one rope. It does so without copying the weights: a permuted tensor

@@ -53,6 +53,9 @@ func FuzzParseGGUF(f *testing.F) {
 	// Phi-3: fused tensors split at open, LongRoPE factor tensors.
 	pkv, pts := phiTiny(5, true)
 	f.Add(ggufBytes(f, pkv, pts))
+	// GLM: q/k/v and gate/up fused, which Open splits into row views.
+	f.Add(ggufBytes(f, glmFuzzSeed(true).kv(), glmFuzzSeed(true).tensors()))
+	f.Add(ggufBytes(f, glmFuzzSeed(false).kv(), glmFuzzSeed(false).tensors()))
 	// Real llama.cpp headers (metadata and tensor infos, no data): the
 	// fuzzer starts from the exact layouts llama.cpp writes.
 	for _, name := range []string{"llama-tiny/llama-tiny-Q4_0.gguf", "qwen2-tiny/qwen2-tiny.gguf", "llama256/llama256-Q4_K_M.gguf"} {
@@ -162,6 +165,9 @@ func FuzzParseHFConfig(f *testing.F) {
 	f.Add([]byte(phi35MiniConfig))
 	f.Add([]byte(phi4MiniConfig))
 	f.Add([]byte(qwen25YarnConfig))
+	f.Add([]byte(glm4ChatHFConfig))
+	f.Add([]byte(glm4_0414Config))
+	f.Add([]byte(`{"model_type":"glm","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,"vocab_size":50,"partial_rotary_factor":0.25,"attention_bias":false}`))
 	f.Add([]byte(`{"model_type":"gemma3_text","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"vocab_size":10,"layer_types":["sliding_attention","full_attention"],"final_logit_softcapping":null}`))
 	for _, dir := range []string{"stories260K", "llama-tiny", "qwen2-tiny", "qwen3-tiny", "llama256"} {
 		if b := refdataFile("models", dir, "hf", "config.json"); b != nil {

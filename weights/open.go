@@ -455,6 +455,7 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err := ggufRopeScaling(g, &c, tensors); err != nil {
 		return c, err
 	}
+	glmGGUF(&c, tensors)
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -483,11 +484,12 @@ func containsInt(s []int, v int) bool {
 }
 
 // SupportedArchs lists the architectures the engine runs.
-var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true, "phi3": true}
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true, "phi3": true,
+	"chatglm": true, "glm4": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -586,6 +588,13 @@ func parseHFConfig(b []byte) (Config, error) {
 	if err != nil {
 		return c, err
 	}
+	if err := glmRemoteCode(&h); err != nil {
+		return c, err
+	}
+	setGLM := glmHF(&h)
+	if err := glmPartialRotary(&h); err != nil {
+		return c, err
+	}
 	c.Arch = h.ModelType
 	c.HiddenSize, c.Layers, c.Heads, c.FFNSize, c.VocabSize = h.HiddenSize, h.Layers, h.Heads, h.FFNSize, h.VocabSize
 	c.ContextLength = h.MaxPositions
@@ -655,6 +664,7 @@ func parseHFConfig(b []byte) (Config, error) {
 	if err := setGemma(&c); err != nil {
 		return c, err
 	}
+	setGLM(&c)
 	return c, validateConfig(c)
 }
 

@@ -21,11 +21,13 @@ Shapes: qwen2.5-0.5b, qwen2.5-1.5b (qwen2), llama-3.2-1b (llama, llama3 rope
 scaling written as rope_freqs.weight), qwen3-0.6b (qwen3; llama.cpp builds
 before Qwen3 support cannot load it), gemma-2-2b (gemma2; llama.cpp runs
 Gemma 2 only with 26, 42 or 46 layers), gemma-3-1b (gemma3), phi-3.5-mini
-(phi3: fused attn_qkv and ffn_up, LongRoPE with Phi-3.5's factors), and the
-toy shapes tiny (hidden 128, 4 layers) and small (hidden 512, 8 layers),
-whose architecture is --arch (default qwen2; gemma2, gemma3 and phi3 toys
-slide over a window of 5 tokens; the phi3 toy has LongRoPE over 4 x 512
-positions).
+(phi3: fused attn_qkv and ffn_up, LongRoPE with Phi-3.5's factors), glm-4-9b
+(chatglm, GLM-4-9B-chat's layout with fused attn_qkv, which llama.cpp b4748
+loads; --arch glm4 gives GLM-4-9B-0414's, with post norms, which it does
+not), and the toy shapes tiny (hidden 128, 4 layers) and small (hidden 512,
+8 layers), whose architecture is --arch (default qwen2; gemma2, gemma3 and
+phi3 toys slide over a window of 5 tokens; the phi3 toy has LongRoPE over
+4 x 512 positions).
 
 Dtypes, per tensor as llama-quantize chooses them; 1-D tensors (norms,
 biases, rope_freqs) are always F32:
@@ -37,6 +39,7 @@ biases, rope_freqs) are always F32:
   q6_k                   every matrix Q6_K
   A matrix whose rows are not a multiple of 256 falls back like llama-quantize:
   Q4_K -> Q5_0, Q6_K -> Q8_0 (so most Qwen2.5-0.5B tensors, 896 wide, are Q5_0).
+  GLM's fused attn_qkv is Q5_K in q4_k (Q5_1 when its rows are too short).
 
 Weights: embeddings N(0,0.02), projections N(0,1/fan_in), norms 1+N(0,0.1),
 biases N(0,0.1), from --seed (same seed, same bytes). The vocabulary is a
@@ -46,7 +49,7 @@ The file says valueexp.synthetic = true.`
 
 func runSynth(e *env, args []string) error {
 	fs := newFlags(e, "synth", "--shape NAME [--dtype TYPE] --out FILE.gguf [--arch ARCH] [--seed N] [--layers N] [--vocab N] [--threads N]\n\n"+synthHelp)
-	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2, gemma3 or phi3 for tiny/small (default qwen2)")
+	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm or glm4 for tiny/small (default qwen2); glm4 or chatglm for glm-4-9b")
 	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
 	dtype := fs.String("dtype", "f16", "tensor `TYPE` mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
 	out := fs.String("out", "", "output `FILE` (.gguf)")

@@ -18,7 +18,7 @@ import (
 
 // Spec describes a tiny random model.
 type Spec struct {
-	Arch        string // llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3
+	Arch        string // llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4
 	Layers      int
 	Hidden, FFN int
 	Heads, KV   int
@@ -42,6 +42,9 @@ func Write(t testing.TB, s Spec) (ggufPath, hfDir string) {
 	}
 	if s.Arch == "phi3" {
 		return writePhi(t, s)
+	}
+	if s.isGLM() {
+		return writeGLM(t, s)
 	}
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	normal := func(n int, std float64) []float32 {

@@ -123,8 +123,8 @@ func (m Mix) matrixType(role string, layer, nLayers, cols int, head bool) weight
 			t = weights.Q6_K
 		case (role == "attn_v" || role == "ffn_down") && layer >= 0 && useMoreBits(layer, nLayers):
 			t = weights.Q6_K
-		case role == "attn_qkv": // fused q/k/v (phi3)
-			t = weights.Q5_K
+		case role == "attn_qkv": // fused q/k/v (phi3, GLM)
+			t = weights.Q5_K // llama-quantize's Q4_K_M rule for a fused q/k/v
 		}
 	}
 	if cols%weights.QKK != 0 {

@@ -12,7 +12,7 @@ import (
 // tensors exist.
 type Shape struct {
 	Name    string
-	Arch    string // "llama", "qwen2", "qwen3", "gemma2", "gemma3" or "phi3"; "" for the toy shapes, which take Options.Arch
+	Arch    string // "llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "chatglm" or "glm4"; "" for the toy shapes, which take Options.Arch
 	Hidden  int
 	Layers  int
 	Heads   int
@@ -61,6 +61,10 @@ var shapes = []Shape{
 	{Name: "phi-3.5-mini", Arch: "phi3", Hidden: 3072, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 96, FFN: 8192,
 		Vocab: 32064, Context: 131072, RopeTheta: 10000, NormEps: 1e-5, Window: 262144,
 		RopeScaling: weights.RopeScaling{Type: "longrope", OriginalMaxPositions: 4096, ShortFactor: phi35ShortFactor, LongFactor: phi35LongFactor}},
+	// GLM-4-9B-chat's Hugging Face config (THUDM/glm-4-9b-chat-hf); the
+	// -0414 model has the same sizes (--arch glm4 gives its layout).
+	{Name: "glm-4-9b", Arch: "chatglm", Hidden: 4096, Layers: 40, Heads: 32, KVHeads: 2, HeadDim: 128, FFN: 13696,
+		Vocab: 151552, Context: 131072, RopeTheta: 10000, NormEps: 1.5625e-7, AttnBias: true},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
@@ -97,6 +101,10 @@ func LookupShape(name string) (Shape, error) {
 // RopeTheta and NormEps of the real families).
 func (s Shape) WithArch(arch string) (Shape, error) {
 	if s.Arch != "" {
+		if isGLM(s.Arch) && isGLM(arch) {
+			s.Arch = arch // one shape, two layouts
+			return s, nil
+		}
 		if arch != "" && arch != s.Arch {
 			return s, fmt.Errorf("synth: shape %s is a %s model, not %s", s.Name, s.Arch, arch)
 		}
@@ -117,8 +125,10 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 		s = gemmaToy(s)
 	case "phi3":
 		s = phiToy(s)
+	case "chatglm", "glm4":
+		s = glmToy(s)
 	default:
-		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, phi3)", arch)
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4)", arch)
 	}
 	return s, nil
 }
@@ -126,7 +136,7 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 // validate checks that the shape describes a model the engine can run.
 func (s Shape) validate() error {
 	switch {
-	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && s.Arch != "phi3":
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && s.Arch != "phi3" && !isGLM(s.Arch):
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
@@ -136,6 +146,8 @@ func (s Shape) validate() error {
 		return fmt.Errorf("synth: shape %s: vocabulary %d is outside [0, %d]", s.Name, s.Vocab, MaxVocab)
 	case s.Heads%s.KVHeads != 0:
 		return fmt.Errorf("synth: shape %s: %d heads is not a multiple of %d kv heads", s.Name, s.Heads, s.KVHeads)
+	case s.Arch == "chatglm" && s.Heads*s.HeadDim != s.Hidden:
+		return fmt.Errorf("synth: shape %s: chatglm needs heads*head_dim = hidden (llama.cpp sizes q by the hidden size), got %d*%d != %d", s.Name, s.Heads, s.HeadDim, s.Hidden)
 	case s.HeadDim%2 != 0:
 		return fmt.Errorf("synth: shape %s: head dim %d is odd", s.Name, s.HeadDim)
 	case s.RopeDim < 0 || s.RopeDim > s.HeadDim || s.RopeDim%2 != 0:

@@ -1,7 +1,7 @@
 // Package synth writes GGUF files with random weights in the shape of real
 // models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B, Gemma-2-2B,
-// Gemma-3-1B, Phi-3.5-mini) or of small toy models, for benchmarks, tests
-// and the demo.
+// Gemma-3-1B, Phi-3.5-mini, GLM-4-9B) or of small toy models, for benchmarks,
+// tests and the demo.
 //
 // The files use the tensor names, metadata keys and per-tensor types that
 // llama.cpp's converter and llama-quantize produce, so llama.cpp and this
@@ -179,7 +179,6 @@ func (p *Plan) tensors() []TensorSpec {
 		dt := mix.matrixType(role, layer, s.Layers, cols, head)
 		ts = append(ts, TensorSpec{Name: name, Shape: []int{rows, cols}, DType: dt, std: std})
 	}
-	proj := func(fanIn int) float32 { return float32(1 / math.Sqrt(float64(fanIn))) }
 
 	matrix("token_embd.weight", "token_embd", -1, V, H, 0.02, s.Tied)
 	if s.RopeScaling.Type == "llama3" {
@@ -190,6 +189,10 @@ func (p *Plan) tensors() []TensorSpec {
 		matrix("output.weight", "output", -1, V, H, proj(H), true)
 	}
 	for l := 0; l < s.Layers; l++ {
+		if isGLM(s.Arch) {
+			ts = p.glmLayerTensors(ts, l)
+			continue
+		}
 		b := fmt.Sprintf("blk.%d.", l)
 		vector(b+"attn_norm.weight", H, 1, 0.1)
 		matrix(b+"attn_q.weight", "attn_q", l, qDim, H, proj(H), false)
@@ -251,6 +254,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 	kv = append(kv, gemmaKV(s)...)
 	kv = append(kv, phiKV(s)...)
 	kv = append(kv, ropeScalingKV(s)...)
+	kv = append(kv, glmKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
@@ -264,7 +268,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 		weights.KV{Key: "tokenizer.ggml.bos_token_id", Value: uint32(BOSID)},
 		weights.KV{Key: "tokenizer.ggml.eos_token_id", Value: uint32(EOSID)},
 		weights.KV{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(UnknownID)},
-		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: true},
+		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: !isGLM(s.Arch)},
 		weights.KV{Key: "tokenizer.ggml.add_eos_token", Value: false},
 		weights.KV{Key: "tokenizer.chat_template", Value: ChatTemplate},
 		weights.KV{Key: "valueexp.synthetic", Value: true},
@@ -300,6 +304,9 @@ func ropeFreqFactors(s Shape) []float32 {
 	}
 	return out
 }
+
+// proj is the standard deviation of a projection's weights, 1/sqrt(fan_in).
+func proj(fanIn int) float32 { return float32(1 / math.Sqrt(float64(fanIn))) }
 
 // chunkElems is the number of weights drawn from one generator stream. It is
 // fixed (never derived from the thread count) so that the output does not

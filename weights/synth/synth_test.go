@@ -49,6 +49,10 @@ var hfConfig = map[string]weights.Config{
 	// 262144-token window.
 	"phi-3.5-mini": {Arch: "phi3", HiddenSize: 3072, Layers: 32, Heads: 32, KVHeads: 32, HeadDim: 96, FFNSize: 8192, VocabSize: 32064,
 		ContextLength: 131072, RopeTheta: 10000, RopeDim: 96, NormEps: 1e-5, SlidingWindow: 262144},
+	// GLM-4-9B-chat-hf: partial_rotary_factor 0.5 (GlmConfig's default) of
+	// head_dim 128, q/k/v biases, untied head.
+	"glm-4-9b": {Arch: "chatglm", HiddenSize: 4096, Layers: 40, Heads: 32, KVHeads: 2, HeadDim: 128, FFNSize: 13696, VocabSize: 151552,
+		ContextLength: 131072, RopeTheta: 10000, RopeDim: 64, NormEps: 1.5625e-7, AttnBias: true, RopeInterleaved: true},
 }
 
 func writeTemp(t *testing.T, opt Options) string {
