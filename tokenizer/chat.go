@@ -182,8 +182,12 @@ func (t *Tokenizer) RenderChatOptions(msgs []Message, opts ChatOptions) (string,
 // RenderTemplate renders msgs with the chat template tmpl, with bos and eos
 // standing for the template's bos_token and eos_token ("" leaves them
 // undefined). A template that fails, or raises an error itself, returns a
-// *chattemplate.Error.
+// *chattemplate.Error. An empty template is ErrNoTemplate: it would render
+// every conversation as an empty prompt.
 func RenderTemplate(tmpl string, msgs []Message, opts ChatOptions, bos, eos string) (string, error) {
+	if strings.TrimSpace(tmpl) == "" {
+		return "", fmt.Errorf("%w (the chat template given is empty)", ErrNoTemplate)
+	}
 	p, err := chattemplate.Parse(tmpl)
 	if err != nil {
 		return "", err

@@ -44,6 +44,11 @@ type Options struct {
 	// Vocab, when > 0, overrides the shape's vocabulary size (for quick
 	// tests; it must hold the synthetic tokenizer's tokens).
 	Vocab int
+	// NoChat leaves out the ChatML turn markers and the chat template, for
+	// the vocabulary synth files had before they carried them: the reference
+	// dumps in engine/testdata were made from such files, and their models
+	// are rebuilt with it.
+	NoChat bool
 	// Seed selects the random weights.
 	Seed uint64
 	// Threads is the number of goroutines that draw and quantize (0: GOMAXPROCS).
@@ -95,6 +100,7 @@ type Plan struct {
 	Vocab   *Vocab
 	KV      []weights.KV
 	Tensors []TensorSpec
+	chat    bool // the vocabulary has the ChatML markers; the file gets ChatTemplate
 }
 
 // Params returns the number of weights of all tensors.
@@ -147,7 +153,7 @@ func NewPlan(opt Options) (*Plan, error) {
 	if _, err := ParseMix(string(opt.Mix)); err != nil {
 		return nil, err
 	}
-	vocab := BaseVocab()
+	vocab := baseVocab(!opt.NoChat)
 	if s.Arch == "phi3" {
 		phiVocab(vocab)
 	}
@@ -158,7 +164,7 @@ func NewPlan(opt Options) (*Plan, error) {
 		return nil, fmt.Errorf("synth: shape %s: vocabulary %d is smaller than the synthetic tokenizer's %d tokens", s.Name, s.Vocab, vocab.Len())
 	}
 	vocab.padTo(s.Vocab)
-	p := &Plan{Shape: s, Mix: opt.Mix, Vocab: vocab}
+	p := &Plan{Shape: s, Mix: opt.Mix, Vocab: vocab, chat: !opt.NoChat}
 	p.Tensors = p.tensors()
 	p.KV = p.metadata(opt.Seed)
 	return p, nil
@@ -270,12 +276,14 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 		weights.KV{Key: "tokenizer.ggml.unknown_token_id", Value: uint32(UnknownID)},
 		weights.KV{Key: "tokenizer.ggml.add_bos_token", Value: !isGLM(s.Arch)},
 		weights.KV{Key: "tokenizer.ggml.add_eos_token", Value: false},
-		weights.KV{Key: "tokenizer.chat_template", Value: ChatTemplate},
 		weights.KV{Key: "valueexp.synthetic", Value: true},
 		weights.KV{Key: "valueexp.synth.shape", Value: s.Name},
 		weights.KV{Key: "valueexp.synth.dtype", Value: string(p.Mix)},
 		weights.KV{Key: "valueexp.synth.seed", Value: seed},
 	)
+	if p.chat {
+		kv = append(kv, weights.KV{Key: "tokenizer.chat_template", Value: ChatTemplate})
+	}
 	return kv
 }
 

@@ -70,7 +70,10 @@ func (v *Vocab) Len() int { return len(v.Tokens) }
 // and "▁", then common English words with all their prefixes, and the twelve
 // Core Socialist Values. Any text encodes: what no piece covers falls back to
 // byte tokens.
-func BaseVocab() *Vocab {
+func BaseVocab() *Vocab { return baseVocab(true) }
+
+// baseVocab is BaseVocab, with the ChatML turn markers only when chat is set.
+func baseVocab(chat bool) *Vocab {
 	v := &Vocab{}
 	seen := map[string]bool{}
 	add := func(s string, typ int32) {
@@ -116,8 +119,10 @@ func BaseVocab() *Vocab {
 		addWithPrefixes(spaceMarker + w)
 	}
 	// The ChatML turn markers of ChatTemplate, last so that no other id moves.
-	add(ImStart, tokenControl)
-	add(ImEnd, tokenControl)
+	if chat {
+		add(ImStart, tokenControl)
+		add(ImEnd, tokenControl)
+	}
 	return v
 }
 
