@@ -27,15 +27,18 @@ const maxNeuronSetsBytes = 256 << 20
 // and DMLP are required to validate against; the head and vocabulary fields
 // are needed only for sets on attention sites or hook_logits.
 type ModelShape struct {
-	Name          string `json:"name,omitempty"`
-	Arch          string `json:"arch,omitempty"`
-	Layers        int    `json:"n_layers"`
-	DModel        int    `json:"d_model"`
-	DMLP          int    `json:"d_mlp"`
-	Heads         int    `json:"n_heads,omitempty"`
-	KVHeads       int    `json:"n_kv_heads,omitempty"`
-	HeadDim       int    `json:"d_head,omitempty"`
-	Vocab         int    `json:"vocab,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Arch    string `json:"arch,omitempty"`
+	Layers  int    `json:"n_layers"`
+	DModel  int    `json:"d_model"`
+	DMLP    int    `json:"d_mlp"`
+	Heads   int    `json:"n_heads,omitempty"`
+	KVHeads int    `json:"n_kv_heads,omitempty"`
+	HeadDim int    `json:"d_head,omitempty"`
+	Vocab   int    `json:"vocab,omitempty"`
+	// Experts is the number of experts of a mixture-of-experts model (0:
+	// dense); DMLP is then the width of one expert's FFN.
+	Experts       int    `json:"n_experts,omitempty"`
 	WeightsSHA256 string `json:"weights_sha256,omitempty"`
 }
 
@@ -43,8 +46,10 @@ type ModelShape struct {
 // when the shape lacks the field it depends on.
 func (m ModelShape) Width(site Site) (width int, ok bool) {
 	switch site {
-	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost:
+	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost, SiteExpertAct:
 		width = m.DMLP
+	case SiteRouterLogits:
+		width = m.Experts
 	case SiteAttnQ, SiteAttnRotQ, SiteAttnZ:
 		width = m.Heads * m.HeadDim
 	case SiteAttnK, SiteAttnV, SiteAttnRotK:

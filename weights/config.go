@@ -13,7 +13,7 @@ type RopeScaling struct {
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "qwen2moe", "qwen3moe", "mixtral"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`
@@ -62,6 +62,9 @@ type Config struct {
 	// RopeThetaLocal, when > 0, is the rope base of the sliding-window
 	// layers, which then rotate without RopeScaling (Gemma 3).
 	RopeThetaLocal float64 `json:"rope_theta_local,omitempty"`
+	// MoE describes the experts of a mixture-of-experts model (qwen2moe,
+	// qwen3moe, mixtral; see weights/arch_moe.go); nil for dense models.
+	MoE *MoEConfig `json:"moe,omitempty"`
 
 	// BOS is the beginning-of-sequence id, -1 if unknown.
 	BOS int `json:"bos"`

@@ -266,7 +266,7 @@ func modelFromGGUF(g *GGUF, path string) (*Model, error) {
 // ggufPermutesQK reports whether GGUF converters permute the q/k rows of an
 // architecture (those that llama.cpp runs with its "normal" rope, which
 // rotates adjacent pairs instead of the two halves of each head).
-func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistral" }
+func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistral" || arch == "mixtral" }
 
 // unpermuteQK gives attn_q/attn_k a RowOrder that presents the Hugging Face
 // row order without copying. Biases, if any, are small and are copied.
@@ -446,6 +446,9 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 	if err := gemmaGGUF(g, &c); err != nil {
 		return c, err
 	}
+	if err := moeGGUF(g, &c); err != nil {
+		return c, err
+	}
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -474,11 +477,12 @@ func containsInt(s []int, v int) bool {
 }
 
 // SupportedArchs lists the architectures the engine runs.
-var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true}
+var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true,
+	"qwen2moe": true, "qwen3moe": true, "mixtral": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, qwen2moe, qwen3moe, mixtral)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -512,6 +516,9 @@ func validateConfig(c Config) error {
 		}
 	}
 	if err := validateBlockOptions(c); err != nil {
+		return err
+	}
+	if err := validateMoE(c); err != nil {
 		return err
 	}
 	if c.ContextLength < 0 || c.SlidingWindow < 0 {
@@ -584,6 +591,10 @@ func parseHFConfig(b []byte) (Config, error) {
 		return c, fmt.Errorf("bad JSON: %w", err)
 	}
 	setGemma, err := gemmaHF(b, &h)
+	if err != nil {
+		return c, err
+	}
+	setMoE, err := moeHF(b, &h)
 	if err != nil {
 		return c, err
 	}
@@ -671,6 +682,9 @@ func parseHFConfig(b []byte) (Config, error) {
 	}
 	c.EOS = ids
 	if err := setGemma(&c); err != nil {
+		return c, err
+	}
+	if err := setMoE(&c); err != nil {
 		return c, err
 	}
 	return c, validateConfig(c)
@@ -928,10 +942,17 @@ func checkShapes(m *Model) error {
 			{p + "attn_k.weight", []int{kv, c.HiddenSize}},
 			{p + "attn_v.weight", []int{kv, c.HiddenSize}},
 			{p + "attn_output.weight", []int{c.HiddenSize, q}},
-			{p + "ffn_norm.weight", []int{c.HiddenSize}},
-			{p + "ffn_gate.weight", []int{c.FFNSize, c.HiddenSize}},
-			{p + "ffn_up.weight", []int{c.FFNSize, c.HiddenSize}},
-			{p + "ffn_down.weight", []int{c.HiddenSize, c.FFNSize}},
+		}
+		if c.MoE != nil {
+			for _, w := range moeWants(m, l) {
+				ws = append(ws, want(w))
+			}
+		} else {
+			ws = append(ws,
+				want{p + "ffn_norm.weight", []int{c.HiddenSize}},
+				want{p + "ffn_gate.weight", []int{c.FFNSize, c.HiddenSize}},
+				want{p + "ffn_up.weight", []int{c.FFNSize, c.HiddenSize}},
+				want{p + "ffn_down.weight", []int{c.HiddenSize, c.FFNSize}})
 		}
 		if c.AttnBias {
 			ws = append(ws, want{p + "attn_q.bias", []int{q}}, want{p + "attn_k.bias", []int{kv}}, want{p + "attn_v.bias", []int{kv}})
