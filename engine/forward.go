@@ -336,6 +336,15 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(h[i*H:(i+1)*H], x[i*H:(i+1)*H], ly.ffnNorm, eps)
 		}
+		if ly.moe != nil {
+			m.moeFFN(ws, ly.moe, l, h, n, rows, hk)
+			// A pass that stops after the FFN activations stops after
+			// the experts' (mlp.experts.E.hook_act).
+			if sp := opt.StopAfter; sp != nil && (*sp == at(hooks.SiteMLPAct) || *sp == at(hooks.SiteMLPPost)) {
+				return stopped()
+			}
+			goto mlpOut
+		}
 		m.matmul(ws, gate, h, n, ly.gate)
 		m.matmul(ws, up, h, n, ly.up)
 		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
@@ -351,6 +360,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			return stoppedAt(act, F, l, "mlp.hook_post")
 		}
 		m.matmul(ws, h, act, n, ly.down)
+	mlpOut:
 		if ly.ffnPostNorm != nil {
 			postNorm(h, ly.ffnPostNorm, n, eps)
 		}

@@ -70,10 +70,11 @@ type TensorSpec struct {
 
 // Rows returns the number of rows (1 for a vector).
 func (t *TensorSpec) Rows() int {
-	if len(t.Shape) == 1 {
-		return 1
+	n := 1
+	for _, d := range t.Shape[:len(t.Shape)-1] {
+		n *= d // a 3-D expert tensor is experts × rows rows
 	}
-	return t.Shape[0]
+	return n
 }
 
 // Cols returns the row length.
@@ -196,10 +197,14 @@ func (p *Plan) tensors() []TensorSpec {
 			vector(b+"attn_k_norm.weight", s.HeadDim, 1, 0.1)
 		}
 		matrix(b+"attn_output.weight", "attn_output", l, H, qDim, proj(qDim), false)
-		vector(b+"ffn_norm.weight", H, 1, 0.1)
-		matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
-		matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
-		matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		if isMoE(s.Arch) {
+			ts = moeTensors(ts, s, mix, l, b)
+		} else {
+			vector(b+"ffn_norm.weight", H, 1, 0.1)
+			matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
+			matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
+			matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		}
 		if isGemma(s.Arch) {
 			vector(b+"post_attention_norm.weight", H, 1, 0.1)
 			vector(b+"post_ffw_norm.weight", H, 1, 0.1)
@@ -212,9 +217,9 @@ func (p *Plan) tensors() []TensorSpec {
 // architecture, then the tokenizer and the synthetic-model markers.
 func (p *Plan) metadata(seed uint64) []weights.KV {
 	s := p.Shape
-	a := s.Arch + "."
+	a := ggufArch(s.Arch) + "."
 	kv := []weights.KV{
-		{Key: "general.architecture", Value: s.Arch},
+		{Key: "general.architecture", Value: ggufArch(s.Arch)},
 		{Key: "general.type", Value: "model"},
 		{Key: "general.name", Value: p.Name()},
 		{Key: a + "block_count", Value: uint32(s.Layers)},
@@ -234,12 +239,13 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "attention.key_length", Value: uint32(s.HeadDim)},
 			weights.KV{Key: a + "attention.value_length", Value: uint32(s.HeadDim)})
 	}
-	if s.Arch == "llama" {
+	if s.Arch == "llama" || s.Arch == "mixtral" {
 		kv = append(kv,
 			weights.KV{Key: a + "vocab_size", Value: uint32(s.Vocab)},
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
 	}
 	kv = append(kv, gemmaKV(s)...)
+	kv = append(kv, moeKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
