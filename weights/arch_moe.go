@@ -228,12 +228,12 @@ var hfExpertName = regexp.MustCompile(`^(?:mlp|block_sparse_moe)\.experts\.(\d+)
 // moeLayerNames maps the Hugging Face names of a mixture-of-experts layer
 // that are not per expert.
 var moeLayerNames = map[string]string{
-	"mlp.gate.weight":                      "ffn_gate_inp.weight",
-	"block_sparse_moe.gate.weight":         "ffn_gate_inp.weight",
-	"mlp.shared_expert.gate_proj.weight":   "ffn_gate_shexp.weight",
-	"mlp.shared_expert.up_proj.weight":     "ffn_up_shexp.weight",
-	"mlp.shared_expert.down_proj.weight":   "ffn_down_shexp.weight",
-	"mlp.shared_expert_gate.weight":        "ffn_gate_inp_shexp.weight",
+	"mlp.gate.weight":                    "ffn_gate_inp.weight",
+	"block_sparse_moe.gate.weight":       "ffn_gate_inp.weight",
+	"mlp.shared_expert.gate_proj.weight": "ffn_gate_shexp.weight",
+	"mlp.shared_expert.up_proj.weight":   "ffn_up_shexp.weight",
+	"mlp.shared_expert.down_proj.weight": "ffn_down_shexp.weight",
+	"mlp.shared_expert_gate.weight":      "ffn_gate_inp_shexp.weight",
 }
 
 var hfExpertProj = map[string]string{

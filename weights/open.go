@@ -266,7 +266,9 @@ func modelFromGGUF(g *GGUF, path string) (*Model, error) {
 // ggufPermutesQK reports whether GGUF converters permute the q/k rows of an
 // architecture (those that llama.cpp runs with its "normal" rope, which
 // rotates adjacent pairs instead of the two halves of each head).
-func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistral" || arch == "mixtral" }
+func ggufPermutesQK(arch string) bool {
+	return arch == "llama" || arch == "mistral" || arch == "mixtral"
+}
 
 // unpermuteQK gives attn_q/attn_k a RowOrder that presents the Hugging Face
 // row order without copying. Biases, if any, are small and are copied.
