@@ -22,4 +22,9 @@ var randSpecs = []testmodel.Spec{
 	// layers 0-4 slide (local rope base), layer 5 is global.
 	{Arch: "gemma2", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Window: 4, Seed: 5},
 	{Arch: "gemma3", Layers: 6, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 16, Vocab: 80, Window: 4, Seed: 6},
+	// Mixtures of experts: 6 experts of width 32, 2 per token (Qwen2-MoE
+	// with a shared expert of 64).
+	{Arch: "qwen2moe", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 6, Used: 2, Seed: 7},
+	{Arch: "qwen3moe", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 6, Used: 3, Seed: 8},
+	{Arch: "mixtral", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 4, Used: 2, Seed: 9},
 }

@@ -227,6 +227,9 @@ func (h *Hooks) Check(s ModelShape) error {
 		return fmt.Errorf("hooks: the hooks were built for %d layers, the model has %d", h.nLayers, s.Layers)
 	}
 	for _, p := range h.Points() {
+		if err := siteFits(p, s); err != nil {
+			return err
+		}
 		i := h.slot(p)
 		for _, list := range [][]Observer{h.raw[i], h.post[i]} {
 			for _, o := range list {
@@ -380,4 +383,23 @@ func editorAt(e Editor, p Point) Editor {
 		return e
 	}
 	return &expertHook{expert: p.Expert, e: e, inner: e}
+}
+
+// siteFits refuses a point the model never reaches, so that a hook there
+// is an error rather than silently idle: the dense feed-forward sites in a
+// mixture-of-experts model (whose neurons are its experts'), and the
+// router and expert sites in a dense model (a shape with d_mlp and no
+// experts).
+func siteFits(p Point, s ModelShape) error {
+	switch p.Site {
+	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost:
+		if s.Experts > 0 {
+			return fmt.Errorf("hooks: %v: the model is a mixture of %d experts and has no dense feed-forward neurons; use blocks.L.mlp.experts.E.hook_act", p, s.Experts)
+		}
+	case SiteRouterLogits, SiteExpertAct, SiteSharedAct:
+		if s.Experts == 0 && s.DMLP > 0 {
+			return fmt.Errorf("hooks: %v: the model has no experts", p)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package testmodel
 import (
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -161,4 +163,110 @@ func MoEToHF(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// isMoE reports whether the spec is a mixture-of-experts model.
+func (s Spec) isMoE() bool {
+	return s.Arch == "qwen2moe" || s.Arch == "qwen3moe" || s.Arch == "mixtral"
+}
+
+// writeMoE is Write for the mixture-of-experts models: a GGUF laid out as
+// llama.cpp's converter writes them (3-D expert tensors; Mixtral as a llama
+// file with experts), and its Hugging Face folder (MoEToHF). Qwen2-MoE gets
+// q/k/v biases and a shared expert of width SharedFFN (default 2·FFN),
+// Qwen3-MoE q/k norms. The router's weights are drawn wider than the other
+// projections so that routing decisions are far from ties.
+func writeMoE(t testing.TB, s Spec) (ggufPath, hfDir string) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(s.Seed, 11))
+	normal := func(n int, mean, std float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(mean + rng.NormFloat64()*std)
+		}
+		return v
+	}
+	used, shared := s.Used, s.SharedFFN
+	if used == 0 {
+		used = 2
+	}
+	if s.Arch == "qwen2moe" && shared == 0 {
+		shared = 2 * s.FFN
+	}
+	H, F, E := s.Hidden, s.FFN, s.Experts
+	q, kv := s.Heads*s.HeadDim, s.KV*s.HeadDim
+	in := 1 / math.Sqrt(float64(H))
+	var gt []*weights.Tensor
+	add := func(name string, shape []int, data []float32) {
+		gt = append(gt, &weights.Tensor{Name: name, DType: weights.F32, Shape: shape, Data: weights.Float32Bytes(data)})
+	}
+	add("token_embd.weight", []int{s.Vocab, H}, normal(s.Vocab*H, 0, 0.5))
+	add("output_norm.weight", []int{H}, normal(H, 1, 0.1))
+	add("output.weight", []int{s.Vocab, H}, normal(s.Vocab*H, 0, in))
+	for l := 0; l < s.Layers; l++ {
+		p := fmt.Sprintf("blk.%d.", l)
+		add(p+"attn_norm.weight", []int{H}, normal(H, 1, 0.1))
+		add(p+"attn_q.weight", []int{q, H}, normal(q*H, 0, in))
+		add(p+"attn_k.weight", []int{kv, H}, normal(kv*H, 0, in))
+		add(p+"attn_v.weight", []int{kv, H}, normal(kv*H, 0, in))
+		if s.Arch == "qwen2moe" {
+			add(p+"attn_q.bias", []int{q}, normal(q, 0, 0.1))
+			add(p+"attn_k.bias", []int{kv}, normal(kv, 0, 0.1))
+			add(p+"attn_v.bias", []int{kv}, normal(kv, 0, 0.1))
+		}
+		if s.Arch == "qwen3moe" {
+			add(p+"attn_q_norm.weight", []int{s.HeadDim}, normal(s.HeadDim, 1, 0.1))
+			add(p+"attn_k_norm.weight", []int{s.HeadDim}, normal(s.HeadDim, 1, 0.1))
+		}
+		add(p+"attn_output.weight", []int{H, q}, normal(H*q, 0, 1/math.Sqrt(float64(q))))
+		add(p+"ffn_norm.weight", []int{H}, normal(H, 1, 0.1))
+		add(p+"ffn_gate_inp.weight", []int{E, H}, normal(E*H, 0, 4*in))
+		add(p+"ffn_gate_exps.weight", []int{E, F, H}, normal(E*F*H, 0, in))
+		add(p+"ffn_up_exps.weight", []int{E, F, H}, normal(E*F*H, 0, in))
+		add(p+"ffn_down_exps.weight", []int{E, H, F}, normal(E*H*F, 0, 1/math.Sqrt(float64(F))))
+		if shared > 0 {
+			add(p+"ffn_gate_inp_shexp.weight", []int{H}, normal(H, 0, in))
+			add(p+"ffn_gate_shexp.weight", []int{shared, H}, normal(shared*H, 0, in))
+			add(p+"ffn_up_shexp.weight", []int{shared, H}, normal(shared*H, 0, in))
+			add(p+"ffn_down_shexp.weight", []int{H, shared}, normal(H*shared, 0, 1/math.Sqrt(float64(shared))))
+		}
+	}
+	a := s.Arch
+	if a == "mixtral" {
+		a = "llama" // llama.cpp's converter writes Mixtral as llama with experts
+	}
+	kvs := []weights.KV{
+		{Key: "general.architecture", Value: a},
+		{Key: a + ".embedding_length", Value: uint32(H)},
+		{Key: a + ".block_count", Value: uint32(s.Layers)},
+		{Key: a + ".attention.head_count", Value: uint32(s.Heads)},
+		{Key: a + ".attention.head_count_kv", Value: uint32(s.KV)},
+		{Key: a + ".attention.key_length", Value: uint32(s.HeadDim)},
+		{Key: a + ".feed_forward_length", Value: uint32(F)},
+		{Key: a + ".context_length", Value: uint32(256)},
+		{Key: a + ".rope.freq_base", Value: float32(10000)},
+		{Key: a + ".attention.layer_norm_rms_epsilon", Value: float32(1e-5)},
+		{Key: a + ".expert_count", Value: uint32(E)},
+		{Key: a + ".expert_used_count", Value: uint32(used)},
+		{Key: "tokenizer.ggml.bos_token_id", Value: uint32(1)},
+		{Key: "tokenizer.ggml.eos_token_id", Value: uint32(2)},
+	}
+	if a != "llama" {
+		kvs = append(kvs, weights.KV{Key: a + ".expert_feed_forward_length", Value: uint32(F)})
+	}
+	if shared > 0 {
+		kvs = append(kvs, weights.KV{Key: a + ".expert_shared_feed_forward_length", Value: uint32(shared)})
+	}
+	ggufPath = filepath.Join(t.TempDir(), "model.gguf")
+	g, err := os.Create(ggufPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := weights.WriteGGUF(g, kvs, gt); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return ggufPath, MoEToHF(t, ggufPath)
 }
