@@ -97,7 +97,9 @@ type RunOptions struct {
 	// LM head are skipped and no logits are returned. The sequences' caches
 	// are then incomplete and cannot be continued. The point must be
 	// hook_embed or a block's hook_resid_mid, mlp.hook_act, mlp.hook_post or
-	// hook_resid_post; others are an error.
+	// hook_resid_post; others are an error. In a mixture-of-experts model
+	// mlp.hook_act, mlp.hook_post and mlp.experts.E.hook_act (any E) stop
+	// after the layer's experts.
 	StopAfter *hooks.Point
 	// Phase tells hooks whether this is a prefill or a decode step (default Prefill).
 	Phase hooks.Phase
@@ -184,8 +186,11 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		case sp.Site == hooks.SiteEmbed && sp.Layer == -1:
 		case sp.Layer < 0 || sp.Layer >= c.Layers:
 			return nil, fmt.Errorf("engine: StopAfter %v: layer outside [0, %d)", *sp, c.Layers)
-		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost:
+		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost &&
+			sp.Site != hooks.SiteExpertAct:
 			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post or hook_resid_post", *sp)
+		case sp.Site == hooks.SiteExpertAct && c.MoE == nil:
+			return nil, fmt.Errorf("engine: StopAfter %v: the model has no experts", *sp)
 		}
 	}
 
@@ -340,7 +345,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			m.moeFFN(ws, ly.moe, l, h, n, rows, hk)
 			// A pass that stops after the FFN activations stops after
 			// the experts' (mlp.experts.E.hook_act).
-			if sp := opt.StopAfter; sp != nil && (*sp == at(hooks.SiteMLPAct) || *sp == at(hooks.SiteMLPPost)) {
+			if sp := opt.StopAfter; sp != nil && sp.Layer == l && (sp.Site == hooks.SiteMLPAct || sp.Site == hooks.SiteMLPPost || sp.Site == hooks.SiteExpertAct) {
 				return stopped()
 			}
 			goto mlpOut
