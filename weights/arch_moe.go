@@ -90,11 +90,11 @@ func moeGGUF(g *GGUF, c *Config) error {
 	}
 	moe := &MoEConfig{Experts: int(n)}
 	var err error
-	if moe.Used, err = geti("expert_used_count", -1); err != nil {
-		return err
-	}
-	if moe.Used < 0 {
+	if _, present := g.Get(a + "expert_used_count"); !present {
 		return fmt.Errorf("metadata key %q missing", a+"expert_used_count")
+	}
+	if moe.Used, err = geti("expert_used_count", 0); err != nil {
+		return err
 	}
 	if moe.FFN, err = geti("expert_feed_forward_length", int64(c.FFNSize)); err != nil {
 		return err
