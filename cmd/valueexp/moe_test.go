@@ -77,6 +77,37 @@ func TestMoESynthCommands(t *testing.T) {
 			assert.Equal(t, 4, len(ct.Shape), "counts [tags, layers, experts, dim]")
 			assert.Equal(t, "mlp.experts.hook_act", cf.Metadata["site"])
 
+			// identify finds expert neurons, normalised per expert, and
+			// writes them as expert neuron sets that evaluate deactivates.
+			found := filepath.Join(dir, "found.json")
+			mustRun(t, nil, "identify", "--counts", counts, "--out", found)
+			fb, err := os.ReadFile(found)
+			require.NoError(t, err)
+			var nf struct {
+				Sets []struct {
+					Site   string `json:"site"`
+					Layers []struct {
+						Layer  int  `json:"layer"`
+						Expert *int `json:"expert"`
+					} `json:"layers"`
+				} `json:"neuron_sets"`
+			}
+			require.NoError(t, json.Unmarshal(fb, &nf))
+			require.NotEmpty(t, nf.Sets)
+			withExperts := 0
+			for _, s := range nf.Sets {
+				assert.Equal(t, "mlp.experts.hook_act", s.Site)
+				for _, l := range s.Layers {
+					require.NotNil(t, l.Expert)
+					assert.Less(t, l.Layer, 2)
+					assert.Less(t, *l.Expert, 8)
+					withExperts++
+				}
+			}
+			assert.Positive(t, withExperts)
+			mustRun(t, nil, "evaluate", "--model", model, "--neurons", found, "--deactivate", "富强/en", "--lang", "en",
+				"--max-items", "1", "--no-random-control", "--out", filepath.Join(dir, "found-results.json"))
+
 			results := filepath.Join(dir, "results.json")
 			mustRun(t, nil, "evaluate", "--model", model, "--neurons", sets, "--deactivate", "Prosperity", "--lang", "en",
 				"--max-items", "1", "--out", results)
