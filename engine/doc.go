@@ -1,5 +1,5 @@
 // Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
-// gemma2, gemma3) on the CPU in pure Go, with hooks at every named site of the forward pass.
+// gemma2, gemma3, and the mixtures of experts qwen2moe, qwen3moe, mixtral) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -23,7 +23,10 @@
 // where the architecture has them. Gemma adds, as data (arch_gemma.go):
 // GELU instead of SiLU, norms after attention and feed-forward, scaled
 // embeddings, a query scale, soft-capped scores and logits, and sliding
-// layers interleaved with global ones, with their own rope base.
+// layers interleaved with global ones, with their own rope base. Mixtures of
+// experts (qwen2moe, qwen3moe, mixtral; moe.go) replace the feed-forward by
+// a router and top-k experts, each run once per pass over the tokens routed
+// to it, plus Qwen2-MoE's gated shared expert.
 // Architectures differ only by data in weights.Config, so every hook means
 // the same thing on every architecture.
 //

@@ -26,6 +26,18 @@
 //	blocks.L.mlp.hook_post                     act(gate)·up: input of the down projection (TL's meaning)
 //	blocks.L.hook_mlp_out, blocks.L.hook_resid_post
 //	ln_final.hook_normalized
+//
+// A mixture-of-experts block has, instead of the dense mlp sites (which are
+// an error on such a model, as these are on a dense one):
+//
+//	blocks.L.mlp.hook_router_logits            router logits [rows, experts]
+//	blocks.L.mlp.experts.E.hook_act            act(gate) of expert E; rows: the tokens routed to E
+//	blocks.L.mlp.shared_expert.hook_act        act(gate) of the shared expert (Qwen2-MoE)
+//
+// and hook_mlp_out is the mixture. Point.Expert holds E; the expert part of
+// a pattern is a number, a brace list or "*" (every expert). Neuron sets
+// at site "mlp.experts.hook_act" name the expert of each entry, and
+// NewExpertActProb counts each expert's neurons over the tokens routed to it.
 //	hook_logits                                only rows whose logits are computed
 //
 // Patterns select several points: "blocks.*.mlp.hook_act" (every block) and

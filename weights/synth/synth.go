@@ -1,6 +1,7 @@
 // Package synth writes GGUF files with random weights in the shape of real
 // models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B, Gemma-2-2B,
-// Gemma-3-1B) or of small toy models, for benchmarks, tests and the demo.
+// Gemma-3-1B, and the mixtures of experts Qwen3-30B-A3B, Qwen1.5-MoE-A2.7B
+// and Mixtral-8x7B) or of small toy models, for benchmarks, tests and the demo.
 //
 // The files use the tensor names, metadata keys and per-tensor types that
 // llama.cpp's converter and llama-quantize produce, so llama.cpp and this
