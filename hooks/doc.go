@@ -38,6 +38,7 @@
 // a pattern is a number, a brace list or "*" (every expert). Neuron sets
 // at site "mlp.experts.hook_act" name the expert of each entry, and
 // NewExpertActProb counts each expert's neurons over the tokens routed to it.
+//
 //	hook_logits                                only rows whose logits are computed
 //
 // Patterns select several points: "blocks.*.mlp.hook_act" (every block) and
