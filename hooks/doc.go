@@ -26,6 +26,7 @@
 //	blocks.L.mlp.hook_post                     act(gate)·up: input of the down projection (TL's meaning)
 //	blocks.L.hook_mlp_out, blocks.L.hook_resid_post
 //	ln_final.hook_normalized
+//	hook_logits                                only rows whose logits are computed
 //
 // A mixture-of-experts block has, instead of the dense mlp sites (which are
 // an error on such a model, as these are on a dense one):
@@ -38,8 +39,6 @@
 // a pattern is a number, a brace list or "*" (every expert). Neuron sets
 // at site "mlp.experts.hook_act" name the expert of each entry, and
 // NewExpertActProb counts each expert's neurons over the tokens routed to it.
-//
-//	hook_logits                                only rows whose logits are computed
 //
 // Patterns select several points: "blocks.*.mlp.hook_act" (every block) and
 // "blocks.{0..3,7}.hook_resid_post" (a list of layers and inclusive ranges).
