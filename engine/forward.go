@@ -188,7 +188,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			return nil, fmt.Errorf("engine: StopAfter %v: layer outside [0, %d)", *sp, c.Layers)
 		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost &&
 			sp.Site != hooks.SiteExpertAct:
-			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post or hook_resid_post", *sp)
+			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post, mlp.experts.E.hook_act or hook_resid_post", *sp)
 		case sp.Site == hooks.SiteExpertAct && c.MoE == nil:
 			return nil, fmt.Errorf("engine: StopAfter %v: the model has no experts", *sp)
 		}
