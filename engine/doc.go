@@ -1,5 +1,5 @@
 // Package engine runs decoder-only transformers (llama, mistral, qwen2, qwen3,
-// gemma2, gemma3, phi3, chatglm, glm4) on the CPU in pure Go, with hooks at every named site of the forward pass.
+// gemma2, gemma3, phi3, chatglm, glm4, and the mixtures of experts qwen2moe, qwen3moe, mixtral) on the CPU in pure Go, with hooks at every named site of the forward pass.
 //
 // # Loading
 //
@@ -30,6 +30,10 @@
 // holds YaRN). GLM-4 (arch_glm.go) rotates only the first half of each
 // head, in adjacent pairs, and glm4 normalises the sublayer outputs as Gemma
 // does; its fused tensors arrive split by package weights.
+// layers interleaved with global ones, with their own rope base. Mixtures of
+// experts (qwen2moe, qwen3moe, mixtral; moe.go) replace the feed-forward by
+// a router and top-k experts, each run once per pass over the tokens routed
+// to it, plus Qwen2-MoE's gated shared expert.
 // Architectures differ only by data in weights.Config, so every hook means
 // the same thing on every architecture.
 //

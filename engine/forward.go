@@ -97,7 +97,9 @@ type RunOptions struct {
 	// LM head are skipped and no logits are returned. The sequences' caches
 	// are then incomplete and cannot be continued. The point must be
 	// hook_embed or a block's hook_resid_mid, mlp.hook_act, mlp.hook_post or
-	// hook_resid_post; others are an error.
+	// hook_resid_post; others are an error. In a mixture-of-experts model
+	// mlp.hook_act, mlp.hook_post and mlp.experts.E.hook_act (any E) stop
+	// after the layer's experts.
 	StopAfter *hooks.Point
 	// Phase tells hooks whether this is a prefill or a decode step (default Prefill).
 	Phase hooks.Phase
@@ -185,8 +187,11 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		case sp.Site == hooks.SiteEmbed && sp.Layer == -1:
 		case sp.Layer < 0 || sp.Layer >= c.Layers:
 			return nil, fmt.Errorf("engine: StopAfter %v: layer outside [0, %d)", *sp, c.Layers)
-		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost:
-			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post or hook_resid_post", *sp)
+		case sp.Site != hooks.SiteResidMid && sp.Site != hooks.SiteMLPAct && sp.Site != hooks.SiteMLPPost && sp.Site != hooks.SiteResidPost &&
+			sp.Site != hooks.SiteExpertAct:
+			return nil, fmt.Errorf("engine: StopAfter %v: a pass can stop after hook_embed, hook_resid_mid, mlp.hook_act, mlp.hook_post, mlp.experts.E.hook_act or hook_resid_post", *sp)
+		case sp.Site == hooks.SiteExpertAct && c.MoE == nil:
+			return nil, fmt.Errorf("engine: StopAfter %v: the model has no experts", *sp)
 		}
 	}
 
@@ -340,6 +345,15 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(h[i*H:(i+1)*H], x[i*H:(i+1)*H], ly.ffnNorm, eps)
 		}
+		if ly.moe != nil {
+			m.moeFFN(ws, ly.moe, l, h, n, rows, hk)
+			// A pass that stops after the FFN activations stops after
+			// the experts' (mlp.experts.E.hook_act).
+			if sp := opt.StopAfter; sp != nil && sp.Layer == l && (sp.Site == hooks.SiteMLPAct || sp.Site == hooks.SiteMLPPost || sp.Site == hooks.SiteExpertAct) {
+				return stopped()
+			}
+			goto mlpOut
+		}
 		m.matmul(ws, gate, h, n, ly.gate)
 		m.matmul(ws, up, h, n, ly.up)
 		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
@@ -355,6 +369,7 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			return stoppedAt(act, F, l, "mlp.hook_post")
 		}
 		m.matmul(ws, h, act, n, ly.down)
+	mlpOut:
 		if ly.ffnPostNorm != nil {
 			postNorm(h, ly.ffnPostNorm, n, eps)
 		}

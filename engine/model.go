@@ -62,6 +62,9 @@ type layer struct {
 	// attnPostNorm and ffnPostNorm normalise the sublayer outputs
 	// (Config.PostNorms), nil otherwise.
 	attnPostNorm, ffnPostNorm []float32
+
+	// moe replaces gate, up and down in a mixture-of-experts block.
+	moe *moeLayer
 }
 
 // Load opens a model file or folder (see weights.Open) and prepares it to run.
@@ -136,7 +139,15 @@ func New(w *weights.Model, opts Options) (*Model, error) {
 			{&ly.o, "attn_output.weight"}, {&ly.gate, "ffn_gate.weight"},
 			{&ly.up, "ffn_up.weight"}, {&ly.down, "ffn_down.weight"},
 		} {
+			if c.MoE != nil && (mt.dst == &ly.gate || mt.dst == &ly.up || mt.dst == &ly.down) {
+				continue
+			}
 			if *mt.dst, err = matrixOf(w, p+mt.name); err != nil {
+				return fail(err)
+			}
+		}
+		if c.MoE != nil {
+			if ly.moe, err = loadMoE(w, l); err != nil {
 				return fail(err)
 			}
 		}
@@ -264,5 +275,14 @@ func (m *Model) Shape() hooks.ModelShape {
 	return hooks.ModelShape{
 		Arch: c.Arch, Layers: c.Layers, DModel: c.HiddenSize, DMLP: c.FFNSize,
 		Heads: c.Heads, KVHeads: c.KVHeads, HeadDim: c.HeadDim, Vocab: c.VocabSize,
+		Experts: experts(c),
 	}
+}
+
+// experts returns the expert count of c, 0 for a dense model.
+func experts(c weights.Config) int {
+	if c.MoE == nil {
+		return 0
+	}
+	return c.MoE.Experts
 }

@@ -29,4 +29,9 @@ var randSpecs = []testmodel.Spec{
 	// each head in adjacent pairs; glm4 adds post norms.
 	{Arch: "chatglm", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Seed: 7},
 	{Arch: "glm4", Layers: 2, Hidden: 64, FFN: 96, Heads: 4, KV: 1, HeadDim: 24, Vocab: 80, Seed: 8},
+	// Mixtures of experts: 6 experts of width 32, 2 per token (Qwen2-MoE
+	// with a shared expert of 64).
+	{Arch: "qwen2moe", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 6, Used: 2, Seed: 7},
+	{Arch: "qwen3moe", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 6, Used: 3, Seed: 8},
+	{Arch: "mixtral", Layers: 2, Hidden: 64, FFN: 32, Heads: 4, KV: 2, HeadDim: 16, Vocab: 80, Experts: 4, Used: 2, Seed: 9},
 }

@@ -35,10 +35,47 @@ type ActProb struct {
 	Tags     int
 	TagNames []string // optional, one per tag; saved in the file metadata
 	Model    string   // optional model identity; saved in the file metadata
-	Count    []uint64 // [tag][layer][dim], flat
-	Tokens   []uint64 // [tag][layer]
+	Count    []uint64 // [tag][layer][dim], flat; [tag][layer][expert][dim] for experts
+	Tokens   []uint64 // [tag][layer]; [tag][layer][expert] for experts
 	BadTags  uint64   // rows skipped because their tag was ≥ Tags
+	// Experts is the expert count of a counter at SiteExpertAct (see
+	// NewExpertActProb), 0 otherwise. Such a counter keeps, per tag,
+	// layer and expert, the count of each of the expert's neurons and the
+	// number of tokens routed to the expert, so that ExpertProb is a
+	// neuron's activation probability over the tokens its expert saw.
+	Experts int
 }
+
+// experts returns the number of expert slots per layer (1 for a dense counter).
+func (c *ActProb) experts() int { return max(c.Experts, 1) }
+
+// slot returns the index of (tag, layer, expert) in Tokens.
+func (c *ActProb) slot(tag, layer, expert int) int {
+	return (tag*c.Layers+layer)*c.experts() + expert
+}
+
+// NewExpertActProb allocates a zeroed counter of the experts' neurons
+// (SiteExpertAct) of a mixture-of-experts model with the given layers,
+// experts per layer, neurons per expert (d_mlp) and tags. Register it on
+// "blocks.*.mlp.experts.*.hook_act".
+func NewExpertActProb(layers, experts, dim, tags int) (*ActProb, error) {
+	if experts <= 0 || experts > maxExperts {
+		return nil, fmt.Errorf("hooks: actprob: expert count %d out of range [1, %d]", experts, maxExperts)
+	}
+	if layers <= 0 || layers > maxStatElems {
+		return nil, fmt.Errorf("hooks: actprob: layers (%d) must be positive", layers)
+	}
+	c, err := NewActProb(SiteExpertAct, layers*experts, dim, tags)
+	if err != nil {
+		return nil, err
+	}
+	c.Layers, c.Experts = layers, experts
+	return c, nil
+}
+
+// maxExperts bounds the expert count of a counter (real models have at most
+// a few hundred experts per layer).
+const maxExperts = 1 << 16
 
 // maxStatElems bounds the size of a statistics array so that a corrupt file
 // or a wrong argument gives an error instead of an enormous allocation.
@@ -73,12 +110,18 @@ func NewActProb(site Site, layers, dim, tags int) (*ActProb, error) {
 
 // Applies reports whether p is c's site at a layer c counts.
 func (c *ActProb) Applies(p Point) bool {
-	return p.Site == c.Site && p.Layer >= 0 && p.Layer < c.Layers
+	if p.Site != c.Site || p.Layer < 0 || p.Layer >= c.Layers {
+		return false
+	}
+	return c.Experts == 0 || p.Expert == AllExperts || (p.Expert >= 0 && p.Expert < c.Experts)
 }
 
 // Check reports a counter built for another model: more layers than s has,
 // or a Dim that is not the width of its site.
 func (c *ActProb) Check(p Point, s ModelShape) error {
+	if c.Experts > 0 && s.Experts > 0 && c.Experts != s.Experts {
+		return fmt.Errorf("actprob counts %d experts per layer, the model has %d", c.Experts, s.Experts)
+	}
 	return checkStat("actprob", c.Site, c.Layers, c.Dim, p, s)
 }
 
@@ -112,7 +155,11 @@ func (c *ActProb) Observe(p Point, t Tensor, rows *Rows) {
 			c.BadTags++
 			continue
 		}
-		tl := tag*c.Layers + p.Layer
+		expert := 0
+		if c.Experts > 0 {
+			expert = p.Expert
+		}
+		tl := c.slot(tag, p.Layer, expert)
 		countPositive(c.Count[tl*c.Dim:(tl+1)*c.Dim], t.Row(r))
 		c.Tokens[tl]++
 	}
@@ -154,7 +201,15 @@ func isPositive(v float32) uint64 {
 // Prob returns the fraction of tag's tokens at layer on which neuron j was
 // active, or 0 when no token was counted.
 func (c *ActProb) Prob(tag, layer, j int) float64 {
-	tl := tag*c.Layers + layer
+	return c.ExpertProb(tag, layer, 0, j)
+}
+
+// ExpertProb returns, for a counter of the experts' neurons, the fraction of
+// the tokens of tag that layer's router sent to expert on which the
+// expert's neuron j was active, or 0 when the expert saw no such token.
+// For a dense counter expert must be 0 (it is then Prob).
+func (c *ActProb) ExpertProb(tag, layer, expert, j int) float64 {
+	tl := c.slot(tag, layer, expert)
 	n := c.Tokens[tl]
 	if n == 0 {
 		return 0
@@ -175,7 +230,7 @@ func (c *ActProb) Merge(o *ActProb) error {
 	if o == nil {
 		return fmt.Errorf("hooks: actprob merge: nil counter")
 	}
-	if o.Site != c.Site || o.Layers != c.Layers || o.Dim != c.Dim || o.Tags != c.Tags {
+	if o.Site != c.Site || o.Layers != c.Layers || o.Dim != c.Dim || o.Tags != c.Tags || o.Experts != c.Experts {
 		return fmt.Errorf("hooks: actprob merge: shape mismatch: %v [%d,%d,%d] vs %v [%d,%d,%d]",
 			c.Site, c.Tags, c.Layers, c.Dim, o.Site, o.Tags, o.Layers, o.Dim)
 	}
@@ -252,6 +307,11 @@ func (c *ActProb) WriteTo(w io.Writer) (int64, error) {
 	tensors := []safetensors.Tensor{
 		{Name: "count", DType: "I64", Shape: []int{c.Tags, c.Layers, c.Dim}, Data: u64Bytes(c.Count)},
 		{Name: "tokens", DType: "I64", Shape: []int{c.Tags, c.Layers}, Data: u64Bytes(c.Tokens)},
+	}
+	if c.Experts > 0 {
+		// Counts of the experts' neurons have an expert axis after the layer.
+		tensors[0].Shape = []int{c.Tags, c.Layers, c.Experts, c.Dim}
+		tensors[1].Shape = []int{c.Tags, c.Layers, c.Experts}
 	}
 	cw := &countingWriter{w: w}
 	if err := safetensors.Write(cw, tensors, meta); err != nil {
@@ -334,12 +394,28 @@ func ParseActProb(b []byte) (*ActProb, error) {
 	if !ok {
 		return nil, fmt.Errorf("hooks: actprob: tensor %q missing", "tokens")
 	}
-	if count.DType != "I64" || len(count.Shape) != 3 {
-		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [tags, layers, dim]", "count", count.DType, count.Shape)
+	experts := 0
+	switch {
+	case count.DType == "I64" && len(count.Shape) == 4 && site == SiteExpertAct:
+		// [tags, layers, experts, dim]: read as layers*experts slots.
+		experts = count.Shape[2]
+		if experts <= 0 || experts > maxExperts {
+			return nil, fmt.Errorf("hooks: actprob: tensor %q: %d experts out of range [1, %d]", "count", experts, maxExperts)
+		}
+	case count.DType != "I64" || len(count.Shape) != 3:
+		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [tags, layers, dim] (or [tags, layers, experts, dim] at %v)", "count", count.DType, count.Shape, SiteExpertAct)
 	}
-	tags, layers, dim := count.Shape[0], count.Shape[1], count.Shape[2]
-	if tokens.DType != "I64" || !slices.Equal(tokens.Shape, []int{tags, layers}) {
-		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 [%d %d]", "tokens", tokens.DType, tokens.Shape, tags, layers)
+	tags, layers, dim := count.Shape[0], count.Shape[1], count.Shape[len(count.Shape)-1]
+	wantTokens := []int{tags, layers}
+	if experts > 0 {
+		wantTokens = []int{tags, layers, experts}
+		if layers <= 0 || uint64(layers)*uint64(experts) > maxStatElems {
+			return nil, fmt.Errorf("hooks: actprob: tensor %q: %d layers of %d experts out of range", "count", layers, experts)
+		}
+		layers *= experts // slots, until the counter is made
+	}
+	if tokens.DType != "I64" || !slices.Equal(tokens.Shape, wantTokens) {
+		return nil, fmt.Errorf("hooks: actprob: tensor %q is %s %v, want I64 %v", "tokens", tokens.DType, tokens.Shape, wantTokens)
 	}
 	if err := checkDims("actprob", layers, dim, tags); err != nil {
 		return nil, err
@@ -353,6 +429,9 @@ func ParseActProb(b []byte) (*ActProb, error) {
 	c, err := NewActProb(site, layers, dim, tags)
 	if err != nil {
 		return nil, err
+	}
+	if experts > 0 {
+		c.Layers, c.Experts = layers/experts, experts
 	}
 	if err := readU64s(c.Count, count.Data, "count"); err != nil {
 		return nil, err

@@ -103,7 +103,7 @@ func TestActProbMatchesBruteForce(t *testing.T) {
 			}
 		}
 		x := randomTensor(rng, nRows, dim, 0.3)
-		c.Observe(Point{layer, SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
+		c.Observe(Point{Layer: layer, Site: SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
 		ref.add(layer, x, rows, nRows, dim, tags)
 	}
 	for tag := range tags {
@@ -138,7 +138,7 @@ func TestActProbIgnoresOtherPoints(t *testing.T) {
 	must(t, err)
 	x := []float32{1, 1, 1}
 	rows := &Rows{Tag: []int32{0}}
-	for _, p := range []Point{{0, SiteMLPPre}, {2, SiteMLPAct}, {-1, SiteMLPAct}} {
+	for _, p := range []Point{{Layer: 0, Site: SiteMLPPre}, {Layer: 2, Site: SiteMLPAct}, {Layer: -1, Site: SiteMLPAct}} {
 		c.Observe(p, Tensor{Data: x, Rows: 1, Cols: 3}, rows)
 	}
 	if slices.ContainsFunc(c.Count, func(v uint64) bool { return v != 0 }) || c.Tokens[0]+c.Tokens[1] != 0 {
@@ -175,7 +175,7 @@ func feedShards(t *testing.T, seed uint64, nShards int) (*ActProb, []*ActProb) {
 	}
 	for range 30 {
 		nRows := 1 + rng.IntN(20)
-		p := Point{rng.IntN(layers), SiteMLPAct}
+		p := Point{Layer: rng.IntN(layers), Site: SiteMLPAct}
 		rows := randomRows(rng, nRows, tags, Prefill)
 		x := randomTensor(rng, nRows, dim, 0.1)
 		tt := Tensor{Data: x, Rows: nRows, Cols: dim}
@@ -369,7 +369,7 @@ func BenchmarkActProbObserve(b *testing.B) {
 		rows.Tag[i] = int32(i % tags)
 	}
 	tt := Tensor{Data: x, Rows: nRows, Cols: dim}
-	p := Point{7, SiteMLPAct}
+	p := Point{Layer: 7, Site: SiteMLPAct}
 	b.SetBytes(int64(len(x) * 4))
 	for b.Loop() {
 		c.Observe(p, tt, rows)

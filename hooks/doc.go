@@ -28,6 +28,18 @@
 //	ln_final.hook_normalized
 //	hook_logits                                only rows whose logits are computed
 //
+// A mixture-of-experts block has, instead of the dense mlp sites (which are
+// an error on such a model, as these are on a dense one):
+//
+//	blocks.L.mlp.hook_router_logits            router logits [rows, experts]
+//	blocks.L.mlp.experts.E.hook_act            act(gate) of expert E; rows: the tokens routed to E
+//	blocks.L.mlp.shared_expert.hook_act        act(gate) of the shared expert (Qwen2-MoE)
+//
+// and hook_mlp_out is the mixture. Point.Expert holds E; the expert part of
+// a pattern is a number, a brace list or "*" (every expert). Neuron sets
+// at site "mlp.experts.hook_act" name the expert of each entry, and
+// NewExpertActProb counts each expert's neurons over the tokens routed to it.
+//
 // Patterns select several points: "blocks.*.mlp.hook_act" (every block) and
 // "blocks.{0..3,7}.hook_resid_post" (a list of layers and inclusive ranges).
 //

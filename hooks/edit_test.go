@@ -147,7 +147,7 @@ func TestNeuronEditMatchesReference(t *testing.T) {
 					rows := randomRows(rng, nRows, 3, ph)
 					got := randomTensor(rng, nRows, dim, 0.1)
 					want := slices.Clone(got)
-					e.Edit(Point{layer, SiteMLPAct}, Tensor{Data: got, Rows: nRows, Cols: dim}, rows)
+					e.Edit(Point{Layer: layer, Site: SiteMLPAct}, Tensor{Data: got, Rows: nRows, Cols: dim}, rows)
 					for r := range nRows {
 						if !refWhen(w, ph, rows.Pos[r], rows.Tag[r]) {
 							continue
@@ -243,12 +243,12 @@ func TestNeuronEditInputs(t *testing.T) {
 	must(t, err)
 	in[0], tags[0] = 0, 7
 	row := make([]float32, 6)
-	e.Edit(Point{0, SiteMLPPost}, Tensor{Data: row, Rows: 1, Cols: 6}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
+	e.Edit(Point{Layer: 0, Site: SiteMLPPost}, Tensor{Data: row, Rows: 1, Cols: 6}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
 	if want := []float32{0, 9, 0, 9, 0, 9}; !slices.Equal(row, want) {
 		t.Errorf("row = %v, want %v", row, want)
 	}
 	logits := []float32{1, 2}
-	e.Edit(Point{-1, SiteLogits}, Tensor{Data: logits, Rows: 1, Cols: 2}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
+	e.Edit(Point{Layer: -1, Site: SiteLogits}, Tensor{Data: logits, Rows: 1, Cols: 2}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
 	if want := []float32{9, 2}; !slices.Equal(logits, want) {
 		t.Errorf("model-level edit: %v, want %v", logits, want)
 	}
@@ -257,7 +257,7 @@ func TestNeuronEditInputs(t *testing.T) {
 			t.Error("index beyond the tensor width did not panic")
 		}
 	}()
-	e.Edit(Point{0, SiteMLPPost}, Tensor{Data: row[:4], Rows: 1, Cols: 4}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
+	e.Edit(Point{Layer: 0, Site: SiteMLPPost}, Tensor{Data: row[:4], Rows: 1, Cols: 4}, &Rows{Tag: []int32{0}, Pos: []int32{0}})
 }
 
 func TestComposition(t *testing.T) {
@@ -278,7 +278,7 @@ func TestComposition(t *testing.T) {
 		must(t, h.Edit("blocks.0.mlp.hook_act", zero))
 		x := randomTensor(rng, nRows, dim, 0)
 		orig := slices.Clone(x)
-		h.Dispatch(Point{0, SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
+		h.Dispatch(Point{Layer: 0, Site: SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
 		for r := range nRows {
 			for j := range dim {
 				want := orig[r*dim+j]
@@ -301,7 +301,7 @@ func TestComposition(t *testing.T) {
 		must(t, h.Edit("blocks.0.mlp.hook_act", add))
 		x := randomTensor(rng, nRows, dim, 0)
 		orig := slices.Clone(x)
-		h.Dispatch(Point{0, SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
+		h.Dispatch(Point{Layer: 0, Site: SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
 		for r := range nRows {
 			for j := range dim {
 				want := orig[r*dim+j] // v is 0 off the set
@@ -324,7 +324,7 @@ func TestComposition(t *testing.T) {
 		must(t, h.Observe("blocks.0.mlp.hook_act", ObserverFunc(func(_ Point, tt Tensor, _ *Rows) { post = tt.Data[7] })))
 		x := randomTensor(rng, nRows, dim, 0)
 		x[7] = 3
-		h.Dispatch(Point{0, SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
+		h.Dispatch(Point{Layer: 0, Site: SiteMLPAct}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
 		if raw != 3 || post != 0 {
 			t.Errorf("raw saw %v, post saw %v; want 3 and 0", raw, post)
 		}
@@ -342,7 +342,7 @@ func TestAddVector(t *testing.T) {
 		rows := randomRows(rng, nRows, 2, Decode)
 		x := randomTensor(rng, nRows, dim, 0)
 		orig := slices.Clone(x)
-		a.Edit(Point{4, SiteResidPost}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
+		a.Edit(Point{Layer: 4, Site: SiteResidPost}, Tensor{Data: x, Rows: nRows, Cols: dim}, rows)
 		for r := range nRows {
 			in := orig[r*dim : (r+1)*dim]
 			want := slices.Clone(in)
@@ -366,7 +366,7 @@ func TestAddVector(t *testing.T) {
 			}
 		}
 	}
-	if a, _ := NewAddVector(map[int][]float32{4: vec}, 1, false, When{}); a.Applies(Point{3, SiteResidPost}) || !a.Applies(Point{4, SiteResidPost}) {
+	if a, _ := NewAddVector(map[int][]float32{4: vec}, 1, false, When{}); a.Applies(Point{Layer: 3, Site: SiteResidPost}) || !a.Applies(Point{Layer: 4, Site: SiteResidPost}) {
 		t.Error("Applies wrong")
 	}
 	if _, err := NewAddVector(map[int][]float32{0: nil}, 1, false, When{}); err == nil {

@@ -126,7 +126,7 @@ func (h *Hooks) Observe(pattern string, o Observer) error {
 	if o == nil {
 		return h.fail(fmt.Errorf("hooks: Observe %q: nil observer", pattern))
 	}
-	return h.register(pattern, o, func(slot int) { h.post[slot] = append(h.post[slot], o) })
+	return h.register(pattern, o, func(slot int, p Point) { h.post[slot] = append(h.post[slot], observerAt(o, p)) })
 }
 
 // ObserveRaw registers o at every point matching pattern; o sees the values
@@ -136,7 +136,7 @@ func (h *Hooks) ObserveRaw(pattern string, o Observer) error {
 	if o == nil {
 		return h.fail(fmt.Errorf("hooks: ObserveRaw %q: nil observer", pattern))
 	}
-	return h.register(pattern, o, func(slot int) { h.raw[slot] = append(h.raw[slot], o) })
+	return h.register(pattern, o, func(slot int, p Point) { h.raw[slot] = append(h.raw[slot], observerAt(o, p)) })
 }
 
 // Edit registers e at every point matching pattern. Editors at one point run
@@ -145,7 +145,7 @@ func (h *Hooks) Edit(pattern string, e Editor) error {
 	if e == nil {
 		return h.fail(fmt.Errorf("hooks: Edit %q: nil editor", pattern))
 	}
-	return h.register(pattern, e, func(slot int) { h.edit[slot] = append(h.edit[slot], e) })
+	return h.register(pattern, e, func(slot int, p Point) { h.edit[slot] = append(h.edit[slot], editorAt(e, p)) })
 }
 
 // errNoPoint is returned when every matched point was refused by Applies.
@@ -153,7 +153,7 @@ var errNoPoint = errors.New("the hook applies to none of the matched points")
 
 // register expands pattern and adds the hook at each point it applies to.
 // It remembers the first error for Check.
-func (h *Hooks) register(pattern string, hook any, add func(slot int)) error {
+func (h *Hooks) register(pattern string, hook any, add func(slot int, p Point)) error {
 	if h == nil {
 		return fmt.Errorf("hooks: register %q: nil *Hooks", pattern)
 	}
@@ -168,7 +168,7 @@ func (h *Hooks) fail(err error) error {
 	return err
 }
 
-func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int)) error {
+func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int, p Point)) error {
 	pts, err := Match(pattern, h.nLayers)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (h *Hooks) registerPoints(pattern string, hook any, add func(slot int)) err
 		return fmt.Errorf("hooks: pattern %q: %w", pattern, errNoPoint)
 	}
 	for _, p := range use {
-		add(h.slot(p))
+		add(h.slot(p), p)
 		h.want[p.Layer+1] |= 1 << p.Site
 		if !h.any || h.last.Before(p) {
 			h.last, h.any = p, true
@@ -227,6 +227,9 @@ func (h *Hooks) Check(s ModelShape) error {
 		return fmt.Errorf("hooks: the hooks were built for %d layers, the model has %d", h.nLayers, s.Layers)
 	}
 	for _, p := range h.Points() {
+		if err := siteFits(p, s); err != nil {
+			return err
+		}
 		i := h.slot(p)
 		for _, list := range [][]Observer{h.raw[i], h.post[i]} {
 			for _, o := range list {
@@ -324,4 +327,79 @@ func (h *Hooks) Points() []Point {
 	add(-1, SiteFinalNorm)
 	add(-1, SiteLogits)
 	return pts
+}
+
+// expertHook restricts a hook registered at one expert's hook_act (or at
+// every expert's, AllExperts) to the calls for that expert: the registry
+// keeps one list per (layer, site), and the engine dispatches
+// SiteExpertAct once per expert with Point.Expert set.
+type expertHook struct {
+	expert int
+	o      Observer
+	e      Editor
+	inner  any
+}
+
+func (x *expertHook) matches(p Point) bool { return x.expert == AllExperts || p.Expert == x.expert }
+
+// Observe calls the wrapped observer for the hook's expert.
+func (x *expertHook) Observe(p Point, t Tensor, rows *Rows) {
+	if x.matches(p) {
+		x.o.Observe(p, t, rows)
+	}
+}
+
+// Edit calls the wrapped editor for the hook's expert.
+func (x *expertHook) Edit(p Point, t Tensor, rows *Rows) {
+	if x.matches(p) {
+		x.e.Edit(p, t, rows)
+	}
+}
+
+// Check refuses an expert the model does not have and asks the wrapped
+// hook about the point of its own expert.
+func (x *expertHook) Check(p Point, s ModelShape) error {
+	if s.Experts > 0 && x.expert >= s.Experts {
+		return fmt.Errorf("expert %d out of range for a model with %d experts", x.expert, s.Experts)
+	}
+	if ck, ok := x.inner.(Checker); ok {
+		p.Expert = x.expert
+		return ck.Check(p, s)
+	}
+	return nil
+}
+
+// observerAt returns o, restricted to p's expert at SiteExpertAct.
+func observerAt(o Observer, p Point) Observer {
+	if p.Site != SiteExpertAct {
+		return o
+	}
+	return &expertHook{expert: p.Expert, o: o, inner: o}
+}
+
+// editorAt returns e, restricted to p's expert at SiteExpertAct.
+func editorAt(e Editor, p Point) Editor {
+	if p.Site != SiteExpertAct {
+		return e
+	}
+	return &expertHook{expert: p.Expert, e: e, inner: e}
+}
+
+// siteFits refuses a point the model never reaches, so that a hook there
+// is an error rather than silently idle: the dense feed-forward sites in a
+// mixture-of-experts model (whose neurons are its experts'), and the
+// router and expert sites in a dense model (a shape with d_mlp and no
+// experts).
+func siteFits(p Point, s ModelShape) error {
+	switch p.Site {
+	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost:
+		if s.Experts > 0 {
+			return fmt.Errorf("hooks: %v: the model is a mixture of %d experts and has no dense feed-forward neurons; use blocks.L.mlp.experts.E.hook_act", p, s.Experts)
+		}
+	case SiteRouterLogits, SiteExpertAct, SiteSharedAct:
+		if s.Experts == 0 && s.DMLP > 0 {
+			return fmt.Errorf("hooks: %v: the model has no experts", p)
+		}
+	}
+	return nil
 }

@@ -28,7 +28,7 @@ func TestDispatchOrder(t *testing.T) {
 	must(t, h.Observe("blocks.1.hook_resid_post", obs("post2")))
 	must(t, h.ObserveRaw("blocks.1.hook_resid_post", obs("raw2")))
 
-	h.Dispatch(Point{1, SiteResidPost}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
+	h.Dispatch(Point{Layer: 1, Site: SiteResidPost}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
 	want := []string{
 		"raw1@blocks.1.hook_resid_post=1", "raw2@blocks.1.hook_resid_post=1",
 		"double@blocks.1.hook_resid_post", "plus3@blocks.1.hook_resid_post",
@@ -40,9 +40,9 @@ func TestDispatchOrder(t *testing.T) {
 
 	// Other points see nothing.
 	log = nil
-	h.Dispatch(Point{0, SiteResidPost}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
-	h.Dispatch(Point{1, SiteResidPre}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
-	h.Dispatch(Point{-1, SiteLogits}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
+	h.Dispatch(Point{Layer: 0, Site: SiteResidPost}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
+	h.Dispatch(Point{Layer: 1, Site: SiteResidPre}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
+	h.Dispatch(Point{Layer: -1, Site: SiteLogits}, Tensor{Data: data, Rows: 1, Cols: 1}, &Rows{})
 	if len(log) != 0 {
 		t.Errorf("hooks fired at unregistered points: %q", log)
 	}
@@ -57,10 +57,10 @@ func must(t testing.TB, err error) {
 
 func TestWants(t *testing.T) {
 	var nilHooks *Hooks
-	if nilHooks.Wants(Point{0, SiteMLPAct}) || nilHooks.Layers() != 0 {
+	if nilHooks.Wants(Point{Layer: 0, Site: SiteMLPAct}) || nilHooks.Layers() != 0 {
 		t.Error("nil *Hooks wants something")
 	}
-	nilHooks.Dispatch(Point{0, SiteMLPAct}, Tensor{}, nil) // must not panic
+	nilHooks.Dispatch(Point{Layer: 0, Site: SiteMLPAct}, Tensor{}, nil) // must not panic
 	if _, ok := nilHooks.LastPoint(); ok {
 		t.Error("nil *Hooks has a last point")
 	}
@@ -70,16 +70,16 @@ func TestWants(t *testing.T) {
 	must(t, h.Observe("blocks.{0,2}.mlp.hook_act", nop))
 	must(t, h.Observe("hook_embed", nop))
 	must(t, h.Observe("hook_logits", nop))
-	want := map[Point]bool{{0, SiteMLPAct}: true, {2, SiteMLPAct}: true, {-1, SiteEmbed}: true, {-1, SiteLogits}: true}
+	want := map[Point]bool{{Layer: 0, Site: SiteMLPAct}: true, {Layer: 2, Site: SiteMLPAct}: true, {Layer: -1, Site: SiteEmbed}: true, {Layer: -1, Site: SiteLogits}: true}
 	for l := -2; l <= 4; l++ {
 		for s := Site(0); s <= NumSites+70; s++ {
-			p := Point{l, s}
+			p := Point{Layer: l, Site: s}
 			if got := h.Wants(p); got != want[p] {
 				t.Errorf("Wants(%+v) = %v, want %v", p, got, want[p])
 			}
 		}
 	}
-	if got := h.Points(); !slices.Equal(got, []Point{{-1, SiteEmbed}, {0, SiteMLPAct}, {2, SiteMLPAct}, {-1, SiteLogits}}) {
+	if got := h.Points(); !slices.Equal(got, []Point{{Layer: -1, Site: SiteEmbed}, {Layer: 0, Site: SiteMLPAct}, {Layer: 2, Site: SiteMLPAct}, {Layer: -1, Site: SiteLogits}}) {
 		t.Errorf("Points() = %v", got)
 	}
 }
@@ -90,12 +90,12 @@ func TestLastPoint(t *testing.T) {
 		patterns []string
 		want     Point
 	}{
-		{[]string{"blocks.2.mlp.hook_act", "blocks.1.hook_resid_post"}, Point{2, SiteMLPAct}},
-		{[]string{"blocks.*.mlp.hook_act"}, Point{3, SiteMLPAct}},
-		{[]string{"blocks.3.mlp.hook_act", "blocks.3.mlp.hook_pre"}, Point{3, SiteMLPAct}},
-		{[]string{"hook_embed"}, Point{-1, SiteEmbed}},
-		{[]string{"hook_logits", "blocks.3.hook_resid_post"}, Point{-1, SiteLogits}},
-		{[]string{"ln_final.hook_normalized", "hook_embed"}, Point{-1, SiteFinalNorm}},
+		{[]string{"blocks.2.mlp.hook_act", "blocks.1.hook_resid_post"}, Point{Layer: 2, Site: SiteMLPAct}},
+		{[]string{"blocks.*.mlp.hook_act"}, Point{Layer: 3, Site: SiteMLPAct}},
+		{[]string{"blocks.3.mlp.hook_act", "blocks.3.mlp.hook_pre"}, Point{Layer: 3, Site: SiteMLPAct}},
+		{[]string{"hook_embed"}, Point{Layer: -1, Site: SiteEmbed}},
+		{[]string{"hook_logits", "blocks.3.hook_resid_post"}, Point{Layer: -1, Site: SiteLogits}},
+		{[]string{"ln_final.hook_normalized", "hook_embed"}, Point{Layer: -1, Site: SiteFinalNorm}},
 	} {
 		h := New(4)
 		for _, p := range tc.patterns {
@@ -147,7 +147,7 @@ func TestApplierSkipsLayers(t *testing.T) {
 	must(t, err)
 	must(t, h.Edit("blocks.*.mlp.hook_act", e))
 	for l := 0; l < 4; l++ {
-		if got, want := h.Wants(Point{l, SiteMLPAct}), l == 1 || l == 3; got != want {
+		if got, want := h.Wants(Point{Layer: l, Site: SiteMLPAct}), l == 1 || l == 3; got != want {
 			t.Errorf("layer %d: Wants = %v, want %v", l, got, want)
 		}
 	}
@@ -164,7 +164,7 @@ func TestDispatchAllocatesNothing(t *testing.T) {
 	must(t, h.Observe("blocks.*.mlp.hook_act", c))
 	data := make([]float32, 3*8)
 	rows := &Rows{Seq: []int32{0, 0, 1}, Pos: []int32{0, 1, 0}, Tag: []int32{0, 1, -1}, Phase: Prefill}
-	p := Point{1, SiteMLPAct}
+	p := Point{Layer: 1, Site: SiteMLPAct}
 	tt := Tensor{Data: data, Rows: 3, Cols: 8}
 	if n := testing.AllocsPerRun(100, func() { h.Dispatch(p, tt, rows) }); n != 0 {
 		t.Errorf("Dispatch allocates %v times per call", n)
@@ -174,7 +174,7 @@ func TestDispatchAllocatesNothing(t *testing.T) {
 func BenchmarkWantsMiss(b *testing.B) {
 	h := New(24)
 	must(b, h.Observe("blocks.*.mlp.hook_act", ObserverFunc(func(Point, Tensor, *Rows) {})))
-	p := Point{5, SiteResidPost}
+	p := Point{Layer: 5, Site: SiteResidPost}
 	n := 0
 	for b.Loop() {
 		if h.Wants(p) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 
 	"github.com/valueexploration/valueexp/internal/atomicfile"
 )
@@ -27,24 +28,37 @@ const maxNeuronSetsBytes = 256 << 20
 // and DMLP are required to validate against; the head and vocabulary fields
 // are needed only for sets on attention sites or hook_logits.
 type ModelShape struct {
-	Name          string `json:"name,omitempty"`
-	Arch          string `json:"arch,omitempty"`
-	Layers        int    `json:"n_layers"`
-	DModel        int    `json:"d_model"`
-	DMLP          int    `json:"d_mlp"`
-	Heads         int    `json:"n_heads,omitempty"`
-	KVHeads       int    `json:"n_kv_heads,omitempty"`
-	HeadDim       int    `json:"d_head,omitempty"`
-	Vocab         int    `json:"vocab,omitempty"`
+	Name    string `json:"name,omitempty"`
+	Arch    string `json:"arch,omitempty"`
+	Layers  int    `json:"n_layers"`
+	DModel  int    `json:"d_model"`
+	DMLP    int    `json:"d_mlp"`
+	Heads   int    `json:"n_heads,omitempty"`
+	KVHeads int    `json:"n_kv_heads,omitempty"`
+	HeadDim int    `json:"d_head,omitempty"`
+	Vocab   int    `json:"vocab,omitempty"`
+	// Experts is the number of experts of a mixture-of-experts model (0:
+	// dense); DMLP is then the width of one expert's FFN.
+	Experts       int    `json:"n_experts,omitempty"`
 	WeightsSHA256 string `json:"weights_sha256,omitempty"`
+}
+
+// expertCount returns the model's expert count, 0 for a nil shape.
+func (m *ModelShape) expertCount() int {
+	if m == nil {
+		return 0
+	}
+	return m.Experts
 }
 
 // Width returns the number of columns of site in this model, or ok false
 // when the shape lacks the field it depends on.
 func (m ModelShape) Width(site Site) (width int, ok bool) {
 	switch site {
-	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost:
+	case SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost, SiteExpertAct:
 		width = m.DMLP
+	case SiteRouterLogits:
+		width = m.Experts
 	case SiteAttnQ, SiteAttnRotQ, SiteAttnZ:
 		width = m.Heads * m.HeadDim
 	case SiteAttnK, SiteAttnV, SiteAttnRotK:
@@ -84,10 +98,33 @@ type NeuronSet struct {
 	Provenance  json.RawMessage `json:"provenance,omitempty"` // method, parameters, source; kept as given (Save re-indents it)
 }
 
-// LayerIndices lists the neurons of a set in one layer.
+// LayerIndices lists the neurons of a set in one layer. In a set at the
+// experts' site (site "mlp.experts.hook_act", a mixture-of-experts model)
+// each entry also names its expert, {"layer": 4, "expert": 17, "indices":
+// [...]}, entries are ordered by layer and then expert, and the indices are
+// columns of that expert's hook_act; other sets have no "expert", so files
+// written before experts existed read as before.
 type LayerIndices struct {
 	Layer   int     `json:"layer"`
+	Expert  *int    `json:"expert,omitempty"`
 	Indices []int32 `json:"indices"`
+}
+
+// ExpertIndices returns a set at the experts' site as an expert → layer →
+// indices map, the form RegisterNeuronEdit takes for each expert. The
+// slices alias the set.
+func (s *NeuronSet) ExpertIndices() map[int]map[int][]int32 {
+	m := map[int]map[int][]int32{}
+	for _, l := range s.Layers {
+		if l.Expert == nil {
+			continue
+		}
+		if m[*l.Expert] == nil {
+			m[*l.Expert] = map[int][]int32{}
+		}
+		m[*l.Expert][l.Layer] = l.Indices
+	}
+	return m
 }
 
 // Size returns the number of neurons in the set over all layers.
@@ -101,6 +138,9 @@ func (s *NeuronSet) Size() int {
 
 // ParsedSite returns the set's site.
 func (s *NeuronSet) ParsedSite() (Site, error) {
+	if s.Site == SiteExpertAct.String() {
+		return SiteExpertAct, nil
+	}
 	site, err := blockSite(s.Site)
 	if err != nil {
 		return 0, fmt.Errorf("hooks: neuron set %q: %w", s.Name, err)
@@ -269,7 +309,7 @@ func (s *NeuronSet) validate(model *ModelShape, strict bool) error {
 			return fmt.Errorf("hooks: neuron set %q: the model shape does not give the width of site %s", s.Name, s.Site)
 		}
 	}
-	prev := -1
+	prev, prevExpert := -1, -1
 	for _, l := range s.Layers {
 		if l.Layer < 0 || (model != nil && l.Layer >= model.Layers) {
 			limit := "∞"
@@ -278,10 +318,28 @@ func (s *NeuronSet) validate(model *ModelShape, strict bool) error {
 			}
 			return fmt.Errorf("hooks: neuron set %q: layer %d out of range [0, %s)", s.Name, l.Layer, limit)
 		}
-		if l.Layer <= prev {
-			return fmt.Errorf("hooks: neuron set %q: layer %d listed after layer %d (layers must be strictly increasing)", s.Name, l.Layer, prev)
+		if site == SiteExpertAct {
+			if l.Expert == nil {
+				return fmt.Errorf("hooks: neuron set %q: layer %d: a set at %s names the expert of each entry (\"expert\": E)", s.Name, l.Layer, s.Site)
+			}
+			e := *l.Expert
+			if e < 0 || (model != nil && model.Experts > 0 && e >= model.Experts) || (strict && model != nil && model.Experts == 0) {
+				return fmt.Errorf("hooks: neuron set %q: layer %d: expert %d out of range for a model with %d experts", s.Name, l.Layer, e, model.expertCount())
+			}
+			if l.Layer < prev || (l.Layer == prev && e <= prevExpert) {
+				return fmt.Errorf("hooks: neuron set %q: layer %d expert %d listed after layer %d expert %d (entries must be ordered by layer, then expert)",
+					s.Name, l.Layer, e, prev, prevExpert)
+			}
+			prev, prevExpert = l.Layer, e
+		} else {
+			if l.Expert != nil {
+				return fmt.Errorf("hooks: neuron set %q: layer %d names expert %d, but only sets at %s address experts", s.Name, l.Layer, *l.Expert, SiteExpertAct)
+			}
+			if l.Layer <= prev {
+				return fmt.Errorf("hooks: neuron set %q: layer %d listed after layer %d (layers must be strictly increasing)", s.Name, l.Layer, prev)
+			}
+			prev = l.Layer
 		}
-		prev = l.Layer
 		for k, j := range l.Indices {
 			if j < 0 || (known && int(j) >= width) {
 				return fmt.Errorf("hooks: neuron set %q: layer %d: index %d out of range [0, %d)", s.Name, l.Layer, j, width)
@@ -307,11 +365,23 @@ func ZeroSets(h *Hooks, f *NeuronSetFile, names []string, when When) error {
 		return err
 	}
 	union := make(map[Site]map[int][]int32)
+	experts := map[int]map[int][]int32{} // expert -> layer -> indices
 	var order []Site
 	for _, s := range sets {
 		site, err := s.ParsedSite()
 		if err != nil {
 			return err
+		}
+		if site == SiteExpertAct {
+			for e, layers := range s.ExpertIndices() {
+				if experts[e] == nil {
+					experts[e] = map[int][]int32{}
+				}
+				for l, idx := range layers {
+					experts[e][l] = append(experts[e][l], idx...)
+				}
+			}
+			continue
 		}
 		if union[site] == nil {
 			union[site] = make(map[int][]int32)
@@ -323,6 +393,22 @@ func ZeroSets(h *Hooks, f *NeuronSetFile, names []string, when When) error {
 	}
 	for _, site := range order {
 		if err := registerNeuronEdit(h, site, OpZero, 0, union[site], when); err != nil {
+			return err
+		}
+	}
+	return registerExpertEdits(h, OpZero, 0, experts, when)
+}
+
+// registerExpertEdits registers one NeuronEdit per expert (expert → layer
+// → indices) at that expert's hook_act, in expert order.
+func registerExpertEdits(h *Hooks, op NeuronOp, value float32, experts map[int]map[int][]int32, when When) error {
+	es := make([]int, 0, len(experts))
+	for e := range experts {
+		es = append(es, e)
+	}
+	sort.Ints(es)
+	for _, e := range es {
+		if err := registerNeuronEditAt(h, fmt.Sprintf("blocks.*.mlp.experts.%d.hook_act", e), SiteExpertAct, op, value, experts[e], when); err != nil {
 			return err
 		}
 	}
@@ -341,6 +427,12 @@ func ScaleSets(h *Hooks, f *NeuronSetFile, names []string, factor float32, when 
 		site, err := s.ParsedSite()
 		if err != nil {
 			return err
+		}
+		if site == SiteExpertAct {
+			if err := registerExpertEdits(h, OpScale, factor, s.ExpertIndices(), when); err != nil {
+				return fmt.Errorf("%w (set %q)", err, s.Name)
+			}
+			continue
 		}
 		if err := registerNeuronEdit(h, site, OpScale, factor, s.Indices(), when); err != nil {
 			return fmt.Errorf("%w (set %q)", err, s.Name)
@@ -375,6 +467,11 @@ func (f *NeuronSetFile) pick(names []string) ([]*NeuronSet, error) {
 // registerNeuronEdit builds a NeuronEdit and registers it on every layer of
 // site it has indices for; an empty selection registers nothing.
 func registerNeuronEdit(h *Hooks, site Site, op NeuronOp, value float32, idx map[int][]int32, when When) error {
+	return registerNeuronEditAt(h, "blocks.*."+site.String(), site, op, value, idx, when)
+}
+
+// registerNeuronEditAt is registerNeuronEdit at the points of pattern.
+func registerNeuronEditAt(h *Hooks, pattern string, site Site, op NeuronOp, value float32, idx map[int][]int32, when When) error {
 	if h == nil {
 		return fmt.Errorf("hooks: neuron edit at %s: nil *Hooks", site)
 	}
@@ -395,5 +492,5 @@ func registerNeuronEdit(h *Hooks, site Site, op NeuronOp, value float32, idx map
 	if err != nil {
 		return err
 	}
-	return h.Edit("blocks.*."+site.String(), e)
+	return h.Edit(pattern, e)
 }

@@ -193,11 +193,11 @@ func TestZeroAndScaleSets(t *testing.T) {
 
 	h := New(24)
 	must(t, ZeroSets(h, f, []string{"诚信", "友善", "empty"}, When{MinPos: 1}))
-	if got := h.Points(); !slices.Equal(got, []Point{{4, SiteMLPAct}, {23, SiteMLPAct}}) {
+	if got := h.Points(); !slices.Equal(got, []Point{{Layer: 4, Site: SiteMLPAct}, {Layer: 23, Site: SiteMLPAct}}) {
 		t.Errorf("ZeroSets registered at %v", got)
 	}
 	x := ones()
-	h.Dispatch(Point{4, SiteMLPAct}, Tensor{Data: x, Rows: 2, Cols: dim}, rows)
+	h.Dispatch(Point{Layer: 4, Site: SiteMLPAct}, Tensor{Data: x, Rows: 2, Cols: dim}, rows)
 	for j := range dim {
 		wantRow1 := float32(1)
 		if j == 17 || j == 18 || j == 2048 {
@@ -211,7 +211,7 @@ func TestZeroAndScaleSets(t *testing.T) {
 	h = New(24)
 	must(t, ScaleSets(h, f, []string{"诚信", "友善"}, 3, When{}))
 	x = ones()
-	h.Dispatch(Point{4, SiteMLPAct}, Tensor{Data: x, Rows: 2, Cols: dim}, rows)
+	h.Dispatch(Point{Layer: 4, Site: SiteMLPAct}, Tensor{Data: x, Rows: 2, Cols: dim}, rows)
 	for j, want := range map[int]float32{16: 1, 17: 9, 18: 3, 2048: 3} {
 		if x[j] != want {
 			t.Errorf("scaled column %d = %v, want %v (17 is in both sets)", j, x[j], want)
@@ -220,7 +220,7 @@ func TestZeroAndScaleSets(t *testing.T) {
 
 	h = New(24)
 	must(t, ZeroSets(h, f, nil, When{}))
-	if got := h.Points(); !slices.Equal(got, []Point{{0, SiteResidPost}, {4, SiteMLPAct}, {23, SiteMLPAct}}) {
+	if got := h.Points(); !slices.Equal(got, []Point{{Layer: 0, Site: SiteResidPost}, {Layer: 4, Site: SiteMLPAct}, {Layer: 23, Site: SiteMLPAct}}) {
 		t.Errorf("ZeroSets(all) registered at %v", got)
 	}
 	if err := ZeroSets(New(24), f, []string{"missing"}, When{}); err == nil {

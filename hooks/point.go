@@ -3,6 +3,7 @@ package hooks
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -27,9 +28,12 @@ const (
 	SiteAttnZ                    // blocks.L.attn.hook_z: per-head attention output [rows, n_heads·d_head]
 	SiteAttnOut                  // blocks.L.hook_attn_out: after the output projection [rows, d_model]
 	SiteResidMid                 // blocks.L.hook_resid_mid: residual after attention [rows, d_model]
+	SiteRouterLogits             // blocks.L.mlp.hook_router_logits: router logits [rows, n_experts] (mixture of experts)
 	SiteMLPPre                   // blocks.L.mlp.hook_pre: gate pre-activation [rows, d_mlp]
 	SiteMLPPreLinear             // blocks.L.mlp.hook_pre_linear: up projection [rows, d_mlp] (gated MLPs)
 	SiteMLPAct                   // blocks.L.mlp.hook_act: act(gate) [rows, d_mlp]; the LAPE/VAPE neuron
+	SiteExpertAct                // blocks.L.mlp.experts.E.hook_act: act(gate) of expert E [rows routed to E, d_mlp]
+	SiteSharedAct                // blocks.L.mlp.shared_expert.hook_act: act(gate) of the shared expert [rows, d_shared]
 	SiteMLPPost                  // blocks.L.mlp.hook_post: act(gate)·up, input of the down projection
 	SiteMLPOut                   // blocks.L.hook_mlp_out: after the down projection [rows, d_model]
 	SiteResidPost                // blocks.L.hook_resid_post: block output [rows, d_model] = HF hidden_states[L+1]
@@ -51,9 +55,12 @@ var siteNames = [NumSites]string{
 	SiteAttnZ:        "attn.hook_z",
 	SiteAttnOut:      "hook_attn_out",
 	SiteResidMid:     "hook_resid_mid",
+	SiteRouterLogits: "mlp.hook_router_logits",
 	SiteMLPPre:       "mlp.hook_pre",
 	SiteMLPPreLinear: "mlp.hook_pre_linear",
 	SiteMLPAct:       "mlp.hook_act",
+	SiteExpertAct:    "mlp.experts.hook_act", // the text form of a point puts the expert before hook_act
+	SiteSharedAct:    "mlp.shared_expert.hook_act",
 	SiteMLPPost:      "mlp.hook_post",
 	SiteMLPOut:       "hook_mlp_out",
 	SiteResidPost:    "hook_resid_post",
@@ -88,17 +95,32 @@ func ParseSite(s string) (Site, error) {
 }
 
 // Point names one hook location. Layer is the 0-based decoder block for
-// block sites and -1 for model-level sites.
+// block sites and -1 for model-level sites. Expert is the 0-based expert of
+// a SiteExpertAct point (AllExperts in a registration that matches every
+// expert) and 0 at every other site.
 type Point struct {
-	Layer int
-	Site  Site
+	Layer  int
+	Site   Site
+	Expert int
 }
 
+// AllExperts is the Expert of a point registered for every expert
+// ("blocks.L.mlp.experts.*.hook_act").
+const AllExperts = -1
+
 // String returns the TransformerLens-style name, such as
-// "blocks.3.mlp.hook_act" or "hook_embed". ParsePoint is its inverse.
+// "blocks.3.mlp.hook_act", "blocks.3.mlp.experts.5.hook_act" or
+// "hook_embed". ParsePoint is its inverse.
 func (p Point) String() string {
 	if p.Site.ModelLevel() && p.Layer == -1 {
 		return p.Site.String()
+	}
+	if p.Site == SiteExpertAct {
+		e := "*"
+		if p.Expert != AllExperts {
+			e = strconv.Itoa(p.Expert)
+		}
+		return "blocks." + strconv.Itoa(p.Layer) + ".mlp.experts." + e + ".hook_act"
 	}
 	return "blocks." + strconv.Itoa(p.Layer) + "." + p.Site.String()
 }
@@ -110,6 +132,9 @@ func (p Point) Before(q Point) bool {
 	pl, ql := p.stage(), q.stage()
 	if pl != ql {
 		return pl < ql
+	}
+	if p.Site == q.Site {
+		return p.Expert < q.Expert
 	}
 	return p.Site < q.Site
 }
@@ -156,11 +181,27 @@ func ParsePoint(s string) (Point, error) {
 	if err != nil {
 		return Point{}, fmt.Errorf("hooks: hook point %q: %w", s, err)
 	}
+	if e, ok := expertPart(suffix); ok {
+		x, err := parseLayer(e)
+		if err != nil {
+			return Point{}, fmt.Errorf("hooks: hook point %q: expert %w", s, err)
+		}
+		return Point{Layer: n, Site: SiteExpertAct, Expert: x}, nil
+	}
 	site, err := blockSite(suffix)
 	if err != nil {
 		return Point{}, fmt.Errorf("hooks: hook point %q: %w", s, err)
 	}
 	return Point{Layer: n, Site: site}, nil
+}
+
+// expertPart returns the expert part E of a suffix "mlp.experts.E.hook_act".
+func expertPart(suffix string) (string, bool) {
+	rest, ok := strings.CutPrefix(suffix, "mlp.experts.")
+	if !ok {
+		return "", false
+	}
+	return strings.CutSuffix(rest, ".hook_act")
 }
 
 // splitName splits "blocks.<layer>.<suffix>" into its parts; names not
@@ -191,7 +232,7 @@ func splitName(s string) (layer, suffix string, isBlock bool, err error) {
 // blockSite parses the suffix of a block hook point.
 func blockSite(suffix string) (Site, error) {
 	site, err := ParseSite(suffix)
-	if err != nil || site.ModelLevel() {
+	if err != nil || site.ModelLevel() || site == SiteExpertAct {
 		return 0, fmt.Errorf("unknown block site %q", suffix)
 	}
 	return site, nil
@@ -238,17 +279,25 @@ func Match(pattern string, nLayers int) ([]Point, error) {
 		}
 		return []Point{p}, nil
 	}
-	site, err := blockSite(suffix)
-	if err != nil {
+	experts := []int{0}
+	var site Site
+	if e, ok := expertPart(suffix); ok {
+		site = SiteExpertAct
+		if experts, err = expandExperts(e); err != nil {
+			return nil, fmt.Errorf("hooks: pattern %q: %w", pattern, err)
+		}
+	} else if site, err = blockSite(suffix); err != nil {
 		return nil, fmt.Errorf("hooks: pattern %q: %w", pattern, err)
 	}
 	layers, err := expandLayers(layer, nLayers)
 	if err != nil {
 		return nil, fmt.Errorf("hooks: pattern %q: %w", pattern, err)
 	}
-	pts := make([]Point, len(layers))
-	for i, l := range layers {
-		pts[i] = Point{Layer: l, Site: site}
+	pts := make([]Point, 0, len(layers)*len(experts))
+	for _, l := range layers {
+		for _, e := range experts {
+			pts = append(pts, Point{Layer: l, Site: site, Expert: e})
+		}
 	}
 	return pts, nil
 }
@@ -296,6 +345,46 @@ func expandLayers(s string, nLayers int) ([]int, error) {
 		return nil, fmt.Errorf("matches no layer of a model with %d layers", nLayers)
 	}
 	return layers, nil
+}
+
+// maxExpertList bounds the experts a brace list may name, so that a
+// pattern cannot make Match build millions of points.
+const maxExpertList = 1 << 16
+
+// expandExperts turns the expert part of a pattern into experts: "*" is
+// AllExperts (the registry does not know the expert count; the model
+// checks the experts a hook names), otherwise a number or a brace list as
+// for layers.
+func expandExperts(s string) ([]int, error) {
+	if s == "*" {
+		return []int{AllExperts}, nil
+	}
+	if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
+		n, err := parseLayer(s)
+		if err != nil {
+			return nil, fmt.Errorf("expert %w", err)
+		}
+		return []int{n}, nil
+	}
+	seen := map[int]bool{}
+	for _, item := range strings.Split(s[1:len(s)-1], ",") {
+		lo, hi, err := parseRange(item)
+		if err != nil {
+			return nil, fmt.Errorf("expert %w", err)
+		}
+		if hi-lo >= maxExpertList || len(seen)+hi-lo >= maxExpertList {
+			return nil, fmt.Errorf("expert list %q names more than %d experts", s, maxExpertList)
+		}
+		for e := lo; e <= hi; e++ {
+			seen[e] = true
+		}
+	}
+	var out []int
+	for e := range seen {
+		out = append(out, e)
+	}
+	sort.Ints(out)
+	return out, nil
 }
 
 // parseRange parses "a" or "a..b" (inclusive) from a brace list.

@@ -12,24 +12,27 @@ var tlNames = []struct {
 	name string
 	p    Point
 }{
-	{"hook_embed", Point{-1, SiteEmbed}},
-	{"blocks.7.hook_resid_pre", Point{7, SiteResidPre}},
-	{"blocks.7.attn.hook_q", Point{7, SiteAttnQ}},
-	{"blocks.7.attn.hook_k", Point{7, SiteAttnK}},
-	{"blocks.7.attn.hook_v", Point{7, SiteAttnV}},
-	{"blocks.7.attn.hook_rot_q", Point{7, SiteAttnRotQ}},
-	{"blocks.7.attn.hook_rot_k", Point{7, SiteAttnRotK}},
-	{"blocks.7.attn.hook_z", Point{7, SiteAttnZ}},
-	{"blocks.7.hook_attn_out", Point{7, SiteAttnOut}},
-	{"blocks.7.hook_resid_mid", Point{7, SiteResidMid}},
-	{"blocks.7.mlp.hook_pre", Point{7, SiteMLPPre}},
-	{"blocks.7.mlp.hook_pre_linear", Point{7, SiteMLPPreLinear}},
-	{"blocks.7.mlp.hook_act", Point{7, SiteMLPAct}},
-	{"blocks.7.mlp.hook_post", Point{7, SiteMLPPost}},
-	{"blocks.7.hook_mlp_out", Point{7, SiteMLPOut}},
-	{"blocks.7.hook_resid_post", Point{7, SiteResidPost}},
-	{"ln_final.hook_normalized", Point{-1, SiteFinalNorm}},
-	{"hook_logits", Point{-1, SiteLogits}},
+	{"hook_embed", Point{Layer: -1, Site: SiteEmbed}},
+	{"blocks.7.hook_resid_pre", Point{Layer: 7, Site: SiteResidPre}},
+	{"blocks.7.attn.hook_q", Point{Layer: 7, Site: SiteAttnQ}},
+	{"blocks.7.attn.hook_k", Point{Layer: 7, Site: SiteAttnK}},
+	{"blocks.7.attn.hook_v", Point{Layer: 7, Site: SiteAttnV}},
+	{"blocks.7.attn.hook_rot_q", Point{Layer: 7, Site: SiteAttnRotQ}},
+	{"blocks.7.attn.hook_rot_k", Point{Layer: 7, Site: SiteAttnRotK}},
+	{"blocks.7.attn.hook_z", Point{Layer: 7, Site: SiteAttnZ}},
+	{"blocks.7.hook_attn_out", Point{Layer: 7, Site: SiteAttnOut}},
+	{"blocks.7.hook_resid_mid", Point{Layer: 7, Site: SiteResidMid}},
+	{"blocks.7.mlp.hook_router_logits", Point{Layer: 7, Site: SiteRouterLogits}},
+	{"blocks.7.mlp.hook_pre", Point{Layer: 7, Site: SiteMLPPre}},
+	{"blocks.7.mlp.hook_pre_linear", Point{Layer: 7, Site: SiteMLPPreLinear}},
+	{"blocks.7.mlp.hook_act", Point{Layer: 7, Site: SiteMLPAct}},
+	{"blocks.7.mlp.experts.0.hook_act", Point{Layer: 7, Site: SiteExpertAct}},
+	{"blocks.7.mlp.shared_expert.hook_act", Point{Layer: 7, Site: SiteSharedAct}},
+	{"blocks.7.mlp.hook_post", Point{Layer: 7, Site: SiteMLPPost}},
+	{"blocks.7.hook_mlp_out", Point{Layer: 7, Site: SiteMLPOut}},
+	{"blocks.7.hook_resid_post", Point{Layer: 7, Site: SiteResidPost}},
+	{"ln_final.hook_normalized", Point{Layer: -1, Site: SiteFinalNorm}},
+	{"hook_logits", Point{Layer: -1, Site: SiteLogits}},
 }
 
 func TestParsePointRoundTrip(t *testing.T) {
@@ -53,8 +56,9 @@ func TestParsePointRoundTrip(t *testing.T) {
 		name string
 		p    Point
 	}{
-		{"blocks.0.mlp.hook_act", Point{0, SiteMLPAct}},
-		{"blocks.123456.hook_resid_post", Point{123456, SiteResidPost}},
+		{"blocks.0.mlp.hook_act", Point{Layer: 0, Site: SiteMLPAct}},
+		{"blocks.123456.hook_resid_post", Point{Layer: 123456, Site: SiteResidPost}},
+		{"blocks.3.mlp.experts.17.hook_act", Point{Layer: 3, Site: SiteExpertAct, Expert: 17}},
 	} {
 		got, err := ParsePoint(tc.name)
 		if err != nil || got != tc.p || tc.p.String() != tc.name {
@@ -70,6 +74,8 @@ func TestParsePointErrors(t *testing.T) {
 		"blocks.1e2.mlp.hook_act", "blocks.x.mlp.hook_act", "blocks.*.mlp.hook_act",
 		"blocks.{0..3}.mlp.hook_act", "blocks.99999999999999999999.mlp.hook_act",
 		"blocks.3.mlp.hook_gate", "blocks.3.hook_embed", "blocks.3.hook_logits",
+		"blocks.3.mlp.experts.hook_act", "blocks.3.mlp.experts.*.hook_act", "blocks.3.mlp.experts.01.hook_act",
+		"blocks.3.mlp.experts.-1.hook_act", "blocks.3.mlp.experts.2.hook_post",
 		"blocks.3.ln_final.hook_normalized", "hook_resid_post", "mlp.hook_act",
 		"hook_embed ", " hook_embed", "HOOK_EMBED", "blocks.3.MLP.hook_act",
 		"blocks.3.mlp.hook_act.", "blocks.3.attn.hook_attn_scores",
@@ -86,6 +92,9 @@ func TestParseSite(t *testing.T) {
 		if !tc.p.Site.ModelLevel() {
 			suffix = strings.TrimPrefix(tc.name, "blocks.7.")
 		}
+		if tc.p.Site == SiteExpertAct {
+			suffix = "mlp.experts.hook_act" // a site's name; a point puts the expert in it
+		}
 		got, err := ParseSite(suffix)
 		if err != nil || got != tc.p.Site || got.String() != suffix {
 			t.Errorf("ParseSite(%q) = %v, %v; want %v", suffix, got, err, tc.p.Site)
@@ -100,7 +109,7 @@ func TestMatch(t *testing.T) {
 	pts := func(site Site, layers ...int) []Point {
 		var out []Point
 		for _, l := range layers {
-			out = append(out, Point{l, site})
+			out = append(out, Point{Layer: l, Site: site})
 		}
 		return out
 	}
@@ -115,9 +124,9 @@ func TestMatch(t *testing.T) {
 		{"blocks.{5,1,3..4}.attn.hook_z", 6, pts(SiteAttnZ, 1, 3, 4, 5)},
 		{"blocks.{0..2,1..3}.mlp.hook_post", 4, pts(SiteMLPPost, 0, 1, 2, 3)},
 		{"blocks.3.hook_resid_pre", 4, pts(SiteResidPre, 3)},
-		{"hook_embed", 4, []Point{{-1, SiteEmbed}}},
-		{"hook_logits", 0, []Point{{-1, SiteLogits}}},
-		{"ln_final.hook_normalized", 2, []Point{{-1, SiteFinalNorm}}},
+		{"hook_embed", 4, []Point{{Layer: -1, Site: SiteEmbed}}},
+		{"hook_logits", 0, []Point{{Layer: -1, Site: SiteLogits}}},
+		{"ln_final.hook_normalized", 2, []Point{{Layer: -1, Site: SiteFinalNorm}}},
 	} {
 		got, err := Match(tc.pattern, tc.nLayers)
 		if err != nil {
@@ -168,15 +177,16 @@ func TestBefore(t *testing.T) {
 	// Forward order over a 3-layer model, built by hand from the brief's
 	// site order.
 	var order []Point
-	order = append(order, Point{-1, SiteEmbed})
+	order = append(order, Point{Layer: -1, Site: SiteEmbed})
 	for l := 0; l < 3; l++ {
 		for _, s := range []Site{SiteResidPre, SiteAttnQ, SiteAttnK, SiteAttnV, SiteAttnRotQ, SiteAttnRotK,
-			SiteAttnZ, SiteAttnOut, SiteResidMid, SiteMLPPre, SiteMLPPreLinear, SiteMLPAct, SiteMLPPost,
+			SiteAttnZ, SiteAttnOut, SiteResidMid, SiteRouterLogits, SiteMLPPre, SiteMLPPreLinear, SiteMLPAct,
+			SiteExpertAct, SiteSharedAct, SiteMLPPost,
 			SiteMLPOut, SiteResidPost} {
-			order = append(order, Point{l, s})
+			order = append(order, Point{Layer: l, Site: s})
 		}
 	}
-	order = append(order, Point{-1, SiteFinalNorm}, Point{-1, SiteLogits})
+	order = append(order, Point{Layer: -1, Site: SiteFinalNorm}, Point{Layer: -1, Site: SiteLogits})
 	for i, p := range order {
 		for j, q := range order {
 			if got, want := p.Before(q), i < j; got != want {

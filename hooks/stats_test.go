@@ -22,7 +22,7 @@ func randomCalls(seed uint64, n, layers, dim, tags int) []call {
 	for i := range calls {
 		nRows := 1 + rng.IntN(12)
 		calls[i] = call{
-			p:    Point{rng.IntN(layers), SiteMLPPost},
+			p:    Point{Layer: rng.IntN(layers), Site: SiteMLPPost},
 			x:    randomTensor(rng, nRows, dim, 0),
 			rows: randomRows(rng, nRows, tags, Prefill),
 			n:    nRows,

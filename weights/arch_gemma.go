@@ -76,6 +76,9 @@ func canonicalFor(arch, hf string) (string, bool) {
 			hf = "lm_head.weight"
 		}
 	}
+	if name, ok := moeCanonical(arch, hf); ok {
+		return name, true
+	}
 	if names := archLayerNames[arch]; names != nil {
 		if m := hfLayerName.FindStringSubmatch(hf); m != nil {
 			if g, ok := names[m[2]]; ok {

@@ -62,7 +62,11 @@ func layerOf(name string) int {
 func layerSuffixes(c Config) []string {
 	s := []string{
 		"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight", "attn_output.weight",
-		"ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight",
+	}
+	if c.MoE != nil {
+		s = append(s, moeSuffixes(c)...)
+	} else {
+		s = append(s, "ffn_norm.weight", "ffn_gate.weight", "ffn_up.weight", "ffn_down.weight")
 	}
 	if c.AttnBias {
 		s = append(s, "attn_q.bias", "attn_k.bias", "attn_v.bias")

@@ -28,7 +28,7 @@ type RopeScaling struct {
 // Config is the architecture-neutral description of a decoder-only model,
 // filled from a Hugging Face config.json or from a GGUF file's "{arch}.*" keys.
 type Config struct {
-	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "chatglm", "glm4"
+	Arch          string      `json:"arch"` // "llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "chatglm", "glm4", "qwen2moe", "qwen3moe", "mixtral"
 	HiddenSize    int         `json:"hidden_size"`
 	Layers        int         `json:"layers"`
 	Heads         int         `json:"heads"`
@@ -81,6 +81,9 @@ type Config struct {
 	// ... of the first RopeDim values of a head (GLM-4, see
 	// weights/arch_glm.go) instead of value j with value j+RopeDim/2.
 	RopeInterleaved bool `json:"rope_interleaved,omitempty"`
+	// MoE describes the experts of a mixture-of-experts model (qwen2moe,
+	// qwen3moe, mixtral; see weights/arch_moe.go); nil for dense models.
+	MoE *MoEConfig `json:"moe,omitempty"`
 
 	// BOS is the beginning-of-sequence id, -1 if unknown.
 	BOS int `json:"bos"`

@@ -16,7 +16,9 @@
 //
 // Architectures llama, mistral, qwen2, qwen3, gemma2, gemma3 (text), phi3
 // (Phi-3, Phi-3.5, Phi-4-mini), chatglm and glm4 (GLM-4) are accepted, with
-// linear, llama3, LongRoPE and YaRN rope scaling (see rope.go). Tensor dtypes
+// linear, llama3, LongRoPE and YaRN rope scaling (see rope.go), and the
+// mixtures of experts qwen2moe, qwen3moe and mixtral (a llama GGUF with
+// experts; see arch_moe.go). Tensor dtypes
 // are ggml's (see [DType]): F32, F16, BF16 and the block-quantized Q4_0, Q4_1,
 // Q5_0, Q5_1, Q8_0 and K-quants in GGUF; F32, F16 and BF16 in safetensors.
 // The safetensors format itself is read and written by the leaf package

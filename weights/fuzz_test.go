@@ -44,6 +44,7 @@ func FuzzParseGGUF(f *testing.F) {
 		{Name: "h", DType: F16, Shape: []int{3}, Data: make([]byte, 6)},
 	}))
 	f.Add([]byte("GGUF\x03\x00\x00\x00"))
+	f.Add(moeGGUFBytes(f, nil))
 	f.Add(ggufBytes(f, []KV{
 		{"general.architecture", "gemma2"}, {"gemma2.embedding_length", uint32(4)}, {"gemma2.block_count", uint32(1)},
 		{"gemma2.attention.head_count", uint32(2)}, {"gemma2.feed_forward_length", uint32(4)},
@@ -168,6 +169,9 @@ func FuzzParseHFConfig(f *testing.F) {
 	f.Add([]byte(glm4ChatHFConfig))
 	f.Add([]byte(glm4_0414Config))
 	f.Add([]byte(`{"model_type":"glm","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":64,"vocab_size":50,"partial_rotary_factor":0.25,"attention_bias":false}`))
+	f.Add([]byte(qwen3MoEConfig))
+	f.Add([]byte(mixtralConfig))
+	f.Add([]byte(qwen2MoEConfig))
 	f.Add([]byte(`{"model_type":"gemma3_text","hidden_size":64,"num_hidden_layers":2,"num_attention_heads":2,"intermediate_size":64,"vocab_size":10,"layer_types":["sliding_attention","full_attention"],"final_logit_softcapping":null}`))
 	for _, dir := range []string{"stories260K", "llama-tiny", "qwen2-tiny", "qwen3-tiny", "llama256"} {
 		if b := refdataFile("models", dir, "hf", "config.json"); b != nil {

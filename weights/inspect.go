@@ -242,6 +242,9 @@ func (r Report) WriteText(w io.Writer) error {
 	if opt := blockOptions(c); opt != "" {
 		lines = slices.Insert(lines, slices.IndexFunc(lines, func(l [2]string) bool { return l[0] == "sliding window" })+1, [2]string{"block options", opt})
 	}
+	if opt := moeOptions(c); opt != "" {
+		lines = slices.Insert(lines, slices.IndexFunc(lines, func(l [2]string) bool { return l[0] == "sliding window" })+1, [2]string{"experts", opt})
+	}
 	for _, l := range lines {
 		fmt.Fprintf(tw, "%s:\t%s\n", l[0], l[1])
 	}

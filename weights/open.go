@@ -269,7 +269,9 @@ func modelFromGGUF(g *GGUF, path string) (*Model, error) {
 // ggufPermutesQK reports whether GGUF converters permute the q/k rows of an
 // architecture (those that llama.cpp runs with its "normal" rope, which
 // rotates adjacent pairs instead of the two halves of each head).
-func ggufPermutesQK(arch string) bool { return arch == "llama" || arch == "mistral" }
+func ggufPermutesQK(arch string) bool {
+	return arch == "llama" || arch == "mistral" || arch == "mixtral"
+}
 
 // unpermuteQK gives attn_q/attn_k a RowOrder that presents the Hugging Face
 // row order without copying. Biases, if any, are small and are copied.
@@ -456,6 +458,9 @@ func configFromGGUF(g *GGUF, tensors map[string]*Tensor) (Config, error) {
 		return c, err
 	}
 	glmGGUF(&c, tensors)
+	if err := moeGGUF(g, &c); err != nil {
+		return c, err
+	}
 	c.BOS = -1
 	if v, ok := g.Int("tokenizer.ggml.bos_token_id"); ok {
 		c.BOS = clampID(v)
@@ -485,11 +490,11 @@ func containsInt(s []int, v int) bool {
 
 // SupportedArchs lists the architectures the engine runs.
 var supportedArchs = map[string]bool{"llama": true, "mistral": true, "qwen2": true, "qwen3": true, "gemma2": true, "gemma3": true, "phi3": true,
-	"chatglm": true, "glm4": true}
+	"chatglm": true, "glm4": true, "qwen2moe": true, "qwen3moe": true, "mixtral": true}
 
 func validateConfig(c Config) error {
 	if !supportedArchs[c.Arch] {
-		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4)", c.Arch)
+		return fmt.Errorf("unsupported architecture %q (supported: llama, mistral, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4, qwen2moe, qwen3moe, mixtral)", c.Arch)
 	}
 	for _, f := range []struct {
 		name string
@@ -523,6 +528,9 @@ func validateConfig(c Config) error {
 		}
 	}
 	if err := validateBlockOptions(c); err != nil {
+		return err
+	}
+	if err := validateMoE(c); err != nil {
 		return err
 	}
 	if c.ContextLength < 0 || c.SlidingWindow < 0 {
@@ -595,6 +603,10 @@ func parseHFConfig(b []byte) (Config, error) {
 	if err := glmPartialRotary(&h); err != nil {
 		return c, err
 	}
+	setMoE, err := moeHF(b, &h)
+	if err != nil {
+		return c, err
+	}
 	c.Arch = h.ModelType
 	c.HiddenSize, c.Layers, c.Heads, c.FFNSize, c.VocabSize = h.HiddenSize, h.Layers, h.Heads, h.FFNSize, h.VocabSize
 	c.ContextLength = h.MaxPositions
@@ -665,6 +677,9 @@ func parseHFConfig(b []byte) (Config, error) {
 		return c, err
 	}
 	setGLM(&c)
+	if err := setMoE(&c); err != nil {
+		return c, err
+	}
 	return c, validateConfig(c)
 }
 
@@ -924,10 +939,17 @@ func checkShapes(m *Model) error {
 			{p + "attn_k.weight", []int{kv, c.HiddenSize}},
 			{p + "attn_v.weight", []int{kv, c.HiddenSize}},
 			{p + "attn_output.weight", []int{c.HiddenSize, q}},
-			{p + "ffn_norm.weight", []int{c.HiddenSize}},
-			{p + "ffn_gate.weight", []int{c.FFNSize, c.HiddenSize}},
-			{p + "ffn_up.weight", []int{c.FFNSize, c.HiddenSize}},
-			{p + "ffn_down.weight", []int{c.HiddenSize, c.FFNSize}},
+		}
+		if c.MoE != nil {
+			for _, w := range moeWants(m, l) {
+				ws = append(ws, want(w))
+			}
+		} else {
+			ws = append(ws,
+				want{p + "ffn_norm.weight", []int{c.HiddenSize}},
+				want{p + "ffn_gate.weight", []int{c.FFNSize, c.HiddenSize}},
+				want{p + "ffn_up.weight", []int{c.FFNSize, c.HiddenSize}},
+				want{p + "ffn_down.weight", []int{c.HiddenSize, c.FFNSize}})
 		}
 		if c.AttnBias {
 			ws = append(ws, want{p + "attn_q.bias", []int{q}}, want{p + "attn_k.bias", []int{kv}}, want{p + "attn_v.bias", []int{kv}})

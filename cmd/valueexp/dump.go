@@ -91,6 +91,9 @@ func runDump(e *env, args []string) error {
 		h = hooks.New(m.Config.Layers)
 	}
 	L := m.Config.Layers
+	if m.Config.MoE != nil {
+		return dumpMoE(e, m, h, ids, *model, *out, iv)
+	}
 	captures := map[string]*layerCapture{
 		"ffn_gate_act": {site: hooks.SiteMLPAct, data: make([][]float32, L)},
 		"ffn_act":      {site: hooks.SiteMLPPost, data: make([][]float32, L)},

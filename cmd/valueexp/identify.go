@@ -131,9 +131,15 @@ func runIdentify(e *env, args []string) error {
 	if err := f.Save(*out); err != nil {
 		return err
 	}
+	layers, what := c.Layers, "neurons"
+	if src.Shape != nil && src.Shape.Experts > 0 {
+		// Expert counts hold one layer per (layer, expert) pair.
+		layers = c.Layers / src.Shape.Experts
+		what = fmt.Sprintf("neurons in each of %d experts", src.Shape.Experts)
+	}
 	fmt.Fprintf(e.stdout, "%-24s %7s  %s\n", "set", "neurons", "per layer")
-	identify.Summary(e.stdout, f, c.Layers)
-	fmt.Fprintf(e.stderr, "wrote %s: %d neuron sets over %d layers × %d neurons\n", *out, len(f.NeuronSets), c.Layers, c.Dim)
+	identify.Summary(e.stdout, f, layers)
+	fmt.Fprintf(e.stderr, "wrote %s: %d neuron sets over %d layers × %d %s\n", *out, len(f.NeuronSets), layers, c.Dim, what)
 	return nil
 }
 

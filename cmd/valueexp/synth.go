@@ -24,10 +24,15 @@ Gemma 2 only with 26, 42 or 46 layers), gemma-3-1b (gemma3), phi-3.5-mini
 (phi3: fused attn_qkv and ffn_up, LongRoPE with Phi-3.5's factors), glm-4-9b
 (chatglm, GLM-4-9B-chat's layout with fused attn_qkv, which llama.cpp b4748
 loads; --arch glm4 gives GLM-4-9B-0414's, with post norms, which it does
-not), and the toy shapes tiny (hidden 128, 4 layers) and small (hidden 512,
-8 layers), whose architecture is --arch (default qwen2; gemma2, gemma3 and
-phi3 toys slide over a window of 5 tokens; the phi3 toy has LongRoPE over
-4 x 512 positions).
+not), the mixtures of experts qwen3-30b-a3b (qwen3moe, 128 experts, 8 per
+token; llama.cpp b4748 cannot load it), qwen1.5-moe-a2.7b (qwen2moe, 60
+experts and a shared one) and mixtral-8x7b (mixtral, written as llama with 8
+experts), and the toy shapes tiny (hidden 128, 4 layers) and small (hidden
+512, 8 layers), whose architecture is --arch (default qwen2; gemma2, gemma3
+and phi3 toys slide over a window of 5 tokens; the phi3 toy has LongRoPE over
+4 x 512 positions; qwen2moe, qwen3moe and mixtral toys have 8 experts of
+width hidden, 2 per token). The real MoE shapes are large (one Mixtral layer
+is 1.4 billion weights): use --layers.
 
 Dtypes, per tensor as llama-quantize chooses them; 1-D tensors (norms,
 biases, rope_freqs) are always F32:
@@ -49,7 +54,7 @@ The file says valueexp.synthetic = true.`
 
 func runSynth(e *env, args []string) error {
 	fs := newFlags(e, "synth", "--shape NAME [--dtype TYPE] --out FILE.gguf [--arch ARCH] [--seed N] [--layers N] [--vocab N] [--threads N]\n\n"+synthHelp)
-	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm or glm4 for tiny/small (default qwen2); glm4 or chatglm for glm-4-9b")
+	arch := fs.String("arch", "", "architecture `ARCH`: must match a real shape; llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4, qwen2moe, qwen3moe or mixtral for tiny/small (default qwen2); glm4 or chatglm for glm-4-9b")
 	shapeName := fs.String("shape", "", "model `SHAPE`: "+strings.Join(synth.ShapeNames(), ", "))
 	dtype := fs.String("dtype", "f16", "tensor `TYPE` mix: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
 	out := fs.String("out", "", "output `FILE` (.gguf)")

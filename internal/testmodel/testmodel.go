@@ -26,6 +26,9 @@ type Spec struct {
 	Vocab       int
 	Window      int // sliding window (0: none)
 	Seed        uint64
+	// Experts, Used (top-k) and SharedFFN describe a mixture-of-experts
+	// model (qwen2moe, qwen3moe, mixtral), whose experts have width FFN.
+	Experts, Used, SharedFFN int
 }
 
 func (s Spec) bias() bool { return s.Arch == "qwen2" }
@@ -45,6 +48,9 @@ func Write(t testing.TB, s Spec) (ggufPath, hfDir string) {
 	}
 	if s.isGLM() {
 		return writeGLM(t, s)
+	}
+	if s.isMoE() {
+		return writeMoE(t, s)
 	}
 	rng := rand.New(rand.NewPCG(s.Seed, 7))
 	normal := func(n int, std float64) []float32 {

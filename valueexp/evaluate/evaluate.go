@@ -214,8 +214,8 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 		if err != nil {
 			return nil, err
 		}
-		if site != hooks.SiteMLPAct {
-			return nil, fmt.Errorf("neuron set %q is at %s; deactivation uses mlp.hook_act", name, set.Site)
+		if site != hooks.SiteMLPAct && !(site == hooks.SiteExpertAct && shape.Experts > 0) {
+			return nil, fmt.Errorf("neuron set %q is at %s; deactivation uses mlp.hook_act (mlp.experts.hook_act for a mixture of experts)", name, set.Site)
 		}
 		value, lang := "", ""
 		base, suffix, _ := strings.Cut(name, "/")
@@ -243,6 +243,15 @@ func Conditions(f *hooks.NeuronSetFile, names []string, shape hooks.ModelShape, 
 				}
 				conds = append(conds, Condition{Name: own.Name, Kind: "random", Set: own.Name, Value: value, Language: lang, Neurons: own.Size(), ControlOf: name, hooks: rh})
 			}
+			continue
+		}
+		if site == hooks.SiteExpertAct {
+			c, err := expertControl(f, set, shape, opt.RandomSeed+uint64(i))
+			if err != nil {
+				return nil, err
+			}
+			c.Value, c.Language = value, lang
+			conds = append(conds, c)
 			continue
 		}
 		sel := &selection.Selection{Tags: []string{name}, Layers: shape.Layers, Dim: shape.DMLP, Neurons: [][][]int32{make([][]int32, shape.Layers)}}
@@ -566,4 +575,36 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+// expertControl draws the random control of a set of expert neurons: as
+// many neurons in each (layer, expert) as the set has there, drawn outside
+// the set within that expert (selection.RandomControl over the experts as
+// layers of their own).
+func expertControl(f *hooks.NeuronSetFile, set *hooks.NeuronSet, shape hooks.ModelShape, seed uint64) (Condition, error) {
+	E := shape.Experts
+	sel := &selection.Selection{Tags: []string{set.Name}, Layers: shape.Layers * E, Dim: shape.DMLP, Neurons: [][][]int32{make([][]int32, shape.Layers*E)}}
+	for _, l := range set.Layers {
+		if l.Expert == nil || *l.Expert < 0 || *l.Expert >= E || l.Layer < 0 || l.Layer >= shape.Layers {
+			return Condition{}, fmt.Errorf("neuron set %q: layer %d has no expert in range [0, %d)", set.Name, l.Layer, E)
+		}
+		sel.Neurons[0][l.Layer*E+*l.Expert] = l.Indices
+	}
+	rnd, err := selection.RandomControl(sel, seed, shape.DMLP)
+	if err != nil {
+		return Condition{}, err
+	}
+	ctl := hooks.NeuronSet{Name: "random:" + set.Name, Site: set.Site}
+	for v, ids := range rnd.Neurons[0] {
+		if len(ids) > 0 {
+			e := v % E
+			ctl.Layers = append(ctl.Layers, hooks.LayerIndices{Layer: v / E, Expert: &e, Indices: ids})
+		}
+	}
+	rh := hooks.New(shape.Layers)
+	cf := &hooks.NeuronSetFile{Format: f.Format, Version: f.Version, NeuronSets: []hooks.NeuronSet{ctl}}
+	if err := hooks.ZeroSets(rh, cf, nil, hooks.When{}); err != nil {
+		return Condition{}, err
+	}
+	return Condition{Name: ctl.Name, Kind: "random", Set: set.Name, Neurons: rnd.Size(0), ControlOf: set.Name, Seed: seed, hooks: rh}, nil
 }

@@ -73,8 +73,16 @@ func FileSHA256(path string) (string, error) {
 // FromRecord converts a record counts file into selection counts: one tag per
 // counted tag, normalised by its token total (every layer counts the same
 // tokens) or, in legacy mode, by its number of items.
+//
+// The counts of a mixture of experts' neurons come out with one layer per
+// (layer, expert) pair, layer·experts + expert, each normalised by the
+// tokens routed to that expert (selection.Counts.GroupTokens);
+// NeuronSets turns such layers back into experts.
 func FromRecord(c *record.Counts) (selection.Counts, error) {
 	p := c.Prob
+	if p.Experts > 0 {
+		return fromExpertRecord(c)
+	}
 	out := selection.Counts{Tags: slices.Clone(p.TagNames), Layers: p.Layers, Dim: p.Dim}
 	n := p.Layers * p.Dim
 	for k := range p.Tags {
@@ -287,6 +295,9 @@ func subset(c selection.Counts, idx []int) selection.Counts {
 		if k < len(c.Questions) {
 			s.Questions = append(s.Questions, c.Questions[k])
 		}
+		if c.GroupTokens != nil {
+			s.GroupTokens = append(s.GroupTokens, c.GroupTokens[k])
+		}
 	}
 	return s
 }
@@ -305,6 +316,14 @@ func pool(c selection.Counts) selection.Counts {
 			p.OverZero = append(p.OverZero, make([]int64, c.Layers*c.Dim))
 			p.Tokens = append(p.Tokens, 0)
 			p.Questions = append(p.Questions, 0)
+			if c.GroupTokens != nil {
+				p.GroupTokens = append(p.GroupTokens, make([]float64, c.Layers))
+			}
+		}
+		if c.GroupTokens != nil {
+			for l, x := range c.GroupTokens[k] {
+				p.GroupTokens[i][l] += x
+			}
 		}
 		for j, x := range c.OverZero[k] {
 			p.OverZero[i][j] += x
@@ -622,10 +641,23 @@ func NeuronSets(r *Result, src Source, opt Options) (*hooks.NeuronSetFile, error
 				return fmt.Errorf("identify: provenance: %w", err)
 			}
 			set := hooks.NeuronSet{Name: name, Site: hooks.SiteMLPAct.String(), Layers: []hooks.LayerIndices{}, Provenance: pj}
+			E := 0
+			if src.Shape != nil {
+				E = src.Shape.Experts
+			}
+			if E > 0 {
+				set.Site = hooks.SiteExpertAct.String()
+			}
 			for l, ids := range s.Neurons[k] {
-				if len(ids) > 0 {
-					set.Layers = append(set.Layers, hooks.LayerIndices{Layer: l, Indices: slices.Clone(ids)})
+				if len(ids) == 0 {
+					continue
 				}
+				li := hooks.LayerIndices{Layer: l, Indices: slices.Clone(ids)}
+				if E > 0 { // layer l of expert counts is (layer, expert)
+					e := l % E
+					li.Layer, li.Expert = l/E, &e
+				}
+				set.Layers = append(set.Layers, li)
 			}
 			f.NeuronSets = append(f.NeuronSets, set)
 		}
@@ -724,4 +756,46 @@ func sum(v []int) int {
 		n += x
 	}
 	return n
+}
+
+// fromExpertRecord is FromRecord for the counts of a mixture of experts'
+// neurons: layer l·E+e of the result is expert e of layer l, normalised by
+// the tokens routed to it.
+func fromExpertRecord(c *record.Counts) (selection.Counts, error) {
+	p := c.Prob
+	E := p.Experts
+	slots := p.Layers * E
+	out := selection.Counts{Tags: slices.Clone(p.TagNames), Layers: slots, Dim: p.Dim}
+	n := slots * p.Dim
+	for k := range p.Tags {
+		oz := make([]int64, n)
+		for i, v := range p.Count[k*n : (k+1)*n] {
+			oz[i] = int64(v)
+		}
+		g := make([]float64, slots)
+		for s := range g {
+			g[s] = float64(p.Tokens[k*slots+s])
+		}
+		// Every layer sees every token once per expert it is routed to,
+		// so the layers' totals agree; the first is the tag's.
+		var tok uint64
+		for _, v := range p.Tokens[k*slots : k*slots+E] {
+			tok += v
+		}
+		for l := 1; l < p.Layers; l++ {
+			var t uint64
+			for _, v := range p.Tokens[k*slots+l*E : k*slots+(l+1)*E] {
+				t += v
+			}
+			if t != tok {
+				return selection.Counts{}, fmt.Errorf("identify: tag %q: layer %d routed %d tokens to experts, layer 0 %d; the counts are inconsistent",
+					p.TagNames[k], l, t, tok)
+			}
+		}
+		out.OverZero = append(out.OverZero, oz)
+		out.Tokens = append(out.Tokens, float64(tok))
+		out.GroupTokens = append(out.GroupTokens, g)
+		out.Questions = append(out.Questions, c.Manifest.ItemsPerTag[k])
+	}
+	return out, nil
 }

@@ -247,9 +247,11 @@ func (c *Counts) check() error {
 		return fmt.Errorf("counts have %d tag names for %d tags", len(c.Prob.TagNames), c.Prob.Tags)
 	case len(m.ItemsPerTag) != c.Prob.Tags:
 		return fmt.Errorf("manifest: %d items_per_tag entries for %d tags", len(m.ItemsPerTag), c.Prob.Tags)
-	case c.Prob.Site != hooks.SiteMLPAct:
-		return fmt.Errorf("counts are at %v, want %v", c.Prob.Site, hooks.SiteMLPAct)
-	case len(c.Prob.Tokens) != c.Prob.Tags*c.Prob.Layers:
+	case c.Prob.Site != hooks.SiteMLPAct && !(c.Prob.Site == hooks.SiteExpertAct && c.Prob.Experts > 0):
+		return fmt.Errorf("counts are at %v, want %v (or %v, for a mixture of experts)", c.Prob.Site, hooks.SiteMLPAct, hooks.SiteExpertAct)
+	case m.Shape.Experts != c.Prob.Experts:
+		return fmt.Errorf("manifest: the model has %d experts, the counts %d", m.Shape.Experts, c.Prob.Experts)
+	case len(c.Prob.Tokens) != c.Prob.Tags*c.Prob.Layers*max(c.Prob.Experts, 1):
 		return fmt.Errorf("counts have %d token totals for %d tags × %d layers", len(c.Prob.Tokens), c.Prob.Tags, c.Prob.Layers)
 	}
 	switch m.Mode {
@@ -273,7 +275,7 @@ func (c *Counts) check() error {
 		}
 		// Every text (ModeText) is at least one token, counted at
 		// every layer; generated answers can be empty.
-		if tok := c.Prob.Tokens[k*c.Prob.Layers]; m.Mode == ModeText && uint64(n) > tok {
+		if tok := layerTokens(c.Prob, k, 0); m.Mode == ModeText && uint64(n) > tok {
 			return fmt.Errorf("manifest: items_per_tag[%d] (%s) = %d, but the tag counted only %d tokens", k, c.Prob.TagNames[k], n, tok)
 		}
 		perTag += n // at most Tags × MaxItems < 2^56: no overflow
@@ -331,7 +333,7 @@ func Merge(parts ...*Counts) (*Counts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("record: merge: the inputs overlap: %w", err)
 	}
-	sum, err := hooks.NewActProb(first.Prob.Site, first.Prob.Layers, first.Prob.Dim, first.Prob.Tags)
+	sum, err := newActProbLike(first.Prob)
 	if err != nil {
 		return nil, err
 	}
@@ -410,4 +412,24 @@ func DataDigest(units []Unit, tags []string) string {
 		put(u.Text)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// layerTokens returns the tokens of tag counted at layer: for the counts
+// of a mixture of experts' neurons, the sum over the layer's experts,
+// which counts each token once per expert it was routed to.
+func layerTokens(p *hooks.ActProb, tag, layer int) uint64 {
+	e := max(p.Experts, 1)
+	var n uint64
+	for _, v := range p.Tokens[(tag*p.Layers+layer)*e : (tag*p.Layers+layer+1)*e] {
+		n += v
+	}
+	return n
+}
+
+// newActProbLike returns an empty counter of p's shape.
+func newActProbLike(p *hooks.ActProb) (*hooks.ActProb, error) {
+	if p.Experts > 0 {
+		return hooks.NewExpertActProb(p.Layers, p.Experts, p.Dim, p.Tags)
+	}
+	return hooks.NewActProb(p.Site, p.Layers, p.Dim, p.Tags)
 }

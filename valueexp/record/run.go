@@ -202,7 +202,11 @@ func (j *Job) run(ctx context.Context) (*Result, error) {
 	if j.Mode == ModeGenerated {
 		obs = decodeOnly{c.Prob}
 	}
-	if err := h.Observe("blocks.*."+siteName(hooks.SiteMLPAct), obs); err != nil {
+	pattern := "blocks.*." + siteName(hooks.SiteMLPAct)
+	if c.Prob.Experts > 0 {
+		pattern = "blocks.*.mlp.experts.*.hook_act" // a mixture of experts' neurons
+	}
+	if err := h.Observe(pattern, obs); err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
 
@@ -308,7 +312,13 @@ func (j *Job) start(base *Manifest, partial string) (*Counts, error) {
 		}
 	}
 	L, D := j.Model.Config.Layers, j.Model.Config.FFNSize
-	p, err := hooks.NewActProb(hooks.SiteMLPAct, L, D, len(j.Tags))
+	var p *hooks.ActProb
+	var err error
+	if moe := j.Model.Config.MoE; moe != nil {
+		p, err = hooks.NewExpertActProb(L, moe.Experts, D, len(j.Tags))
+	} else {
+		p, err = hooks.NewActProb(hooks.SiteMLPAct, L, D, len(j.Tags))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}
@@ -340,7 +350,8 @@ func (j *Job) resumable(base *Manifest, old *Counts) error {
 	if done > j.Shard.Size(len(j.Units)) {
 		return fmt.Errorf("it holds %d items, more than the shard's %d", done, j.Shard.Size(len(j.Units)))
 	}
-	if old.Prob.Layers != j.Model.Config.Layers || old.Prob.Dim != j.Model.Config.FFNSize || old.Prob.Tags != len(j.Tags) {
+	if old.Prob.Layers != j.Model.Config.Layers || old.Prob.Dim != j.Model.Config.FFNSize || old.Prob.Tags != len(j.Tags) ||
+		old.Prob.Experts != j.Model.Shape().Experts {
 		return errors.New("its counts have another shape")
 	}
 	for k, name := range old.Prob.TagNames {
@@ -482,6 +493,9 @@ func (d decodeOnly) Observe(p hooks.Point, t hooks.Tensor, rows *hooks.Rows) {
 }
 
 func (d decodeOnly) Applies(p hooks.Point) bool { return d.p.Applies(p) }
+
+// Check is the counter's.
+func (d decodeOnly) Check(p hooks.Point, s hooks.ModelShape) error { return d.p.Check(p, s) }
 
 // siteName returns the block-site suffix of s, e.g. "mlp.hook_act".
 func siteName(s hooks.Site) string { return s.String() }

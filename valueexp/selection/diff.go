@@ -48,11 +48,11 @@ func Diff(c Counts, pos, neg []string, p DiffParams) (*Selection, error) {
 		}
 	}
 	n := c.Layers * c.Dim
-	pp, err := c.pooled(posIdx, div)
+	pp, err := c.pooled(posIdx, div, p.Normaliser)
 	if err != nil {
 		return nil, err
 	}
-	pn, err := c.pooled(negIdx, div)
+	pn, err := c.pooled(negIdx, div, p.Normaliser)
 	if err != nil {
 		return nil, err
 	}
@@ -104,9 +104,28 @@ func (c *Counts) tagIndices(names []string) ([]int, error) {
 }
 
 // pooled returns Σ_k counts[k] / Σ_k div[k] over the tags in idx.
-func (c *Counts) pooled(idx []int, div []float64) ([]float64, error) {
+// With per-layer token totals (GroupTokens) the totals are pooled per layer.
+func (c *Counts) pooled(idx []int, div []float64, norm Normaliser) ([]float64, error) {
 	n := c.Layers * c.Dim
 	sum := make([]float64, n)
+	if c.GroupTokens != nil && norm == ByTokens {
+		for _, k := range idx {
+			for i, v := range c.OverZero[k] {
+				if v < 0 {
+					return nil, fmt.Errorf("selection: tag %q: negative count %d at layer %d neuron %d", c.Tags[k], v, i/c.Dim, i%c.Dim)
+				}
+				sum[i] += float64(v)
+			}
+		}
+		for i := range sum {
+			total := 0.0
+			for _, k := range idx {
+				total += c.GroupTokens[k][i/c.Dim]
+			}
+			sum[i] = ratio(sum[i], total)
+		}
+		return sum, nil
+	}
 	total := 0.0
 	for _, k := range idx {
 		total += div[k]

@@ -24,6 +24,28 @@ type Counts struct {
 	OverZero  [][]int64 // [tag][layer*Dim+neuron]
 	Tokens    []float64 // [tag] number of counted tokens, the true normaliser T_k
 	Questions []int64   // [tag] number of questions; only read by ByQuestions
+	// GroupTokens, when not nil, gives each tag a token total per layer
+	// ([tag][layer]) that ByTokens divides that layer's counts by instead
+	// of Tokens[tag]: the counts of a mixture of experts' neurons, whose
+	// layers are (layer, expert) pairs and whose normaliser is the number
+	// of tokens routed to each expert. A zero total gives probability 0.
+	GroupTokens [][]float64
+}
+
+// divisor returns what count i of tag k is divided by.
+func (c *Counts) divisor(div []float64, n Normaliser, k, i int) float64 {
+	if c.GroupTokens != nil && n == ByTokens {
+		return c.GroupTokens[k][i/c.Dim]
+	}
+	return div[k]
+}
+
+// ratio returns v/d, or 0 when d is 0 (an expert that saw no token).
+func ratio(v, d float64) float64 {
+	if d == 0 {
+		return 0
+	}
+	return v / d
 }
 
 // Normaliser chooses what the counts of a tag are divided by.
@@ -131,6 +153,21 @@ func (c *Counts) validate(n Normaliser) ([]float64, error) {
 	for i, oz := range c.OverZero {
 		if len(oz) != c.Layers*c.Dim {
 			return nil, fmt.Errorf("selection: tag %q: %d counts, want %d×%d", c.Tags[i], len(oz), c.Layers, c.Dim)
+		}
+	}
+	if c.GroupTokens != nil {
+		if len(c.GroupTokens) != k {
+			return nil, fmt.Errorf("selection: %d per-layer token totals for %d tags", len(c.GroupTokens), k)
+		}
+		for i, g := range c.GroupTokens {
+			if len(g) != c.Layers {
+				return nil, fmt.Errorf("selection: tag %q: %d per-layer token totals for %d layers", c.Tags[i], len(g), c.Layers)
+			}
+			for _, d := range g {
+				if !(d >= 0) || math.IsInf(d, 0) {
+					return nil, fmt.Errorf("selection: tag %q: per-layer token total %v", c.Tags[i], d)
+				}
+			}
 		}
 	}
 	div := make([]float64, k)

@@ -88,7 +88,7 @@ func VAPE(c Counts, p VAPEParams) (*Selection, error) {
 			if v < 0 {
 				return nil, fmt.Errorf("selection: tag %q: negative count %d at layer %d neuron %d", c.Tags[k], v, i/c.Dim, i%c.Dim)
 			}
-			probs[i*K+k] = float64(v) / div[k]
+			probs[i*K+k] = ratio(float64(v), c.divisor(div, p.Normaliser, k, i))
 		}
 	}
 

@@ -39,6 +39,9 @@ type Shape struct {
 	// RopeDim is the number of rotated dimensions per head (0: HeadDim;
 	// Phi-4-mini rotates three quarters).
 	RopeDim int
+	// Experts, ExpertsUsed (top-k), ExpertFFN and SharedFFN describe a
+	// mixture-of-experts shape (qwen2moe, qwen3moe, mixtral; see moe.go).
+	Experts, ExpertsUsed, ExpertFFN, SharedFFN int
 }
 
 // The real shapes come from each base model's Hugging Face config.json.
@@ -65,6 +68,15 @@ var shapes = []Shape{
 	// -0414 model has the same sizes (--arch glm4 gives its layout).
 	{Name: "glm-4-9b", Arch: "chatglm", Hidden: 4096, Layers: 40, Heads: 32, KVHeads: 2, HeadDim: 128, FFN: 13696,
 		Vocab: 151552, Context: 131072, RopeTheta: 10000, NormEps: 1.5625e-7, AttnBias: true},
+	{Name: "qwen3-30b-a3b", Arch: "qwen3moe", Hidden: 2048, Layers: 48, Heads: 32, KVHeads: 4, HeadDim: 128, FFN: 6144,
+		Vocab: 151936, Context: 40960, RopeTheta: 1e6, NormEps: 1e-6, QKNorm: true,
+		Experts: 128, ExpertsUsed: 8, ExpertFFN: 768},
+	{Name: "qwen1.5-moe-a2.7b", Arch: "qwen2moe", Hidden: 2048, Layers: 24, Heads: 16, KVHeads: 16, HeadDim: 128, FFN: 5632,
+		Vocab: 151936, Context: 8192, RopeTheta: 1e6, NormEps: 1e-6, AttnBias: true,
+		Experts: 60, ExpertsUsed: 4, ExpertFFN: 1408, SharedFFN: 5632},
+	{Name: "mixtral-8x7b", Arch: "mixtral", Hidden: 4096, Layers: 32, Heads: 32, KVHeads: 8, HeadDim: 128, FFN: 14336,
+		Vocab: 32000, Context: 32768, RopeTheta: 1e6, NormEps: 1e-5,
+		Experts: 8, ExpertsUsed: 2, ExpertFFN: 14336},
 	// Toy shapes for tests and the demo. tiny's rows (128) are too short for
 	// K-quants, so its q4_k file falls back to Q5_0/Q8_0; small's 512-wide
 	// rows take real Q4_K and Q6_K blocks.
@@ -127,8 +139,10 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 		s = phiToy(s)
 	case "chatglm", "glm4":
 		s = glmToy(s)
+	case "qwen2moe", "qwen3moe", "mixtral":
+		s = moeToy(s)
 	default:
-		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4)", arch)
+		return s, fmt.Errorf("synth: unknown architecture %q (known: llama, qwen2, qwen3, gemma2, gemma3, phi3, chatglm, glm4, qwen2moe, qwen3moe, mixtral)", arch)
 	}
 	return s, nil
 }
@@ -136,7 +150,7 @@ func (s Shape) WithArch(arch string) (Shape, error) {
 // validate checks that the shape describes a model the engine can run.
 func (s Shape) validate() error {
 	switch {
-	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && s.Arch != "phi3" && !isGLM(s.Arch):
+	case s.Arch != "llama" && s.Arch != "qwen2" && s.Arch != "qwen3" && !isGemma(s.Arch) && s.Arch != "phi3" && !isGLM(s.Arch) && !isMoE(s.Arch):
 		return fmt.Errorf("synth: shape %s: unknown architecture %q", s.Name, s.Arch)
 	case s.Hidden <= 0 || s.Layers <= 0 || s.Heads <= 0 || s.KVHeads <= 0 || s.HeadDim <= 0 || s.FFN <= 0:
 		return fmt.Errorf("synth: shape %s: sizes must be positive: %+v", s.Name, s)
@@ -157,7 +171,7 @@ func (s Shape) validate() error {
 	case s.Hidden%weights.QK != 0 || s.FFN%weights.QK != 0 || s.Heads*s.HeadDim%weights.QK != 0:
 		return fmt.Errorf("synth: shape %s: hidden, ffn and q widths must be multiples of %d for the block quant types", s.Name, weights.QK)
 	}
-	return nil
+	return s.validateMoE()
 }
 
 // MaxLayers and MaxVocab bound the --layers and --vocab overrides: the plan

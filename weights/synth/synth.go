@@ -1,7 +1,8 @@
 // Package synth writes GGUF files with random weights in the shape of real
 // models (Qwen2.5-0.5B/1.5B, Llama-3.2-1B, Qwen3-0.6B, Gemma-2-2B,
-// Gemma-3-1B, Phi-3.5-mini, GLM-4-9B) or of small toy models, for benchmarks,
-// tests and the demo.
+// Gemma-3-1B, Phi-3.5-mini, GLM-4-9B, and the mixtures of experts
+// Qwen3-30B-A3B, Qwen1.5-MoE-A2.7B and Mixtral-8x7B) or of small toy models,
+// for benchmarks, tests and the demo.
 //
 // The files use the tensor names, metadata keys and per-tensor types that
 // llama.cpp's converter and llama-quantize produce, so llama.cpp and this
@@ -78,10 +79,11 @@ type TensorSpec struct {
 
 // Rows returns the number of rows (1 for a vector).
 func (t *TensorSpec) Rows() int {
-	if len(t.Shape) == 1 {
-		return 1
+	n := 1
+	for _, d := range t.Shape[:len(t.Shape)-1] {
+		n *= d // a 3-D expert tensor is experts × rows rows
 	}
-	return t.Shape[0]
+	return n
 }
 
 // Cols returns the row length.
@@ -214,10 +216,14 @@ func (p *Plan) tensors() []TensorSpec {
 			vector(b+"attn_k_norm.weight", s.HeadDim, 1, 0.1)
 		}
 		matrix(b+"attn_output.weight", "attn_output", l, H, qDim, proj(qDim), false)
-		vector(b+"ffn_norm.weight", H, 1, 0.1)
-		matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
-		matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
-		matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		if isMoE(s.Arch) {
+			ts = moeTensors(ts, s, mix, l, b)
+		} else {
+			vector(b+"ffn_norm.weight", H, 1, 0.1)
+			matrix(b+"ffn_gate.weight", "ffn_gate", l, F, H, proj(H), false)
+			matrix(b+"ffn_up.weight", "ffn_up", l, F, H, proj(H), false)
+			matrix(b+"ffn_down.weight", "ffn_down", l, H, F, proj(F), false)
+		}
 		if isGemma(s.Arch) {
 			vector(b+"post_attention_norm.weight", H, 1, 0.1)
 			vector(b+"post_ffw_norm.weight", H, 1, 0.1)
@@ -230,9 +236,9 @@ func (p *Plan) tensors() []TensorSpec {
 // architecture, then the tokenizer and the synthetic-model markers.
 func (p *Plan) metadata(seed uint64) []weights.KV {
 	s := p.Shape
-	a := s.Arch + "."
+	a := ggufArch(s.Arch) + "."
 	kv := []weights.KV{
-		{Key: "general.architecture", Value: s.Arch},
+		{Key: "general.architecture", Value: ggufArch(s.Arch)},
 		{Key: "general.type", Value: "model"},
 		{Key: "general.name", Value: p.Name()},
 		{Key: a + "block_count", Value: uint32(s.Layers)},
@@ -252,7 +258,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 			weights.KV{Key: a + "attention.key_length", Value: uint32(s.HeadDim)},
 			weights.KV{Key: a + "attention.value_length", Value: uint32(s.HeadDim)})
 	}
-	if s.Arch == "llama" {
+	if s.Arch == "llama" || s.Arch == "mixtral" {
 		kv = append(kv,
 			weights.KV{Key: a + "vocab_size", Value: uint32(s.Vocab)},
 			weights.KV{Key: a + "rope.dimension_count", Value: uint32(s.HeadDim)})
@@ -261,6 +267,7 @@ func (p *Plan) metadata(seed uint64) []weights.KV {
 	kv = append(kv, phiKV(s)...)
 	kv = append(kv, ropeScalingKV(s)...)
 	kv = append(kv, glmKV(s)...)
+	kv = append(kv, moeKV(s)...)
 	kv = append(kv, weights.KV{Key: "general.file_type", Value: p.Mix.FileType()})
 	if p.Mix != MixF32 && p.Mix != MixF16 && p.Mix != MixBF16 {
 		kv = append(kv, weights.KV{Key: "general.quantization_version", Value: uint32(2)})
