@@ -244,7 +244,7 @@ func TestTopLevelHelpAndVersion(t *testing.T) {
 		assert.Regexp(t, `^valueexp \S+\n`, stdout)
 		assert.Contains(t, stdout, "module    github.com/valueexploration/valueexp\n")
 		assert.Regexp(t, `\n  go        go1\.\d+\S* \w+/\w+\n`, stdout)
-		assert.Regexp(t, `\n  kernels   (avx2|generic)`, stdout)
+		assert.Regexp(t, `\n  kernels   (generic|avx2|avxvnni|avx512|neon|neon-dotprod)\n`, stdout)
 		assert.Contains(t, stdout, "\n  revision  ")
 		assert.Contains(t, stdout, "\n  time      ")
 	}
