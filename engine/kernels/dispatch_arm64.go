@@ -51,12 +51,12 @@ func neonKernels(dotprod bool) kernelSet {
 	ks.matMulF16 = blockedMatMulHalf(ks.dotF16, dotF16x4NEON, f16)
 	ks.matMulBF16 = blockedMatMulHalf(ks.dotBF16, dotBF16x4NEON, bf16)
 	four := [3]dot4{dotQ8_0x4MULL, dotQ4_0x4MULL, dotQ5_0x4MULL}
-	rows4 := rowsQ8_0x4MULL
+	rows4 := [3]func(w *[4]*byte, a *byte, nb int, dst *float32){rowsQ8_0x4MULL, rowsQ4_0x4MULL, rowsQ5_0x4MULL}
 	lanesK4 := q4KLanesx4MULL
 	if dotprod {
 		lanesK4 = q4KLanesx4SDOT
 		four = [3]dot4{dotQ8_0x4SDOT, dotQ4_0x4SDOT, dotQ5_0x4SDOT}
-		rows4 = rowsQ8_0x4SDOT
+		rows4 = [3]func(w *[4]*byte, a *byte, nb int, dst *float32){rowsQ8_0x4SDOT, rowsQ4_0x4SDOT, rowsQ5_0x4SDOT}
 	}
 	ks.decodeQ8 = decodeQ8NEON(rows4, [3]func(w, a []byte, n int) float32{
 		Q8FormatQ8_0: ks.dotQ8_0, Q8FormatQ4_0: ks.dotQ4_0, Q8FormatQ5_0: ks.dotQ5_0,

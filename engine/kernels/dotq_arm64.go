@@ -45,7 +45,7 @@ func dotQ5_0x4SDOT(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
 //go:noescape
 func dotQ5_0x4MULL(w, a0, a1, a2, a3 *byte, nb int, out *[4]float32)
 
-// The four-row kernels set dst[i] to the single Q8_0 dot of w[i] with a,
+// The four-row kernels set dst[i] to the single dot of w[i] with a,
 // bit for bit, loading the activation block once for the four rows.
 
 //go:noescape
@@ -53,6 +53,18 @@ func rowsQ8_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
 
 //go:noescape
 func rowsQ8_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ4_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ4_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ5_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+
+//go:noescape
+func rowsQ5_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
 
 // blockDot adapts an assembly kernel over nb whole blocks to the slice API;
 // the exported wrappers have already checked the lengths.

@@ -9,26 +9,27 @@
 // accumulators (lanes 0..3, 4..7) with one fused multiply-add by
 // d = d_w·d_a each; HSUM8 reduces them in ggml's order.
 //
-// A W_* macro decodes the next weight block at R0 into 32 signed bytes
-// (V0, V1) and its scale F21; TOKEN then multiplies it with the next
-// activation block at its pointer register. The single dots run one TOKEN
-// per block (R1); the four-token kernels decode each weight block once
-// and run TOKEN for four activation rows (R1..R4), which gives each of the
-// four exactly the single dot's arithmetic. R5 counts blocks (at least
-// one).
+// A W_* macro decodes the next weight block at its pointer register into
+// 32 signed bytes (V0, V1) and its scale F21; TOKEN then multiplies it
+// with the next activation block at its pointer register. The single dots
+// run one TOKEN per block (weights R0, activations R1); the four-token
+// kernels decode each weight block once and run TOKEN for four activation
+// rows (R1..R4); the four-row kernels load each activation block once and
+// run ROW for four weight rows (R0, R2..R4). Each result has exactly the
+// single dot's arithmetic. R5 counts blocks (at least one).
 
 // W_Q8_0: 34-byte blocks, fp16 d then 32 int8 values.
-#define W_Q8_0 \
-	MOVHU.P 2(R0), R7 \
-	VLD1.P 32(R0), [V0.B16, V1.B16] \
+#define W_Q8_0(RW) \
+	MOVHU.P 2(RW), R7 \
+	VLD1.P 32(RW), [V0.B16, V1.B16] \
 	FMOVS R7, F21 \
 	FCVTHS F21, F21
 
 // W_Q4_0: 18-byte blocks of nibbles, low nibbles elements 0..15 and high
 // nibbles 16..31, each less 8 (V30 holds 15, V31 holds 8).
-#define W_Q4_0 \
-	MOVHU.P 2(R0), R7 \
-	VLD1.P 16(R0), [V0.B16] \
+#define W_Q4_0(RW) \
+	MOVHU.P 2(RW), R7 \
+	VLD1.P 16(RW), [V0.B16] \
 	FMOVS R7, F21 \
 	FCVTHS F21, F21 \
 	VUSHR $4, V0.B16, V1.B16 \
@@ -41,10 +42,10 @@
 // values less 16. The fifth bits are spread to bytes by a table lookup
 // (each byte of qh copied to eight lanes: V26, V27 hold the indices) and a
 // bit test against 1, 2, 4, ..., 128 (V28); V29 holds 16, V30 15.
-#define W_Q5_0 \
-	MOVHU.P 2(R0), R7 \
-	MOVWU.P 4(R0), R10 \
-	VLD1.P 16(R0), [V0.B16] \
+#define W_Q5_0(RW) \
+	MOVHU.P 2(RW), R7 \
+	MOVWU.P 4(RW), R10 \
+	VLD1.P 16(RW), [V0.B16] \
 	FMOVS R7, F21 \
 	FCVTHS F21, F21 \
 	VMOV R10, V8.S[0] \
@@ -77,14 +78,12 @@
 	VFMLA V4.S4, V20.S4, LO.S4 \
 	VFMLA V5.S4, V20.S4, HI.S4
 
-// ROW_Q8_0 multiplies the Q8_0 weight block at RW (advancing RW) with the
-// activation block already in V2, V3 (scale F22) into LO, HI: TOKEN's
-// arithmetic with the roles of the two operands' loads swapped.
-#define ROW_Q8_0(DOT16, RW, LO, HI) \
-	MOVHU.P 2(RW), R7 \
-	VLD1.P 32(RW), [V0.B16, V1.B16] \
-	FMOVS R7, F21 \
-	FCVTHS F21, F21 \
+// ROW decodes the weight block at RW (format W, advancing RW) and
+// multiplies it with the activation block already in V2, V3 (scale F22)
+// into LO, HI: TOKEN's arithmetic with the roles of the two operands'
+// loads swapped.
+#define ROW(W, DOT16, RW, LO, HI) \
+	W(RW) \
 	FMULS F22, F21, F20 \
 	VDUP V20.S[0], V20.S4 \
 	DOT16(0, 2, 4, 6, 7) \
@@ -94,17 +93,17 @@
 	VFMLA V4.S4, V20.S4, LO.S4 \
 	VFMLA V5.S4, V20.S4, HI.S4
 
-// ROWS4_Q8_0 loads the next activation block (R1) and runs it against the
-// next block of four weight rows (R0, R2, R3, R4).
-#define ROWS4_Q8_0(DOT16) \
+// ROWS4 loads the next activation block (R1) and runs it against the next
+// block of four weight rows (R0, R2, R3, R4).
+#define ROWS4(W, DOT16) \
 	MOVHU.P 2(R1), R8 \
 	VLD1.P 32(R1), [V2.B16, V3.B16] \
 	FMOVS R8, F22 \
 	FCVTHS F22, F22 \
-	ROW_Q8_0(DOT16, R0, V12, V13) \
-	ROW_Q8_0(DOT16, R2, V14, V15) \
-	ROW_Q8_0(DOT16, R3, V16, V17) \
-	ROW_Q8_0(DOT16, R4, V18, V19)
+	ROW(W, DOT16, R0, V12, V13) \
+	ROW(W, DOT16, R2, V14, V15) \
+	ROW(W, DOT16, R3, V16, V17) \
+	ROW(W, DOT16, R4, V18, V19)
 
 // q5bits: the TBL indices that copy qh bytes 0, 1 (then 2, 3) to eight
 // lanes each, and the bit of each lane.
@@ -143,11 +142,11 @@ GLOBL q5bits<>(SB), RODATA|NOPTR, $48
 // SINGLE and FOUR are the loop bodies of the single and the four-token
 // dots; their accumulators are V16, V17 and V12..V19.
 #define SINGLE(W, DOT16) \
-	W \
+	W(R0) \
 	TOKEN(DOT16, R1, V16, V17)
 
 #define FOUR(W, DOT16) \
-	W \
+	W(R0) \
 	TOKEN(DOT16, R1, V12, V13) \
 	TOKEN(DOT16, R2, V14, V15) \
 	TOKEN(DOT16, R3, V16, V17) \
@@ -380,6 +379,7 @@ q50mullx4:
 	FOUR_STORE
 	RET
 
+
 // func rowsQ8_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
 // dst[i] = the single Q8_0 dot of weight row w[i] with a, for i < 4.
 TEXT ·rowsQ8_0x4SDOT(SB), NOSPLIT, $0-32
@@ -391,10 +391,11 @@ TEXT ·rowsQ8_0x4SDOT(SB), NOSPLIT, $0-32
 	MOVD a+8(FP), R1
 	MOVD nb+16(FP), R5
 	MOVD dst+24(FP), R6
+	SETUP_Q8_0
 	ZERO4
 
 rowsq80sdot:
-	ROWS4_Q8_0(DOT16_SDOT)
+	ROWS4(W_Q8_0, DOT16_SDOT)
 	SUBS $1, R5
 	BNE  rowsq80sdot
 	FOUR_STORE
@@ -411,11 +412,96 @@ TEXT ·rowsQ8_0x4MULL(SB), NOSPLIT, $0-32
 	MOVD a+8(FP), R1
 	MOVD nb+16(FP), R5
 	MOVD dst+24(FP), R6
+	SETUP_Q8_0
 	ZERO4
 
 rowsq80mull:
-	ROWS4_Q8_0(DOT16_MULL)
+	ROWS4(W_Q8_0, DOT16_MULL)
 	SUBS $1, R5
 	BNE  rowsq80mull
+	FOUR_STORE
+	RET
+
+// func rowsQ4_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q4_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ4_0x4SDOT(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	SETUP_Q4_0
+	ZERO4
+
+rowsq40sdot:
+	ROWS4(W_Q4_0, DOT16_SDOT)
+	SUBS $1, R5
+	BNE  rowsq40sdot
+	FOUR_STORE
+	RET
+
+// func rowsQ4_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q4_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ4_0x4MULL(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	SETUP_Q4_0
+	ZERO4
+
+rowsq40mull:
+	ROWS4(W_Q4_0, DOT16_MULL)
+	SUBS $1, R5
+	BNE  rowsq40mull
+	FOUR_STORE
+	RET
+
+// func rowsQ5_0x4SDOT(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q5_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ5_0x4SDOT(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	SETUP_Q5_0
+	ZERO4
+
+rowsq50sdot:
+	ROWS4(W_Q5_0, DOT16_SDOT)
+	SUBS $1, R5
+	BNE  rowsq50sdot
+	FOUR_STORE
+	RET
+
+// func rowsQ5_0x4MULL(w *[4]*byte, a *byte, nb int, dst *float32)
+// dst[i] = the single Q5_0 dot of weight row w[i] with a, for i < 4.
+TEXT ·rowsQ5_0x4MULL(SB), NOSPLIT, $0-32
+	MOVD w+0(FP), R9
+	MOVD 0(R9), R0
+	MOVD 8(R9), R2
+	MOVD 16(R9), R3
+	MOVD 24(R9), R4
+	MOVD a+8(FP), R1
+	MOVD nb+16(FP), R5
+	MOVD dst+24(FP), R6
+	SETUP_Q5_0
+	ZERO4
+
+rowsq50mull:
+	ROWS4(W_Q5_0, DOT16_MULL)
+	SUBS $1, R5
+	BNE  rowsq50mull
 	FOUR_STORE
 	RET

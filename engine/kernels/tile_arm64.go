@@ -111,23 +111,20 @@ func blockedMatMulQ8(dots [3]q8Dots) func(dst []float32, ldd int, f Q8Format, w 
 }
 
 // decodeQ8NEON returns the level's decodeQ8: each of the few activation
-// rows against Q8_0 weight rows four at a time (rows4: four independent
-// accumulator chains), the rows left over and the other formats through
-// the level's single dots (one, indexed by Q8Format).
-func decodeQ8NEON(rows4 func(w *[4]*byte, a *byte, nb int, dst *float32), one [3]func(w, a []byte, n int) float32) func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
+// rows against the weight rows four at a time (rows4, by Q8Format: four
+// independent accumulator chains), the rows left over through the level's
+// single dots (one).
+func decodeQ8NEON(rows4 [3]func(w *[4]*byte, a *byte, nb int, dst *float32), one [3]func(w, a []byte, n int) float32) func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 	return func(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
 		nb := a.k / qk
 		ab := nb * bQ8_0
 		var ptrs [4]*byte
-		r4 := 0
-		if f == Q8FormatQ8_0 {
-			r4 = len(w) &^ 3
-		}
+		r4 := len(w) &^ 3
 		for t := 0; t < a.n; t++ {
 			at := a.rows[t*ab : (t+1)*ab]
 			for r := 0; r < r4; r += 4 {
 				ptrs[0], ptrs[1], ptrs[2], ptrs[3] = &w[r][0], &w[r+1][0], &w[r+2][0], &w[r+3][0]
-				rows4(&ptrs, &at[0], nb, &dst[t*ldd+r])
+				rows4[f](&ptrs, &at[0], nb, &dst[t*ldd+r])
 			}
 			for r := r4; r < len(w); r++ {
 				dst[t*ldd+r] = one[f](w[r], at, a.k)
