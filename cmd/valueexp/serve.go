@@ -111,7 +111,7 @@ func serveUntil(ctx context.Context, e *env, args []string, ready func(addr stri
 	if !isLoopback(ln.Addr()) && *apiKey == "" {
 		fmt.Fprintf(e.stderr, "warning: listening on %s, reachable from other machines, without --api-key\n", ln.Addr())
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	fmt.Fprintf(e.stderr, "serving %s on http://%s (OpenAI API under /v1; Ctrl-C stops)\n", *modelID, ln.Addr())

@@ -49,7 +49,9 @@ biases, rope_freqs) are always F32:
 Weights: embeddings N(0,0.02), projections N(0,1/fan_in), norms 1+N(0,0.1),
 biases N(0,0.1), from --seed (same seed, same bytes). The vocabulary is a
 small SentencePiece one (specials, 256 byte tokens, common English pieces, the
-12 core values) padded with unused tokens; any text encodes via byte fallback.
+12 core values, the ChatML turn markers) padded with unused tokens; any text
+encodes via byte fallback. A Qwen2.5-style ChatML chat template is stored, so
+generate --chat, evaluate and serve run chats on the model.
 The file says valueexp.synthetic = true.`
 
 func runSynth(e *env, args []string) error {

@@ -177,7 +177,9 @@ func (s *scheduler) loop(gate chan struct{}) {
 
 // admit makes j active, unless its client has already gone.
 func (s *scheduler) admit(j *job) {
-	s.met.queued.Add(-1)
+	// Leave the queue only once counted as active, so that Shutdown, which
+	// waits for both to be zero, never sees the job in neither.
+	defer s.met.queued.Add(-1)
 	if err := j.ctx.Err(); err != nil {
 		s.end(j, "", ctxError(err, j))
 		return

@@ -67,8 +67,8 @@ func (v *Vocab) Len() int { return len(v.Tokens) }
 
 // BaseVocab returns the synthetic vocabulary without padding: <unk>, <s>,
 // </s>, the 256 byte tokens <0x00>..<0xFF>, the printable ASCII characters
-// and "▁", then common English words with all their prefixes, and the twelve
-// Core Socialist Values. Any text encodes: what no piece covers falls back to
+// and "▁", then common English words with all their prefixes, the twelve
+// Core Socialist Values, and the ChatML turn markers ImStart and ImEnd. Any text encodes: what no piece covers falls back to
 // byte tokens.
 func BaseVocab() *Vocab { return baseVocab(true) }
 
