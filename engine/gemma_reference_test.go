@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/weights"
 	"github.com/valueexploration/valueexp/weights/safetensors"
-	"github.com/valueexploration/valueexp/weights/synth"
 )
 
 // gemmaRefs are the Gemma reference dumps in testdata/gemma (README.md
@@ -34,17 +32,7 @@ var gemmaRefs = []struct {
 // writeGemmaSynth writes the synth model of a Gemma reference (shape tiny,
 // F32, seed 1) and returns its path.
 func writeGemmaSynth(t *testing.T, arch string, layers int) string {
-	t.Helper()
-	shape, err := synth.LookupShape("tiny")
-	require.NoError(t, err)
-	shape, err = shape.WithArch(arch)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), arch+".gguf")
-	// NoChat: the reference dumps were made before synth files carried the
-	// ChatML markers, which add two rows to the embedding and the head.
-	_, err = synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, NoChat: true, Layers: layers, Seed: 1})
-	require.NoError(t, err)
-	return path
+	return writeRefSynth(t, t.TempDir(), arch+".gguf", arch, layers, nil)
 }
 
 // gemmaHFNames maps GGUF layer tensor names to Hugging Face ones, written
@@ -141,16 +129,7 @@ func gemmaToHF(t *testing.T, path string) string {
 			"bos_token_id": 1, "eos_token_id": []int{2},
 		}
 	}
-	dir := filepath.Join(t.TempDir(), c.Arch+"-hf")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	cb, err := json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644))
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	require.NoError(t, err)
-	require.NoError(t, safetensors.Write(f, st, map[string]string{"format": "pt"}))
-	require.NoError(t, f.Close())
-	return dir
+	return writeHFFolder(t, filepath.Join(t.TempDir(), c.Arch+"-hf"), cfg, st)
 }
 
 // TestGemmaMatchesReferences runs the Gemma 2 and Gemma 3 synth models, from

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/weights"
 	"github.com/valueexploration/valueexp/weights/safetensors"
-	"github.com/valueexploration/valueexp/weights/synth"
 )
 
 // glmRefs are the GLM-4 reference dumps in testdata/glm (README.md there
@@ -33,17 +31,7 @@ var glmRefs = []struct {
 // writeGLMSynth writes the synth model of a GLM reference (shape tiny,
 // F32, seed 1) and returns its path.
 func writeGLMSynth(t *testing.T, arch string, layers int) string {
-	t.Helper()
-	shape, err := synth.LookupShape("tiny")
-	require.NoError(t, err)
-	shape, err = shape.WithArch(arch)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), arch+".gguf")
-	// NoChat: the reference dumps were made before synth files carried the
-	// ChatML markers, which add two rows to the embedding and the head.
-	_, err = synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, NoChat: true, Layers: layers, Seed: 1})
-	require.NoError(t, err)
-	return path
+	return writeRefSynth(t, t.TempDir(), arch+".gguf", arch, layers, nil)
 }
 
 // glmHFNames maps GGUF layer tensor names to Hugging Face GLM ones, written
@@ -128,16 +116,7 @@ func glmToHF(t *testing.T, path string) string {
 		cfg["model_type"], cfg["architectures"] = "glm4", []string{"Glm4ForCausalLM"}
 		cfg["partial_rotary_factor"] = 0.5
 	}
-	dir := filepath.Join(t.TempDir(), c.Arch+"-hf")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	cb, err := json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644))
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	require.NoError(t, err)
-	require.NoError(t, safetensors.Write(f, st, map[string]string{"format": "pt"}))
-	require.NoError(t, f.Close())
-	return dir
+	return writeHFFolder(t, filepath.Join(t.TempDir(), c.Arch+"-hf"), cfg, st)
 }
 
 // TestGLMMatchesReferences runs the chatglm and glm4 synth models, from the

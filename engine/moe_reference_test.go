@@ -12,7 +12,6 @@ import (
 	"github.com/valueexploration/valueexp/hooks"
 	"github.com/valueexploration/valueexp/internal/testmodel"
 	"github.com/valueexploration/valueexp/weights/safetensors"
-	"github.com/valueexploration/valueexp/weights/synth"
 )
 
 // moeRefs are the mixture-of-experts reference dumps in testdata/moe
@@ -28,17 +27,7 @@ var moeRefs = []struct{ arch, file string }{
 
 // writeMoESynth writes the synth model of a mixture-of-experts reference.
 func writeMoESynth(t testing.TB, arch string, layers int) string {
-	t.Helper()
-	shape, err := synth.LookupShape("tiny")
-	require.NoError(t, err)
-	shape, err = shape.WithArch(arch)
-	require.NoError(t, err)
-	path := filepath.Join(t.TempDir(), arch+".gguf")
-	// NoChat: the reference dumps were made before synth files carried the
-	// ChatML markers, which add two rows to the embedding and the head.
-	_, err = synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, NoChat: true, Layers: layers, Seed: 1})
-	require.NoError(t, err)
-	return path
+	return writeRefSynth(t, t.TempDir(), arch+".gguf", arch, layers, nil)
 }
 
 // expertRows records, per (layer, expert, position), the row an expert's

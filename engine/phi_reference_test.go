@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,20 +37,11 @@ var phiRefs = []struct {
 // each head's 32 dimensions, without rope scaling (llama.cpp b4748 reads
 // LongRoPE factors only for fully rotated heads).
 func writePhiSynth(t testing.TB, dir, variant string) string {
-	t.Helper()
-	shape, err := synth.LookupShape("tiny")
-	require.NoError(t, err)
-	shape, err = shape.WithArch("phi3")
-	require.NoError(t, err)
-	if variant == "partial" {
-		shape.RopeDim, shape.RopeScaling = 24, weights.RopeScaling{}
-	}
-	path := filepath.Join(dir, "phi3-"+variant+".gguf")
-	// NoChat: the reference dumps were made before synth files carried the
-	// ChatML markers, which add two rows to the embedding and the head.
-	_, err = synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, NoChat: true, Seed: 1})
-	require.NoError(t, err)
-	return path
+	return writeRefSynth(t, dir, "phi3-"+variant+".gguf", "phi3", 0, func(s *synth.Shape) {
+		if variant == "partial" {
+			s.RopeDim, s.RopeScaling = 24, weights.RopeScaling{}
+		}
+	})
 }
 
 // TestWritePhiReferenceModels writes the reference models to the folder
@@ -132,16 +122,7 @@ func phiToHF(t *testing.T, path string) string {
 		cfg["original_max_position_embeddings"] = rs.OriginalMaxPositions
 		cfg["rope_scaling"] = map[string]any{"type": "longrope", "short_factor": rs.ShortFactor, "long_factor": rs.LongFactor}
 	}
-	dir := filepath.Join(t.TempDir(), "phi3-hf")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	cb, err := json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644))
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	require.NoError(t, err)
-	require.NoError(t, safetensors.Write(f, st, map[string]string{"format": "pt"}))
-	require.NoError(t, f.Close())
-	return dir
+	return writeHFFolder(t, filepath.Join(t.TempDir(), "phi3-hf"), cfg, st)
 }
 
 // TestPhi3MatchesLlamaCpp runs the Phi-3 reference models, from the GGUF

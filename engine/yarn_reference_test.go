@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -25,18 +24,7 @@ var yarnScaling = weights.RopeScaling{Type: "yarn", Factor: 4, OriginalMaxPositi
 // writeYarnSynth writes the YaRN reference model to dir: synth's tiny
 // qwen2 (F32, seed 1) with yarnScaling.
 func writeYarnSynth(t testing.TB, dir string) string {
-	t.Helper()
-	shape, err := synth.LookupShape("tiny")
-	require.NoError(t, err)
-	shape, err = shape.WithArch("qwen2")
-	require.NoError(t, err)
-	shape.RopeScaling = yarnScaling
-	path := filepath.Join(dir, "qwen2-yarn.gguf")
-	// NoChat: the reference dumps were made before synth files carried the
-	// ChatML markers, which add two rows to the embedding and the head.
-	_, err = synth.WriteFile(path, synth.Options{Shape: shape, Mix: synth.MixF32, NoChat: true, Seed: 1})
-	require.NoError(t, err)
-	return path
+	return writeRefSynth(t, dir, "qwen2-yarn.gguf", "qwen2", 0, func(s *synth.Shape) { s.RopeScaling = yarnScaling })
 }
 
 // qwen2HFNames maps GGUF layer tensor names to Qwen2's Hugging Face ones.
@@ -92,16 +80,7 @@ func yarnToHF(t *testing.T, path string) string {
 		"hidden_act": "silu", "tie_word_embeddings": true, "use_sliding_window": false, "bos_token_id": 1, "eos_token_id": 2,
 		"rope_scaling": map[string]any{"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768},
 	}
-	dir := filepath.Join(t.TempDir(), "qwen2-yarn-hf")
-	require.NoError(t, os.Mkdir(dir, 0o755))
-	cb, err := json.Marshal(cfg)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644))
-	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
-	require.NoError(t, err)
-	require.NoError(t, safetensors.Write(f, st, map[string]string{"format": "pt"}))
-	require.NoError(t, f.Close())
-	return dir
+	return writeHFFolder(t, filepath.Join(t.TempDir(), "qwen2-yarn-hf"), cfg, st)
 }
 
 // TestYarnMatchesLlamaCpp runs the YaRN qwen2 reference model from the
