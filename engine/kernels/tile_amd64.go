@@ -412,14 +412,5 @@ func decodeQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts, level i
 	}
 }
 
-func decodeQ8AVX(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
-	decodeQ8(dst, ldd, f, w, a, rowsAVX)
-}
 
-func decodeQ8AVXVNNI(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
-	decodeQ8(dst, ldd, f, w, a, rowsAVXVNNI)
-}
 
-func decodeQ8AVX512(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts) {
-	decodeQ8(dst, ldd, f, w, a, rowsAVX512)
-}
