@@ -411,6 +411,3 @@ func decodeQ8(dst []float32, ldd int, f Q8Format, w [][]byte, a *Q8Acts, level i
 		}
 	}
 }
-
-
-
