@@ -352,24 +352,23 @@ func (m *Model) Forward(ctx context.Context, in []Input, opt RunOptions) (out []
 			if sp := opt.StopAfter; sp != nil && sp.Layer == l && (sp.Site == hooks.SiteMLPAct || sp.Site == hooks.SiteMLPPost || sp.Site == hooks.SiteExpertAct) {
 				return stopped()
 			}
-			goto mlpOut
+		} else {
+			m.matmul(ws, gate, h, n, ly.gate)
+			m.matmul(ws, up, h, n, ly.up)
+			dispatch(at(hooks.SiteMLPPre), gate, F, 0)
+			dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
+			m.ffnAct(act, gate)
+			if dispatchStop(at(hooks.SiteMLPAct), act, F) {
+				return stoppedAt(act, F, l, "mlp.hook_act")
+			}
+			for i := range act {
+				act[i] *= up[i]
+			}
+			if dispatchStop(at(hooks.SiteMLPPost), act, F) {
+				return stoppedAt(act, F, l, "mlp.hook_post")
+			}
+			m.matmul(ws, h, act, n, ly.down)
 		}
-		m.matmul(ws, gate, h, n, ly.gate)
-		m.matmul(ws, up, h, n, ly.up)
-		dispatch(at(hooks.SiteMLPPre), gate, F, 0)
-		dispatch(at(hooks.SiteMLPPreLinear), up, F, 0)
-		m.ffnAct(act, gate)
-		if dispatchStop(at(hooks.SiteMLPAct), act, F) {
-			return stoppedAt(act, F, l, "mlp.hook_act")
-		}
-		for i := range act {
-			act[i] *= up[i]
-		}
-		if dispatchStop(at(hooks.SiteMLPPost), act, F) {
-			return stoppedAt(act, F, l, "mlp.hook_post")
-		}
-		m.matmul(ws, h, act, n, ly.down)
-	mlpOut:
 		if ly.ffnPostNorm != nil {
 			postNorm(h, ly.ffnPostNorm, n, eps)
 		}
