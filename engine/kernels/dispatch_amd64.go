@@ -40,13 +40,16 @@ func avxVNNIKernels() kernelSet {
 	return ks
 }
 
-// avx512Kernels is the AVX2 set with the 8-bit tiles on 512-bit VPDPBUSD.
+// avx512Kernels is the AVX2 set with the 8-bit, K-quant and half-precision
+// tiles on 512-bit registers.
 func avx512Kernels() kernelSet {
 	ks := avx2Kernels()
 	ks.name = "avx512"
 	ks.matMulQ8 = matMulQ8AVX512
 	ks.decodeQ8 = nil // see avx2Kernels
 	ks.matMulK = matMulKAVX512
+	ks.matMulF16 = matMulF16AVX512
+	ks.matMulBF16 = matMulBF16AVX512
 	return ks
 }
 

@@ -42,6 +42,12 @@ func rowsBF16x3AVX(w *unsafe.Pointer, nrows int, x *float32, ldx, k int, dst *fl
 //go:noescape
 func tileTailBF16AVX(w *byte, x *float32, n int, acc float32) float32
 
+//go:noescape
+func tileF16x3x4AVX512(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, ldd int)
+
+//go:noescape
+func tileBF16x3x4AVX512(w *[3]unsafe.Pointer, x *float32, ldx, k int, dst *float32, ldd int)
+
 func matMulF32SIMD(dst []float32, ldd int, w [][]float32, x []float32, n, k int) {
 	if k <= smallK {
 		matMulF32Rows(dst, ldd, w, x, n, k)
@@ -55,7 +61,26 @@ func matMulF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 		matMulF16Rows(dst, ldd, w, x, n, k, false)
 		return
 	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, false)
+	matMulF16Tiles(dst, ldd, w, x, n, k, halfF16)
+}
+
+// matMulF16AVX512 is matMulF16SIMD with the tiles on 512-bit registers,
+// bit-identical to it.
+func matMulF16AVX512(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	if k <= smallK {
+		matMulF16Rows(dst, ldd, w, x, n, k, false)
+		return
+	}
+	matMulF16Tiles(dst, ldd, w, x, n, k, halfF16Z)
+}
+
+// matMulBF16AVX512 is matMulBF16SIMD with the tiles on 512-bit registers.
+func matMulBF16AVX512(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	if k <= smallK {
+		matMulF16Rows(dst, ldd, w, x, n, k, true)
+		return
+	}
+	matMulF16Tiles(dst, ldd, w, x, n, k, halfBF16Z)
 }
 
 // matMulBF16SIMD is matMulF16SIMD for bfloat16 rows, against dotBF16SIMD.
@@ -64,7 +89,7 @@ func matMulBF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
 		matMulF16Rows(dst, ldd, w, x, n, k, true)
 		return
 	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, true)
+	matMulF16Tiles(dst, ldd, w, x, n, k, halfBF16)
 }
 
 // matMulF32Rows runs every weight row against three tokens at a time.
@@ -181,7 +206,19 @@ func halfDot(bf bool, w []byte, x []float32) float32 {
 	return dotF16SIMD(w, x)
 }
 
-func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int, bf bool) {
+// halfTile names the tile kernel matMulF16Tiles runs: the weights' format
+// and the register width.
+type halfTile uint8
+
+const (
+	halfF16   halfTile = iota // tileF16x3x4AVX
+	halfBF16                  // tileBF16x3x4AVX
+	halfF16Z                  // tileF16x3x4AVX512
+	halfBF16Z                 // tileBF16x3x4AVX512
+)
+
+func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int, kind halfTile) {
+	bf := kind == halfBF16 || kind == halfBF16Z
 	var scratch [384]float32
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7
@@ -196,10 +233,15 @@ func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int, b
 			for t := t0; t < t4; t += 4 {
 				for r := r0; r < r1; r += 3 {
 					ptrs[0], ptrs[1], ptrs[2] = unsafe.Pointer(&w[r][0]), unsafe.Pointer(&w[r+1][0]), unsafe.Pointer(&w[r+2][0])
-					if bf {
-						tileBF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
-					} else {
+					switch kind {
+					case halfF16:
 						tileF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+					case halfBF16:
+						tileBF16x3x4AVX(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd, &scratch)
+					case halfF16Z:
+						tileF16x3x4AVX512(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd)
+					case halfBF16Z:
+						tileBF16x3x4AVX512(&ptrs, &x[t*k], 4*k, k, &dst[t*ldd+r], 4*ldd)
 					}
 					if k8 != k {
 						for i := 0; i < 4; i++ {

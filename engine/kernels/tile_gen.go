@@ -87,6 +87,8 @@ func main() {
 	}
 	kTileZ(true)
 	kTileZ(false)
+	floatTileZ("F16")
+	floatTileZ("BF16")
 	if err := os.WriteFile("tilevnni_amd64.s", out.Bytes(), 0o644); err != nil {
 		panic(err)
 	}
@@ -673,6 +675,121 @@ func floatTile(name string, wsize int) {
 			p("\tVHADDPS X0, X0, X0")
 			p("\tVHADDPS X0, X0, X0")
 			p("\tVMOVSS X0, %d(SI)", 4*r)
+		}
+		if t < 3 {
+			p("\tADDQ DX, SI")
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// floatTileZ emits tile<name>x3x4AVX512: 3 weight rows × 4 activation rows
+// on 512-bit registers, bit-identical to floatTile's tile (and so to the
+// single dot). A 512-bit register holds two of the single kernel's four
+// accumulators side by side: loading elements 0..15 of a group of 32 into
+// one register and 16..31 into another lines lane l of the low half up with
+// accumulator 0 (or 2) and lane l of the high half with accumulator 1 (or
+// 3), so each lane sees the same additions in the same order. With 32
+// registers all twelve elements' accumulators (Z0..Z23, element e = 3t+r at
+// Z(2e), Z(2e+1)) fit at once, so no phases and no scratch are needed. The
+// groups of 8 after the last whole 32 go into accumulator 0 alone, by
+// FMAs masked to the low half (K1). Weights: Z24..Z29 (row r at Z(24+2r),
+// Z(25+2r)); Z30, Z31 temporaries. The last k%8 elements are left to the
+// caller (tileTail*).
+//
+// func tile<name>x3x4AVX512(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int)
+func floatTileZ(name string) {
+	lbl := "z" + name
+	wload := func(src, dst string) {
+		if name == "F16" {
+			p("\tVCVTPH2PS %s, %s", src, dst)
+			return
+		}
+		p("\tVPMOVZXWD %s, %s", src, dst)
+		p("\tVPSLLD $16, %s, %s", dst, dst)
+	}
+	p("// func tile%sx3x4AVX512(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int)", name)
+	p("TEXT ·tile%sx3x4AVX512(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ w+0(FP), AX")
+	p("\tMOVQ 0(AX), R8")
+	p("\tMOVQ 8(AX), R9")
+	p("\tMOVQ 16(AX), R10")
+	p("\tMOVQ x+8(FP), R11")
+	p("\tMOVQ ldx+16(FP), DX")
+	p("\tMOVQ k+24(FP), CX")
+	p("\tLEAQ (R11)(DX*1), R12")
+	p("\tLEAQ (R11)(DX*2), R13")
+	p("\tLEAQ (R12)(DX*2), R14")
+	p("\tMOVQ $0xff, AX")
+	p("\tKMOVW AX, K1")
+	for i := 0; i < 24; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tXORQ SI, SI") // weight byte offset
+	p("\tXORQ R15, R15") // activation byte offset
+	p("\tMOVQ CX, AX")
+	p("\tSHRQ $5, AX")
+	p("\tJZ %srem", lbl)
+	p("%sloop:", lbl)
+	for h := 0; h < 2; h++ {
+		for r, wr := range []string{"R8", "R9", "R10"} {
+			wload(fmt.Sprintf("%d(%s)(SI*1)", 32*h, wr), fmt.Sprintf("Z%d", 24+2*r+h))
+		}
+	}
+	for t, xr := range []string{"R11", "R12", "R13", "R14"} {
+		for h := 0; h < 2; h++ {
+			p("\tVMOVUPS %d(%s)(R15*1), Z30", 64*h, xr)
+			for r := 0; r < 3; r++ {
+				p("\tVFMADD231PS Z30, Z%d, Z%d", 24+2*r+h, 2*(3*t+r)+h)
+			}
+		}
+	}
+	p("\tADDQ $64, SI")
+	p("\tADDQ $128, R15")
+	p("\tDECQ AX")
+	p("\tJNZ %sloop", lbl)
+	p("%srem:", lbl)
+	p("\tMOVQ CX, AX")
+	p("\tANDQ $31, AX")
+	p("\tSHRQ $3, AX")
+	p("\tJZ %sreduce", lbl)
+	p("%srloop:", lbl)
+	for r, wr := range []string{"R8", "R9", "R10"} {
+		wload(fmt.Sprintf("(%s)(SI*1)", wr), fmt.Sprintf("Y%d", 24+2*r))
+	}
+	for t, xr := range []string{"R11", "R12", "R13", "R14"} {
+		p("\tVMOVUPS (%s)(R15*1), Y30", xr)
+		for r := 0; r < 3; r++ {
+			p("\tVFMADD231PS Z30, Z%d, K1, Z%d", 24+2*r, 2*(3*t+r))
+		}
+	}
+	p("\tADDQ $16, SI")
+	p("\tADDQ $32, R15")
+	p("\tDECQ AX")
+	p("\tJNZ %srloop", lbl)
+	// Reduce each element as REDUCE4 does: (a0+a1)+(a2+a3), then high
+	// 128 bits plus low, then (v0+v1)+(v2+v3) as the two VHADDPS leave it
+	// (VHADDPS has no EVEX form, so the pairs are formed by shuffles).
+	p("%sreduce:", lbl)
+	p("\tMOVQ dst+32(FP), SI")
+	p("\tMOVQ ldd+40(FP), DX")
+	for t := 0; t < 4; t++ {
+		for r := 0; r < 3; r++ {
+			lo, hi := 2*(3*t+r), 2*(3*t+r)+1
+			p("\tVEXTRACTF64X4 $1, Z%d, Y30", lo)
+			p("\tVADDPS Y30, Y%d, Y30", lo)
+			p("\tVEXTRACTF64X4 $1, Z%d, Y31", hi)
+			p("\tVADDPS Y31, Y%d, Y31", hi)
+			p("\tVADDPS Y31, Y30, Y30")
+			p("\tVEXTRACTF32X4 $1, Y30, X31")
+			p("\tVADDPS X31, X30, X30")
+			p("\tVMOVSHDUP X30, X31")
+			p("\tVADDPS X31, X30, X30")
+			p("\tVPSRLDQ $8, X30, X31")
+			p("\tVADDSS X31, X30, X30")
+			p("\tVMOVSS X30, %d(SI)", 4*r)
 		}
 		if t < 3 {
 			p("\tADDQ DX, SI")
