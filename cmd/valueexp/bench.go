@@ -76,7 +76,7 @@ type benchRow struct {
 }
 
 func runBench(e *env, args []string) error {
-	fs := newFlags(e, "bench", "--model PATH [-p 512] [--max-tokens 128] [--threads 2] [-r 3] [--stats] [--json] [--seed 1] [--cpuprofile FILE]\n\n"+benchHelp)
+	fs := newFlags(e, "bench", "--model PATH [-p 512] [--max-tokens 128] [--threads 2] [-r 3] [--stats] [--bandwidth] [--json] [--seed 1] [--cpuprofile FILE]\n\n"+benchHelp)
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompts := intList{512}
 	gens := intList{128}
@@ -88,6 +88,7 @@ func runBench(e *env, args []string) error {
 	fs.alias("t", "threads")
 	reps := fs.Int("r", 3, "repetitions of each test")
 	stats := fs.Bool("stats", false, "also time the statistics pass (stN) for each -p")
+	bandwidth := fs.Bool("bandwidth", false, "after each tg test, measure the machine's read bandwidth with the same threads and print the share of it decode used")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per test, with llama-bench's field names")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs (warm-ups included) to `FILE`")
 	seed := fs.Uint64("seed", 1, "random seed for the token ids")
@@ -159,6 +160,7 @@ func runBench(e *env, args []string) error {
 		table = newBenchTable(e.stdout)
 	}
 	var rows []benchRow
+	var bwLines []string // --bandwidth's findings, printed after the table
 	ctx := context.Background()
 	prevProcs := runtime.GOMAXPROCS(0)
 	defer runtime.GOMAXPROCS(prevProcs)
@@ -181,6 +183,14 @@ func runBench(e *env, args []string) error {
 			if table != nil {
 				table.add(desc, row)
 			}
+			if *bandwidth && test.Kind == bench.Generation {
+				line, err := bandwidthLine(desc, res, t)
+				if err != nil {
+					m.Close()
+					return err
+				}
+				bwLines = append(bwLines, line)
+			}
 		}
 		m.Close()
 	}
@@ -191,18 +201,41 @@ func runBench(e *env, args []string) error {
 			return err
 		}
 	}
+	for _, l := range bwLines {
+		fmt.Fprintln(e.stderr, l)
+	}
 	if hwm := peakRSS(); hwm != "" {
 		fmt.Fprintf(e.stderr, "peak resident memory (VmHWM): %s; model tensors %s\n", hwm, humanBytes(desc.size))
 	}
 	return nil
 }
 
+// bandwidthBytes is the buffer the read-bandwidth measurement streams:
+// many times any CPU's last-level cache, small beside a model's weights.
+const bandwidthBytes = 512 << 20
+
+// bandwidthLine measures the read bandwidth with threads goroutines right
+// after a tg test and says what share of it the test's decode used.
+func bandwidthLine(desc modelDesc, res *bench.Result, threads int) (string, error) {
+	bw, err := bench.ReadBandwidth(threads, bandwidthBytes, 5)
+	if err != nil {
+		return "", err
+	}
+	tps, _ := bench.MeanStd(res.TokensPerSecond())
+	read := float64(desc.decodeBytes) * tps
+	return fmt.Sprintf("%s, %d threads: decode reads %.1f GB/s (%s of weights per token × %.2f tokens/s); read bandwidth %.1f GB/s (best of 5 passes over %s, %d threads, measured after the test): %.0f%%",
+		res.Test.Name(), threads, read/1e9, humanBytes(desc.decodeBytes), tps, bw/1e9, humanBytes(bandwidthBytes), threads, 100*read/bw), nil
+}
+
 // modelDesc is what every result row says about the model.
 type modelDesc struct {
 	file, typ string
 	size      int64 // bytes of tensor data
-	params    int64
-	synthetic bool
+	// decodeBytes is the tensor bytes one decode step reads (see
+	// bench.DecodeBytes).
+	decodeBytes int64
+	params      int64
+	synthetic   bool
 }
 
 func describeModel(w *weights.Model) modelDesc {
@@ -215,6 +248,12 @@ func describeModel(w *weights.Model) modelDesc {
 			bytesOf[t.DType] += n
 		}
 	}
+	var embBytes int64
+	embRows := 0
+	if t, ok := w.Tensors["token_embd.weight"]; ok && len(t.Shape) == 2 {
+		embBytes, embRows = int64(len(t.Data)), t.Rows()
+	}
+	d.decodeBytes = bench.DecodeBytes(d.size, embBytes, embRows, w.Config.TiedEmbeddings)
 	ftype := ""
 	if w.GGUF != nil {
 		if v, ok := w.GGUF.Int("general.file_type"); ok {
