@@ -76,7 +76,7 @@ type benchRow struct {
 }
 
 func runBench(e *env, args []string) error {
-	fs := newFlags(e, "bench", "--model PATH [-p 512] [--max-tokens 128] [--threads 2] [-r 3] [--stats] [--bandwidth] [--json] [--seed 1] [--cpuprofile FILE]\n\n"+benchHelp)
+	fs := newFlags(e, "bench", "--model PATH [-p 512] [--max-tokens 128] [--threads 2] [-r 3] [--stats] [--bandwidth] [--no-mmap] [--json] [--seed 1] [--cpuprofile FILE]\n\n"+benchHelp)
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompts := intList{512}
 	gens := intList{128}
@@ -89,6 +89,7 @@ func runBench(e *env, args []string) error {
 	reps := fs.Int("r", 3, "repetitions of each test")
 	stats := fs.Bool("stats", false, "also time the statistics pass (stN) for each -p")
 	bandwidth := fs.Bool("bandwidth", false, "after each tg test, measure the machine's read bandwidth with the same threads and print the share of it decode used")
+	noMmap := fs.Bool("no-mmap", false, "copy the weights into memory (huge pages where the OS offers them) instead of reading the mapped file, as llama-bench's -mmp 0")
 	asJSON := fs.Bool("json", false, "print a JSON array, one object per test, with llama-bench's field names")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs (warm-ups included) to `FILE`")
 	seed := fs.Uint64("seed", 1, "random seed for the token ids")
@@ -114,6 +115,11 @@ func runBench(e *env, args []string) error {
 		return err
 	}
 	defer w.Close()
+	if *noMmap {
+		if err := w.LoadIntoMemory(); err != nil {
+			return err
+		}
+	}
 	if err := checkBenchLengths(w.Config.ContextLength, prompts, gens); err != nil {
 		return err
 	}

@@ -310,6 +310,7 @@ func TestNewUserMistakes(t *testing.T) {
 		{name: "bench -t and -n", args: []string{"bench", "--model", model, "-p", "0", "-n", "2", "-t", "1", "-r", "1"}, code: 0, stdout: []string{"tg2"}},
 		{name: "bench --bandwidth", args: []string{"bench", "--model", model, "-p", "0", "-n", "2", "-t", "1", "-r", "1", "--bandwidth"}, code: 0,
 			stdout: []string{"tg2"}, stderr: []string{"tg2, 1 threads: decode reads ", "read bandwidth ", "best of 5 passes over 512.00 MiB"}},
+		{name: "bench --no-mmap", args: []string{"bench", "--model", model, "-p", "3", "-n", "2", "-t", "1", "-r", "1", "--no-mmap"}, code: 0, stdout: []string{"pp3", "tg2"}},
 		{name: "bench -t 0 names the flag", args: []string{"bench", "--model", model, "-t", "0"}, code: 2, stderr: []string{"--threads (-t) values must be at least 1"}},
 		// Set names: English and Chinese, suffixes, unknown ones listed.
 		{name: "generate --deactivate Prosperity", args: append(gen, "-n", "2", "--neurons", sets, "--deactivate", "Prosperity"), code: 0},
