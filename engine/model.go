@@ -23,6 +23,12 @@ type Options struct {
 	// sequence may then not grow past the original context. Other models
 	// ignore it.
 	ContextLength int
+	// InMemory copies the weights out of the mapped files into memory of
+	// the process's own, on huge pages where the OS offers them
+	// (weights.Model.LoadIntoMemory, llama.cpp's --no-mmap): loading reads
+	// the whole model, and decode, which streams every weight per token,
+	// runs faster. New applies it to the model it is given.
+	InMemory bool
 }
 
 // Model is a loaded model ready to run. It is immutable after Load and safe
@@ -87,6 +93,11 @@ func Load(path string, opts Options) (*Model, error) {
 func New(w *weights.Model, opts Options) (*Model, error) {
 	if w == nil {
 		return nil, errors.New("engine: New: nil *weights.Model")
+	}
+	if opts.InMemory {
+		if err := w.LoadIntoMemory(); err != nil {
+			return nil, fmt.Errorf("engine: %w", err)
+		}
 	}
 	c := w.Config
 	m := &Model{Config: c, Weights: w}

@@ -387,3 +387,21 @@ func TestNearest(t *testing.T) {
 	assert.Equal(t, 2, editDistance("富强", "和谐"))
 	assert.Equal(t, 0, editDistance("", ""))
 }
+
+// TestNoMmapGeneratesTheSame runs generate with the weights mapped and with
+// them copied into memory (--no-mmap): the greedy continuation is the same.
+func TestNoMmapGeneratesTheSame(t *testing.T) {
+	model := synthModel(t)
+	args := []string{"generate", "--model", model, "--prompt", "hello there", "-n", "8", "--temp", "0", "-t", "1"}
+	code, mapped, stderr := runCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("generate: exit %d\n%s", code, stderr)
+	}
+	code, copied, stderr := runCLI(t, "", append(args, "--no-mmap")...)
+	if code != 0 {
+		t.Fatalf("generate --no-mmap: exit %d\n%s", code, stderr)
+	}
+	if mapped == "" || copied != mapped {
+		t.Errorf("generate printed %q mapped and %q with --no-mmap", mapped, copied)
+	}
+}

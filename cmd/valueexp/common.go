@@ -164,6 +164,10 @@ func loadModelAndTokenizer(path string, threads int) (*engine.Model, *tokenizer.
 	return loadModelAndTokenizerOpts(path, engine.Options{Threads: threads})
 }
 
+// noMmapUsage is the help of --no-mmap, which the commands that run a
+// model share.
+const noMmapUsage = "copy the weights into memory (huge pages where the OS offers them) instead of reading the mapped file: slower to load, faster to decode (llama.cpp's --no-mmap)"
+
 // loadModelAndTokenizerOpts is loadModelAndTokenizer with all the engine's
 // options (generate's --ctx sets the context length).
 func loadModelAndTokenizerOpts(path string, opts engine.Options) (*engine.Model, *tokenizer.Tokenizer, error) {

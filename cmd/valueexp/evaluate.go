@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/valueexploration/valueexp/engine"
 	"strings"
 
 	"github.com/valueexploration/valueexp/hooks"
@@ -11,7 +12,7 @@ import (
 )
 
 func runEvaluate(e *env, args []string) error {
-	fs := newFlags(e, "evaluate", "--model PATH [--data FILE.jsonl,...] [--neurons NEURONS.json [--deactivate all|NAME,...]] [--mode likelihood|generate] [--swap-order] [--lang zh|en|both] [--max-items N] [--max-tokens 250] [--chat auto|on|off] [--seed 1] [--no-random-control] [--same-language] [--threads N] [--shard i/n|auto/n] [--shards N] [--fresh] [--batch-tokens 2048] --out RESULTS.json")
+	fs := newFlags(e, "evaluate", "--model PATH [--data FILE.jsonl,...] [--neurons NEURONS.json [--deactivate all|NAME,...]] [--mode likelihood|generate] [--swap-order] [--lang zh|en|both] [--max-items N] [--max-tokens 250] [--chat auto|on|off] [--seed 1] [--no-random-control] [--same-language] [--threads N] [--no-mmap] [--shard i/n|auto/n] [--shards N] [--fresh] [--batch-tokens 2048] --out RESULTS.json")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` from identify (omit to evaluate the plain model only)")
@@ -27,6 +28,7 @@ func runEvaluate(e *env, args []string) error {
 	sameLang := fs.Bool("same-language", false, "evaluate a per-language set (诚信/zh) only on its own language (default: on both)")
 	out := fs.String("out", "", "results `FILE` (JSON)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	noMmap := fs.Bool("no-mmap", false, noMmapUsage)
 	fs.alias("n", "max-tokens")
 	fs.alias("t", "threads")
 	var runFlags evalRunFlags
@@ -65,7 +67,7 @@ func runEvaluate(e *env, args []string) error {
 		return err
 	}
 	ds = ds.Select(cvoice.Query{Languages: langs})
-	m, tok, err := loadModelAndTokenizer(*model, *threads)
+	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, InMemory: *noMmap})
 	if err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ func (s *stopList) String() string     { return strings.Join(*s, ",") }
 func (s *stopList) Set(v string) error { *s = append(*s, v); return nil }
 
 func runGenerate(e *env, args []string) error {
-	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [--max-tokens 64] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed 1] [--stop STRING] [--chat [--system TEXT]] [--threads N] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR) [--compare]]")
+	fs := newFlags(e, "generate", "--model PATH --prompt TEXT [--max-tokens 64] [--temp T] [--top-k K] [--top-p P] [--min-p P] [--repeat-penalty R] [--seed 1] [--stop STRING] [--chat [--system TEXT]] [--threads N] [--no-mmap] [--neurons FILE (--deactivate NAMES | --scale NAME=FACTOR) [--compare]]")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	prompt := fs.String("prompt", "", "prompt `TEXT`")
 	n := fs.Int("max-tokens", 64, "maximum number of tokens to generate")
@@ -32,6 +32,7 @@ func runGenerate(e *env, args []string) error {
 	chat := fs.Bool("chat", false, "wrap the prompt in the model's chat template as a user turn")
 	system := fs.String("system", "", "system message `TEXT` for --chat")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	noMmap := fs.Bool("no-mmap", false, noMmapUsage)
 	ctxLen := fs.Int("ctx", 0, "context length `N` the prompt and the generated tokens may reach, as llama.cpp's -c: above a LongRoPE model's original context (Phi-3.5, Phi-4-mini) it selects the long rope factors (0: the original context)")
 	compare := fs.Bool("compare", false, "print the plain model's text and the intervened model's text side by side")
 	var stops stopList
@@ -55,7 +56,7 @@ func runGenerate(e *env, args []string) error {
 	if *ctxLen < 0 {
 		return usageErr("--ctx %d: want a context length of 0 or more", *ctxLen)
 	}
-	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, ContextLength: *ctxLen})
+	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, ContextLength: *ctxLen, InMemory: *noMmap})
 	if err != nil {
 		return err
 	}

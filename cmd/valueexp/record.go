@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/valueexploration/valueexp/engine"
 	"io"
 	"os"
 	"os/signal"
@@ -21,7 +22,7 @@ import (
 // runRecord counts, per (value, language) tag, how often each FFN neuron
 // fires while the model reads (or answers) the C-voice activation items.
 func runRecord(e *env, args []string) error {
-	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--count text|generated] [--max-tokens N] [--shard i/n|auto/n | --shards N] [--fresh] [--threads N] --out COUNTS.safetensors")
+	fs := newFlags(e, "record", "--model PATH [--data FILE.jsonl,...] [--lang zh|en|both] [--count text|generated] [--max-tokens N] [--shard i/n|auto/n | --shards N] [--fresh] [--threads N] [--no-mmap] --out COUNTS.safetensors")
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file or a Hugging Face folder")
 	data := fs.String("data", "", "C-voice JSONL `FILES`, comma-separated (default: the embedded sample)")
 	lang := fs.String("lang", "both", "languages to count: `zh|en|both` (tags zh first)")
@@ -37,6 +38,7 @@ func runRecord(e *env, args []string) error {
 	resume := fs.Bool("resume", true, "resume from OUT.partial when it belongs to the same job (--resume=false is --fresh)")
 	out := fs.String("out", "", "output counts `FILE` (safetensors, readable by hooks.LoadActProb, numpy and torch)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	noMmap := fs.Bool("no-mmap", false, noMmapUsage)
 	chat := fs.String("chat", "auto", "--count generated: wrap the prompt as a user turn of the model's chat template: `auto|on|off` (auto: when the model has one)")
 	fs.alias("n", "max-tokens")
 	fs.alias("t", "threads")
@@ -86,7 +88,7 @@ func runRecord(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	m, tok, err := loadModelAndTokenizer(*model, *threads)
+	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, InMemory: *noMmap})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/valueexploration/valueexp/engine"
 	"net"
 	"net/http"
 	"os"
@@ -41,12 +42,13 @@ func runServe(e *env, args []string) error {
 // serveUntil runs the server until ctx ends, then shuts it down. ready, if
 // set, gets the address it listens on (tests listen on port 0).
 func serveUntil(ctx context.Context, e *env, args []string, ready func(addr string)) error {
-	fs := newFlags(e, "serve", "--model PATH [--neurons FILE] [--addr 127.0.0.1:8080] [--api-key KEY] [--threads N] [--model-id NAME] [--max-tokens N] [--batch N] [--queue N] [--timeout D] [--max-body BYTES] [--grace D]\n\n"+serveHelp)
+	fs := newFlags(e, "serve", "--model PATH [--neurons FILE] [--addr 127.0.0.1:8080] [--api-key KEY] [--threads N] [--no-mmap] [--model-id NAME] [--max-tokens N] [--batch N] [--queue N] [--timeout D] [--max-body BYTES] [--grace D]\n\n"+serveHelp)
 	model := fs.String("model", "", "model `PATH`: a .gguf file, a .safetensors file, a Hugging Face folder or hf:ORG/NAME")
 	neurons := fs.String("neurons", "", "neuron-set `FILE` whose sets requests may deactivate, scale and monitor")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `ADDRESS` (host:port)")
 	apiKey := fs.String("api-key", "", "bearer `KEY` the API routes require (default $VALUEEXP_API_KEY)")
 	threads := fs.Int("threads", 0, "worker threads (0: all cores)")
+	noMmap := fs.Bool("no-mmap", false, noMmapUsage)
 	modelID := fs.String("model-id", "", "model `NAME` in /v1/models and responses (default: from --model)")
 	maxTokens := fs.Int("max-tokens", 4096, "largest max_tokens a request may ask for")
 	batch := fs.Int("batch", 16, "most sequences decoded together")
@@ -84,7 +86,7 @@ func serveUntil(ctx context.Context, e *env, args []string, ready func(addr stri
 			return err
 		}
 	}
-	m, tok, err := loadModelAndTokenizer(*model, *threads)
+	m, tok, err := loadModelAndTokenizerOpts(*model, engine.Options{Threads: *threads, InMemory: *noMmap})
 	if err != nil {
 		return err
 	}
