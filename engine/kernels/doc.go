@@ -22,10 +22,11 @@
 // The levels differ in the matrix products (MatMulQ8, MatMulQ8K): avxvnni
 // and avx512 form the 8-bit tiles' integer sums with VPDPBUSD (avx512 two
 // weight rows per 512-bit register), avx512 also multiplies Q4_K and Q6_K
-// prefill batches with VPDPWSSD tiles, and every level runs decode-sized
-// Q8_0/Q4_0/Q5_0 batches four weight rows per pass. All of them keep the
-// single dot's per-block float arithmetic, so the bits do not depend on the
-// level. AVX512-BF16's VDPBF16PS is not used: it rounds the activations to
+// prefill batches with VPDPWSSD tiles and F16/BF16 prefill batches on
+// 512-bit FMAs (a register holding two of the AVX2 dot's accumulators), and
+// every level runs decode-sized Q8_0/Q4_0/Q5_0 batches four weight rows per
+// pass, prefetching the next rows itself. All of them keep the single dot's
+// per-block float arithmetic, so the bits do not depend on the level. AVX512-BF16's VDPBF16PS is not used: it rounds the activations to
 // bfloat16, which would change BF16 results from the other levels'.
 //
 // The quantized kernels follow llama.cpp: weights in Q4_0, Q5_0 and Q8_0 are
