@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux
 
 package weights
 
@@ -7,5 +7,5 @@ func allocHuge(n int) ([]byte, func() error, error) {
 	return make([]byte, n), func() error { return nil }, nil
 }
 
-// dropPages does nothing where madvise is not available.
+// dropPages does nothing off Linux: the mapping keeps its pages until Close.
 func dropPages([]byte) {}

@@ -1,5 +1,3 @@
-//go:build unix
-
 package weights
 
 import (
@@ -8,8 +6,7 @@ import (
 	"unsafe"
 )
 
-// madvHugepage is Linux's MADV_HUGEPAGE; elsewhere madvise refuses it,
-// which is harmless.
+// madvHugepage is Linux's MADV_HUGEPAGE.
 const madvHugepage = 14
 
 // allocHuge returns n bytes of anonymous memory, asking for huge pages.
