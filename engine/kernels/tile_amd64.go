@@ -57,39 +57,33 @@ func matMulF32SIMD(dst []float32, ldd int, w [][]float32, x []float32, n, k int)
 }
 
 func matMulF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
-	if k <= smallK {
-		matMulF16Rows(dst, ldd, w, x, n, k, false)
-		return
-	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, halfF16)
+	matMulHalf(dst, ldd, w, x, n, k, halfF16)
+}
+
+// matMulBF16SIMD is matMulF16SIMD for bfloat16 rows, against dotBF16SIMD.
+func matMulBF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+	matMulHalf(dst, ldd, w, x, n, k, halfBF16)
 }
 
 // matMulF16AVX512 is matMulF16SIMD with the tiles on 512-bit registers,
 // bit-identical to it.
 func matMulF16AVX512(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
-	if k <= smallK {
-		matMulF16Rows(dst, ldd, w, x, n, k, false)
-		return
-	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, halfF16Z)
+	matMulHalf(dst, ldd, w, x, n, k, halfF16Z)
 }
 
 // matMulBF16AVX512 is matMulBF16SIMD with the tiles on 512-bit registers.
 func matMulBF16AVX512(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
-	if k <= smallK {
-		matMulF16Rows(dst, ldd, w, x, n, k, true)
-		return
-	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, halfBF16Z)
+	matMulHalf(dst, ldd, w, x, n, k, halfBF16Z)
 }
 
-// matMulBF16SIMD is matMulF16SIMD for bfloat16 rows, against dotBF16SIMD.
-func matMulBF16SIMD(dst []float32, ldd int, w [][]byte, x []float32, n, k int) {
+// matMulHalf runs short rows through the register-only row kernels and
+// longer ones through the tiles of the given kind.
+func matMulHalf(dst []float32, ldd int, w [][]byte, x []float32, n, k int, kind halfTile) {
 	if k <= smallK {
-		matMulF16Rows(dst, ldd, w, x, n, k, true)
+		matMulF16Rows(dst, ldd, w, x, n, k, kind.bf16())
 		return
 	}
-	matMulF16Tiles(dst, ldd, w, x, n, k, halfBF16)
+	matMulF16Tiles(dst, ldd, w, x, n, k, kind)
 }
 
 // matMulF32Rows runs every weight row against three tokens at a time.
@@ -217,8 +211,11 @@ const (
 	halfBF16Z                 // tileBF16x3x4AVX512
 )
 
+// bf16 says the kind's weights are bfloat16.
+func (kind halfTile) bf16() bool { return kind == halfBF16 || kind == halfBF16Z }
+
 func matMulF16Tiles(dst []float32, ldd int, w [][]byte, x []float32, n, k int, kind halfTile) {
-	bf := kind == halfBF16 || kind == halfBF16Z
+	bf := kind.bf16()
 	var scratch [384]float32
 	var ptrs [3]unsafe.Pointer
 	k8 := k &^ 7

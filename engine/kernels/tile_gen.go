@@ -549,8 +549,8 @@ func q8TileZ(pairs int) {
 	p("")
 }
 
-// wload loads eight weights of the format at src as float32 into the
-// register dst: F32 as they are, F16 through F16C, BF16 (the top half of a
+// wload loads the weights of the format at src as float32 into the
+// register dst (eight into a Y register, sixteen into a Z one): F32 as they are, F16 through F16C, BF16 (the top half of a
 // float32) zero-extended and shifted up, as dotBF16AVX does.
 func wload(name, src, dst string) {
 	switch name {
@@ -723,14 +723,6 @@ func floatTile(name string, wsize int) {
 // func tile<name>x3x4AVX512(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int)
 func floatTileZ(name string) {
 	lbl := "z" + name
-	wload := func(src, dst string) {
-		if name == "F16" {
-			p("\tVCVTPH2PS %s, %s", src, dst)
-			return
-		}
-		p("\tVPMOVZXWD %s, %s", src, dst)
-		p("\tVPSLLD $16, %s, %s", dst, dst)
-	}
 	p("// func tile%sx3x4AVX512(w *[3]uintptr, x *float32, ldx, k int, dst *float32, ldd int)", name)
 	p("TEXT ·tile%sx3x4AVX512(SB), NOSPLIT, $0-48", name)
 	p("\tMOVQ w+0(FP), AX")
@@ -756,7 +748,7 @@ func floatTileZ(name string) {
 	p("%sloop:", lbl)
 	for h := 0; h < 2; h++ {
 		for r, wr := range []string{"R8", "R9", "R10"} {
-			wload(fmt.Sprintf("%d(%s)(SI*1)", 32*h, wr), fmt.Sprintf("Z%d", 24+2*r+h))
+			wload(name, fmt.Sprintf("%d(%s)(SI*1)", 32*h, wr), fmt.Sprintf("Z%d", 24+2*r+h))
 		}
 	}
 	for t, xr := range []string{"R11", "R12", "R13", "R14"} {
@@ -778,7 +770,7 @@ func floatTileZ(name string) {
 	p("\tJZ %sreduce", lbl)
 	p("%srloop:", lbl)
 	for r, wr := range []string{"R8", "R9", "R10"} {
-		wload(fmt.Sprintf("(%s)(SI*1)", wr), fmt.Sprintf("Y%d", 24+2*r))
+		wload(name, fmt.Sprintf("(%s)(SI*1)", wr), fmt.Sprintf("Y%d", 24+2*r))
 	}
 	for t, xr := range []string{"R11", "R12", "R13", "R14"} {
 		p("\tVMOVUPS (%s)(R15*1), Y30", xr)
